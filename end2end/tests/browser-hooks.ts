@@ -1,0 +1,76 @@
+/**
+ * Code that runs inside the pages (init scripts and evaluate callbacks), and the globals it defines.
+ *
+ * Functions here are serialized with `Function.prototype.toString()` and run in the browser: they must be
+ * self-contained (no imports, no closure over Node values).
+ */
+
+/** One WebSocket the page created, as recorded by {@link installSocketRecorder}. */
+export interface RecordedSocket {
+  /** `WebSocket.url` (absolute). */
+  url: string;
+  /** Live `WebSocket.readyState`: 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** `performance.now()` at construction / open / close. */
+  createdAt: number;
+  openedAt: number | null;
+  closedAt: number | null;
+  /** `CloseEvent.code`, once closed. */
+  closeCode: number | null;
+}
+
+/** A serializable snapshot of a {@link RecordedSocket}. */
+export interface SocketSnapshot {
+  url: string;
+  path: string;
+  readyState: number;
+  opened: boolean;
+  closeCode: number | null;
+}
+
+declare global {
+  interface Window {
+    /** Every WebSocket this document created, in creation order (see installSocketRecorder). */
+    __p2pSockets?: RecordedSocket[];
+    /** Set by a test before an action that must not reload the page; a reload drops it. */
+    __noReload?: boolean;
+    /** p2p-status texts seen since RoomPage.trackStatus() was called. */
+    __p2pStatusHistory?: string[];
+  }
+}
+
+/**
+ * Init script: wraps `window.WebSocket` so that every socket's url and readyState can be read by tests via
+ * `window.__p2pSockets`. The wrapper is a subclass, so `instanceof WebSocket`, the static constants and all
+ * handlers the app sets keep working. Runs before any page script, on every navigation.
+ */
+export function installSocketRecorder(): void {
+  if (window.__p2pSockets) return;
+  const sockets: RecordedSocket[] = [];
+  Object.defineProperty(window, '__p2pSockets', { value: sockets, enumerable: false, configurable: false });
+  const Native = window.WebSocket;
+  class RecordingWebSocket extends Native {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      if (protocols === undefined) super(url);
+      else super(url, protocols);
+      const socket = this;
+      const record = {
+        url: String(socket.url),
+        createdAt: performance.now(),
+        openedAt: null as number | null,
+        closedAt: null as number | null,
+        closeCode: null as number | null,
+      } as RecordedSocket;
+      Object.defineProperty(record, 'readyState', { enumerable: true, get: () => socket.readyState });
+      socket.addEventListener('open', () => {
+        record.openedAt = performance.now();
+      });
+      socket.addEventListener('close', (event) => {
+        record.closedAt = performance.now();
+        record.closeCode = event.code;
+      });
+      sockets.push(record);
+    }
+  }
+  Object.defineProperty(window, 'WebSocket', { value: RecordingWebSocket, writable: true, configurable: true });
+}

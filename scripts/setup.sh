@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Idempotent set-up for p2p-streams: installs only what is missing.
+#   scripts/setup.sh          toolchain for building and running the app
+#   scripts/setup.sh --test   also Chromium and the Playwright dependencies
+# Every step checks first and skips what is already present, so running it twice is cheap.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WASM_BINDGEN_VERSION="0.2.130"
+CARGO_LEPTOS_VERSION="0.3.11"
+WITH_TEST=0
+[[ "${1:-}" == "--test" ]] && WITH_TEST=1
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+as_root() {
+  if [[ "$(id -u)" == "0" ]]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "apt: installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+# 1. wasm target
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup: adding wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. wasm-bindgen-cli at exactly the version pinned in Cargo.toml
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
+  log "cargo: installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+# 3. cargo-leptos. `cargo install --locked` fails on rustc < 1.96 because the lock file pins
+#    cargo-util-schemas 0.14.2; we build it from the registry source with 0.14.1 instead.
+if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; then
+  log "cargo: installing cargo-leptos ${CARGO_LEPTOS_VERSION} (about 14 minutes, once)"
+  if ! cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked; then
+    src=$(ls -d "$HOME"/.cargo/registry/src/*/cargo-leptos-${CARGO_LEPTOS_VERSION} | head -n1)
+    work=$(mktemp -d)
+    cp -r "$src" "$work/cargo-leptos"
+    (cd "$work/cargo-leptos" \
+      && cargo update -p cargo-util-schemas --precise 0.14.1 \
+      && cargo install --path . --locked)
+    rm -rf "$work"
+  fi
+fi
+
+if ((WITH_TEST)); then
+  # 4. Debian's Chromium (never a downloaded browser) and Redis for the multi-node tests.
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+  # 5. Playwright from npm, without its browser download.
+  if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]]; then
+    log "npm: installing end2end dependencies"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+fi
+log "ready"

@@ -1,0 +1,70 @@
+//! The demo application shell (HTML document, stylesheet, header) and its routes: the lobby at `/` and
+//! chat rooms at `/rooms/{room}`. Rendered on the server, hydrated in the browser.
+
+use crate::rooms::chat::ChatRoomPage;
+use crate::rooms::lobby::Lobby;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{ParamSegment, StaticSegment};
+
+/// The HTML document around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="data:," />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Routes and page frame.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/p2p-streams.css" />
+        <Title text="p2p-streams" />
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"◎"</span>
+                    "p2p-streams"
+                </A>
+                <span class="tagline">"peer-to-peer rooms over WebRTC"</span>
+            </header>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=Lobby />
+                    <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Any unknown path.
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card narrow">
+            <h1>"Not found"</h1>
+            <p>"There is nothing here. " <A href="/">"Back to the lobby"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,165 @@
+//! The demo app's identity: a signed `p2p_user` cookie set by the join form (`POST /join`), the server
+//! functions the pages use (`current_user`, `live_rooms`), and the [`JoinPolicy`] deciding who may join
+//! which chat session as whom. Validation rules are shared; cookies and policy exist on the server only.
+//!
+//! [`JoinPolicy`]: crate::p2p::JoinPolicy
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Name of the identity cookie.
+pub const USER_COOKIE: &str = "p2p_user";
+/// Session id prefix of the demo chat rooms.
+pub const CHAT_PREFIX: &str = "chat_room_";
+
+/// A display name: 1..=32 characters after trimming, no control characters and no `#`.
+pub fn valid_name(name: &str) -> bool {
+    let name = name.trim();
+    (1..=32).contains(&name.chars().count()) && !name.chars().any(|c| c.is_control() || c == '#')
+}
+
+/// A room name: 1..=48 ASCII letters, digits, `-` or `_`.
+pub fn valid_room(room: &str) -> bool {
+    (1..=48).contains(&room.len()) && room.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The session id of chat room `room`.
+pub fn chat_session(room: &str) -> String {
+    format!("{CHAT_PREFIX}{room}")
+}
+
+/// A live room in the lobby.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    /// The room name.
+    pub room: String,
+    /// Peers in its star, as its host last reported.
+    pub peers: u32,
+}
+
+/// The signed-in user's name, from the identity cookie.
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<String>, ServerFnError> {
+    let server = use_context::<crate::p2p::server::SignalingServer>()
+        .ok_or_else(|| ServerFnError::new("SignalingServer missing from the context"))?;
+    let parts: http::request::Parts = leptos_axum::extract().await?;
+    Ok(ssr::user_from_headers(&parts.headers, server.signer()))
+}
+
+/// Chat rooms that have a live host, with their peer counts.
+#[server(prefix = "/api", endpoint = "live_rooms")]
+pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
+    let server = use_context::<crate::p2p::server::SignalingServer>()
+        .ok_or_else(|| ServerFnError::new("SignalingServer missing from the context"))?;
+    let sessions = server.live_sessions().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let mut rooms: Vec<RoomSummary> = sessions
+        .into_iter()
+        .filter_map(|s| {
+            let room = s.session_id.0.strip_prefix(CHAT_PREFIX)?.to_owned();
+            Some(RoomSummary { room, peers: s.peers.max(1) })
+        })
+        .collect();
+    rooms.sort_by(|a, b| b.peers.cmp(&a.peers).then_with(|| a.room.cmp(&b.room)));
+    Ok(rooms)
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::{join_handler, DemoJoinPolicy};
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::{chat_session, valid_name, valid_room, CHAT_PREFIX, USER_COOKIE};
+    use crate::p2p::token::TokenSigner;
+    use crate::p2p::JoinPolicy;
+    use axum::extract::{Form, State};
+    use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use serde::Deserialize;
+
+    /// The user in the request's identity cookie, if its seal holds.
+    pub fn user_from_headers(headers: &HeaderMap, signer: &TokenSigner) -> Option<String> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == USER_COOKIE)
+            .and_then(|(_, value)| signer.open(value))
+            .filter(|name| valid_name(name))
+    }
+
+    /// Fields of the join form.
+    #[derive(Deserialize)]
+    pub struct JoinForm {
+        name: String,
+        room: String,
+    }
+
+    fn see_other(location: &str) -> Response {
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        if let Ok(value) = HeaderValue::from_str(location) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        response
+    }
+
+    /// `POST /join`: validates the form, sets the signed identity cookie and redirects to the room.
+    pub async fn join_handler(State(signer): State<TokenSigner>, Form(form): Form<JoinForm>) -> Response {
+        let (name, room) = (form.name.trim().to_owned(), form.room.trim().to_owned());
+        if !valid_room(&room) {
+            return see_other("/?error=room");
+        }
+        if !valid_name(&name) {
+            return see_other(&format!("/?error=name&room={room}"));
+        }
+        let cookie = format!("{USER_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000", signer.seal(&name));
+        let mut response = see_other(&format!("/rooms/{room}"));
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+        tracing::info!(room = %room, "user joined through the form");
+        response
+    }
+
+    /// Lets the cookie's user join chat sessions as themselves only.
+    pub struct DemoJoinPolicy {
+        /// Opens the identity cookie.
+        signer: TokenSigner,
+    }
+
+    impl DemoJoinPolicy {
+        /// A policy trusting cookies sealed by `signer`.
+        pub fn new(signer: TokenSigner) -> Self {
+            DemoJoinPolicy { signer }
+        }
+    }
+
+    impl JoinPolicy for DemoJoinPolicy {
+        fn authorize(&self, parts: &http::request::Parts, session_id: &str, peer_id: &str) -> Result<(), String> {
+            let room = session_id.strip_prefix(CHAT_PREFIX).filter(|r| valid_room(r)).ok_or("unknown room")?;
+            let user = user_from_headers(&parts.headers, &self.signer).ok_or("not signed in")?;
+            if user != peer_id || chat_session(room) != session_id {
+                return Err("peer id is not the signed-in user".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_rooms_are_validated() {
+        assert!(valid_name(" ada "));
+        assert!(!valid_name(""));
+        assert!(!valid_name("a#b"));
+        assert!(!valid_name(&"x".repeat(33)));
+        assert!(valid_room("team-1_a"));
+        assert!(!valid_room("a b"));
+        assert!(!valid_room("<script>"));
+        assert_eq!(chat_session("x"), "chat_room_x");
+    }
+}

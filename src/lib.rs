@@ -1,0 +1,24 @@
+//! p2p-streams: one-to-many WebRTC rooms for Leptos.
+//!
+//! Layout (each module's own header says what it owns and on which side it runs):
+//! - [`p2p`]: the reusable toolkit. `protocol` and `token` are shared types; `server` is the signaling
+//!   server (feature `ssr`); `client` drives WebRTC in the browser (feature `hydrate`); `frame` and `hooks`
+//!   are the Leptos API (`<P2pFrame>`, [`p2p::use_p2p`]) with the same signature on both sides.
+//! - [`app`]: the demo application shell and routes; [`rooms`]: the demo rooms, built only on the public
+//!   toolkit API; [`identity`]: the demo's sign-in cookie and join policy.
+//!
+//! In the browser, [`hydrate`] is the WASM entry point.
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod identity;
+pub mod p2p;
+pub mod rooms;
+
+/// Browser entry point: hydrates the server-rendered [`app::App`].
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,262 @@
+//! The driver's life cycle (`hydrate` only): opening and reopening the signaling socket with backoff and
+//! jitter, renewing the join ticket, reacting to server frames and roles, the heartbeat tick, and routing
+//! link events to the host or client half.
+
+use super::browser::{self, now_ms, warn};
+use super::signaling::Signaling;
+use super::Inner;
+use crate::p2p::hooks::P2pState;
+use crate::p2p::protocol::{close_code, ClientToServer, PeerId, Role, ServerToClient, SignalPayload, PROTOCOL_VERSION};
+use crate::p2p::ticket::issue_join_token;
+use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
+use web_sys::RtcIceCandidateInit;
+
+impl Inner {
+    /// First step: report negotiating, start the heartbeat, connect.
+    pub(crate) fn start(&mut self) {
+        browser::mark("p2p:negotiating");
+        self.events.push(crate::p2p::client::DriverEvent::State(P2pState::Negotiating));
+        let weak = self.weak.clone();
+        self.heartbeat = set_interval_with_handle(move || weak.with(Inner::tick), self.config.heartbeat_interval).ok();
+        self.open_signaling();
+    }
+
+    /// Opens a new signaling socket (renewing the ticket first when it expired or was refused).
+    pub(crate) fn open_signaling(&mut self) {
+        if self.signaling.is_some() || self.renewing {
+            return;
+        }
+        let expired = self.ticket.expires_at <= now_ms() as u64 / 1000 + 5;
+        if expired || self.failed_opens >= 2 {
+            self.renew_ticket();
+            return;
+        }
+        self.signaling_gen += 1;
+        let url = browser::signaling_url(&self.ticket.session_id, &self.ticket.token, &self.tab);
+        match url.map(|url| Signaling::connect(&url, &self.weak, self.signaling_gen)) {
+            Some(Ok(socket)) => self.signaling = Some(socket),
+            _ => {
+                warn("could not open the signaling socket");
+                self.schedule_reconnect();
+            }
+        }
+    }
+
+    /// Asks the server for a fresh ticket, then connects; a refusal is fatal.
+    fn renew_ticket(&mut self) {
+        self.renewing = true;
+        let (weak, t) = (self.weak.clone(), self.ticket.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = issue_join_token(t.session_id, t.peer_id, t.expires_in_secs).await;
+            weak.with(move |i| {
+                i.renewing = false;
+                match result {
+                    Ok(ticket) => {
+                        i.ticket = ticket;
+                        i.failed_opens = 0;
+                        i.open_signaling();
+                    }
+                    Err(err) => i.fail(format!("could not renew the join token: {err}")),
+                }
+            });
+        });
+    }
+
+    /// Stops for good with an error.
+    pub(crate) fn fail(&mut self, message: String) {
+        self.close_signaling(1000, "failed");
+        self.links.drain().for_each(|(_, mut link)| link.close());
+        self.state = P2pState::Failed;
+        self.events.push(crate::p2p::client::DriverEvent::Fatal(message));
+    }
+
+    /// Tries again after a backoff delay with full jitter (at most one pending attempt).
+    pub(crate) fn schedule_reconnect(&mut self) {
+        if self.reconnect_timer.is_some() {
+            return;
+        }
+        let delay = self.config.reconnect_delay(self.attempt, browser::random());
+        self.attempt = self.attempt.saturating_add(1);
+        let weak = self.weak.clone();
+        self.reconnect_timer = set_timeout_with_handle(
+            move || {
+                weak.with(|i| {
+                    i.reconnect_timer = None;
+                    i.open_signaling();
+                })
+            },
+            delay,
+        )
+        .ok();
+    }
+
+    /// Closes the signaling socket on purpose (no reconnect follows).
+    pub(crate) fn close_signaling(&mut self, code: u16, reason: &str) {
+        if let Some(socket) = self.signaling.take() {
+            socket.close(code, reason);
+            self.events.push(crate::p2p::client::DriverEvent::Signaling(false));
+        }
+    }
+
+    pub(crate) fn on_signaling_open(&mut self, generation: u64) {
+        let lost_host = self.lost_host.clone();
+        match self.signaling.as_mut() {
+            Some(socket) if socket.generation == generation => socket.open = true,
+            _ => return,
+        }
+        self.failed_opens = 0;
+        self.events.push(crate::p2p::client::DriverEvent::Signaling(true));
+        self.signaling_send(&ClientToServer::Join { version: PROTOCOL_VERSION, lost_host });
+    }
+
+    pub(crate) fn on_signaling_closed(&mut self, generation: u64, code: u16) {
+        let Some(socket) = self.signaling.take_if(|s| s.generation == generation) else { return };
+        if !socket.open {
+            self.failed_opens += 1;
+        }
+        drop(socket);
+        self.events.push(crate::p2p::client::DriverEvent::Signaling(false));
+        match code {
+            close_code::VERSION_MISMATCH => return self.fail("the server speaks another protocol version".into()),
+            close_code::SUPERSEDED => self.tab = browser::renew_tab_nonce(),
+            _ => {}
+        }
+        let connected_client = self.role == Some(Role::Client) && self.state == P2pState::Connected;
+        if !connected_client || self.config.keep_signaling_connection {
+            self.schedule_reconnect();
+        }
+    }
+
+    pub(crate) fn on_server_frame(&mut self, generation: u64, frame: ServerToClient) {
+        if self.signaling.as_ref().is_none_or(|s| s.generation != generation) {
+            return;
+        }
+        match frame {
+            ServerToClient::Welcome { peer_id, role, host, .. } => {
+                self.me = Some(peer_id);
+                self.lost_host = None;
+                self.assume_role(role, host);
+            }
+            ServerToClient::RoleChanged { role, host } => self.assume_role(role, host),
+            ServerToClient::PeerJoined { peer } => self.host_accept(peer),
+            ServerToClient::PeerLeft { peer } => self.host_peer_left(peer),
+            ServerToClient::Signal { from, signal } => self.on_signal(from, signal),
+            ServerToClient::Error { code, message } => warn(&format!("signaling refused a frame ({code:?}): {message}")),
+        }
+    }
+
+    /// Takes the role the server assigned.
+    fn assume_role(&mut self, role: Role, host: PeerId) {
+        match role {
+            Role::Host => self.become_host(),
+            Role::Client => self.become_client(host),
+        }
+        self.report_role();
+    }
+
+    fn on_signal(&mut self, from: PeerId, signal: SignalPayload) {
+        match signal {
+            SignalPayload::Offer { link, sdp } => self.guest_on_offer(from, link, sdp),
+            SignalPayload::Answer { link, sdp } => self.host_on_answer(from, link, sdp),
+            SignalPayload::Candidate { link, candidate, sdp_mid, sdp_m_line_index } => {
+                let Some(peer_link) = self.links.get_mut(&from).filter(|l| l.id == link) else { return };
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                peer_link.add_remote_candidate(init);
+            }
+        }
+    }
+
+    /// A candidate of ours, trickled to the peer through the server.
+    pub(crate) fn on_local_candidate(
+        &mut self,
+        peer: PeerId,
+        link: u64,
+        candidate: String,
+        sdp_mid: Option<String>,
+        sdp_m_line_index: Option<u16>,
+    ) {
+        if self.links.get(&peer).is_some_and(|l| l.id == link) {
+            let signal = SignalPayload::Candidate { link, candidate, sdp_mid, sdp_m_line_index };
+            self.signaling_send(&ClientToServer::Signal { to: peer, signal });
+        }
+    }
+
+    /// The client's data channel arrived (the host created it).
+    pub(crate) fn on_remote_channel(&mut self, peer: PeerId, link: u64, channel: web_sys::RtcDataChannel) {
+        let weak = self.weak.clone();
+        if let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) {
+            l.attach_channel(channel, &weak);
+            if l.open {
+                self.on_channel_open(peer, link);
+            }
+        }
+    }
+
+    pub(crate) fn on_channel_open(&mut self, peer: PeerId, link: u64) {
+        let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) else { return };
+        l.open = true;
+        l.last_seen = now_ms();
+        match self.role {
+            Some(Role::Host) => self.host_link_open(peer),
+            Some(Role::Client) => self.guest_link_open(),
+            None => {}
+        }
+    }
+
+    pub(crate) fn on_channel_message(&mut self, peer: PeerId, link: u64, text: String) {
+        let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) else { return };
+        l.last_seen = now_ms();
+        match self.role {
+            Some(Role::Host) => self.host_on_message(peer, &text),
+            Some(Role::Client) => self.guest_on_message(peer, &text),
+            None => {}
+        }
+    }
+
+    /// The link's channel closed or its connection failed.
+    pub(crate) fn on_link_down(&mut self, peer: PeerId, link: u64) {
+        if !self.links.get(&peer).is_some_and(|l| l.id == link) {
+            return;
+        }
+        if let Some(mut l) = self.links.remove(&peer) {
+            l.close();
+        }
+        match self.role {
+            Some(Role::Host) => self.host_peer_gone(peer),
+            Some(Role::Client) => self.guest_host_lost(),
+            None => {}
+        }
+    }
+
+    /// Heartbeat and housekeeping, every `heartbeat_interval`.
+    fn tick(&mut self) {
+        let now = now_ms();
+        let idle = self.config.idle_timeout.as_secs_f64() * 1000.0;
+        self.ping_nonce += 1;
+        let ping = serde_json::to_string(&crate::p2p::protocol::PeerFrame::Ping { nonce: self.ping_nonce });
+        let mut dead = Vec::new();
+        for link in self.links.values() {
+            if link.open && now - link.last_seen > idle {
+                dead.push((link.peer.clone(), link.id));
+            } else if let Ok(ping) = &ping {
+                link.send_text(ping);
+            }
+        }
+        for (peer, link) in dead {
+            warn(&format!("no heartbeat from {peer} for {idle} ms: recovering the link"));
+            if let Some(mut l) = self.links.remove(&peer).filter(|l| l.id == link) {
+                l.close();
+            }
+            match self.role {
+                Some(Role::Host) => self.host_peer_timed_out(peer),
+                Some(Role::Client) => self.guest_host_lost(),
+                None => {}
+            }
+        }
+        if self.role == Some(Role::Host) {
+            self.host_housekeeping(now);
+        }
+    }
+}

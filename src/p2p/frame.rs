@@ -1,0 +1,172 @@
+//! `<P2pFrame>`: declares a room. On the server it renders its children and issues the join token (embedded
+//! in the page); after hydration it starts the browser driver and feeds the context that [`use_p2p`] reads.
+//! Same props on both sides; the callbacks mirror the Rails gem's Stimulus callbacks.
+//!
+//! [`use_p2p`]: crate::p2p::hooks::use_p2p
+
+use crate::p2p::config::P2pConfig;
+use crate::p2p::hooks::P2pContext;
+use crate::p2p::protocol::PeerId;
+use crate::p2p::ticket::issue_join_token;
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// Optional callbacks of a `<P2pFrame>`, for apps ported from the Rails gem (`p2pNegotiating` ...).
+#[derive(Clone, Copy, Default)]
+pub struct P2pCallbacks {
+    /// `p2pNegotiating`: signaling started or restarted.
+    pub on_negotiating: Option<Callback<()>>,
+    /// `p2pConnecting`: descriptions exchanged, link opening.
+    pub on_connecting: Option<Callback<()>>,
+    /// `p2pConnected`: the link to the host is open (the host: registered as host).
+    pub on_connected: Option<Callback<()>>,
+    /// `p2pDisconnected`: the link to the host was lost; reconnecting.
+    pub on_disconnected: Option<Callback<()>>,
+    /// `p2pClosed`: the frame closed.
+    pub on_closed: Option<Callback<()>>,
+    /// `p2pError`: a fatal error, with its message.
+    pub on_error: Option<Callback<String>>,
+    /// `p2pReceivedMessage`: every app message, untyped, with its host-stamped sender.
+    pub on_message: Option<Callback<(PeerId, serde_json::Value)>>,
+}
+
+/// A peer-to-peer room. Children call [`use_p2p`](crate::p2p::use_p2p) to read state and send.
+///
+/// - `session_id`: the room; every peer with the same id joins the same star.
+/// - `peer_id`: the app's server-side identity of this user; the browser appends a per-tab nonce.
+/// - `expires_in`: lifetime of the join token (default 1 h, at most 24 h); the browser renews it as needed.
+/// - `config`: ICE servers, heartbeat, reconnect and signaling options ([`P2pConfig`]).
+#[component]
+pub fn P2pFrame(
+    /// The session (room) to join.
+    #[prop(into)]
+    session_id: String,
+    /// The app's identity of this user.
+    #[prop(into)]
+    peer_id: String,
+    /// Join token lifetime.
+    #[prop(default = Duration::from_secs(3600))]
+    expires_in: Duration,
+    /// Browser-side options.
+    #[prop(optional)]
+    config: P2pConfig,
+    /// Called when negotiation (re)starts.
+    #[prop(optional, into)]
+    on_negotiating: Option<Callback<()>>,
+    /// Called when the link starts connecting.
+    #[prop(optional, into)]
+    on_connecting: Option<Callback<()>>,
+    /// Called when connected.
+    #[prop(optional, into)]
+    on_connected: Option<Callback<()>>,
+    /// Called when the link to the host is lost.
+    #[prop(optional, into)]
+    on_disconnected: Option<Callback<()>>,
+    /// Called when the frame closes.
+    #[prop(optional, into)]
+    on_closed: Option<Callback<()>>,
+    /// Called on a fatal error.
+    #[prop(optional, into)]
+    on_error: Option<Callback<String>>,
+    /// Called for every received app message.
+    #[prop(optional, into)]
+    on_message: Option<Callback<(PeerId, serde_json::Value)>>,
+    /// The room's content.
+    children: Children,
+) -> impl IntoView {
+    let ctx = P2pContext::new();
+    provide_context(ctx);
+    let callbacks =
+        P2pCallbacks { on_negotiating, on_connecting, on_connected, on_disconnected, on_closed, on_error, on_message };
+    let args = (session_id.clone(), peer_id, expires_in.as_secs());
+    let ticket = Resource::new(move || args.clone(), |(s, p, e)| issue_join_token(s, p, e));
+
+    #[cfg(feature = "hydrate")]
+    browser::start_when_ready(ctx, ticket, config, callbacks);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ticket, config, callbacks);
+
+    view! { <div class="p2p-frame" data-session=session_id>{children()}</div> }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    //! Browser half of the frame: starts the driver once the ticket is there, maps driver events to the
+    //! context's signals and the callbacks, and closes everything on unmount.
+    use super::P2pCallbacks;
+    use crate::p2p::client::{Driver, DriverEvent};
+    use crate::p2p::config::P2pConfig;
+    use crate::p2p::hooks::{Outbox, P2pContext, P2pState};
+    use crate::p2p::ticket::JoinTicket;
+    use leptos::prelude::*;
+    use std::rc::Rc;
+
+    type TicketResource = Resource<Result<JoinTicket, ServerFnError>>;
+
+    pub(super) fn start_when_ready(ctx: P2pContext, ticket: TicketResource, config: P2pConfig, cb: P2pCallbacks) {
+        let driver: StoredValue<Option<Driver>, LocalStorage> = StoredValue::new_local(None);
+        let history = config.history_limit;
+        let config = StoredValue::new_local(Some(config));
+        Effect::new(move |_| {
+            let Some(result) = ticket.get() else { return };
+            let Some(config) = config.try_update_value(Option::take).flatten() else { return };
+            match result {
+                Ok(ticket) => {
+                    let sink = Rc::new(move |event| apply(ctx, cb, history, event));
+                    let started = Driver::start(ticket, config, sink);
+                    let send = started.sender();
+                    let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
+                    if let Some(Outbox::Pending(queued)) = queued {
+                        queued.into_iter().for_each(|payload| send(payload));
+                    }
+                    driver.set_value(Some(started));
+                }
+                Err(err) => apply(ctx, cb, history, DriverEvent::Fatal(format!("could not get a join token: {err}"))),
+            }
+        });
+        on_cleanup(move || {
+            if let Some(d) = driver.try_update_value(Option::take).flatten() {
+                d.close();
+            }
+        });
+    }
+
+    fn apply(ctx: P2pContext, cb: P2pCallbacks, history: usize, event: DriverEvent) {
+        match event {
+            DriverEvent::State(state) => {
+                ctx.state.set(state);
+                let callback = match state {
+                    P2pState::Negotiating => cb.on_negotiating,
+                    P2pState::Connecting => cb.on_connecting,
+                    P2pState::Connected => cb.on_connected,
+                    P2pState::Disconnected => cb.on_disconnected,
+                    P2pState::Closed => cb.on_closed,
+                    P2pState::Failed => None,
+                };
+                if let Some(callback) = callback {
+                    callback.run(());
+                }
+            }
+            DriverEvent::Role { role, me, host } => {
+                ctx.role.set(Some(role));
+                ctx.peer_id.set(Some(me));
+                ctx.host.set(Some(host));
+            }
+            DriverEvent::Peers(peers) => ctx.peers.set(peers),
+            DriverEvent::Signaling(open) => ctx.signaling_open.set(open),
+            DriverEvent::Message(message) => {
+                if let Some(callback) = cb.on_message {
+                    callback.run((message.from.clone(), message.payload.clone()));
+                }
+                ctx.deliver(message, history);
+            }
+            DriverEvent::Fatal(message) => {
+                ctx.state.set(P2pState::Failed);
+                ctx.error.set(Some(message.clone()));
+                if let Some(callback) = cb.on_error {
+                    callback.run(message);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The host's bookkeeping, free of any browser API so it is unit-tested natively: the peer-state map it
+//! broadcasts (`Data.Connection.State`) and the order it gives relayed messages. Used by the browser driver
+//! (`hydrate`); compiled on both sides.
+
+use crate::p2p::protocol::{LinkState, PeerFrame, PeerId, PeerStatus};
+
+/// One peer as the host tracks it.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// The peer.
+    peer: PeerId,
+    /// Its link state.
+    state: LinkState,
+    /// When it became disconnected (ms timestamp), to remove it after a grace period.
+    disconnected_at: Option<f64>,
+}
+
+/// The host's peer-state map (in join order) and relay sequence.
+#[derive(Clone, Debug)]
+pub struct StarHub {
+    /// The host itself, always first and connected.
+    host: PeerId,
+    /// Every client, in the order it first joined.
+    peers: Vec<Entry>,
+    /// Index given to the last relayed message.
+    last_index: u64,
+}
+
+impl StarHub {
+    /// A hub for `host` with no clients yet.
+    pub fn new(host: PeerId) -> Self {
+        StarHub { host, peers: Vec::new(), last_index: 0 }
+    }
+
+    /// The host.
+    pub fn host(&self) -> &PeerId {
+        &self.host
+    }
+
+    /// Sets `peer`'s state (adding it if new). Returns whether the map changed.
+    pub fn set_state(&mut self, peer: &PeerId, state: LinkState, now_ms: f64) -> bool {
+        if *peer == self.host {
+            return false;
+        }
+        let disconnected_at = (state == LinkState::Disconnected).then_some(now_ms);
+        match self.peers.iter_mut().find(|e| e.peer == *peer) {
+            Some(entry) if entry.state == state => false,
+            Some(entry) => {
+                entry.state = state;
+                entry.disconnected_at = disconnected_at;
+                true
+            }
+            None => {
+                self.peers.push(Entry { peer: peer.clone(), state, disconnected_at });
+                true
+            }
+        }
+    }
+
+    /// The state of `peer`, if tracked.
+    pub fn state(&self, peer: &PeerId) -> Option<LinkState> {
+        if *peer == self.host {
+            return Some(LinkState::Connected);
+        }
+        self.peers.iter().find(|e| e.peer == *peer).map(|e| e.state)
+    }
+
+    /// Removes `peer`. Returns whether it was tracked.
+    pub fn remove(&mut self, peer: &PeerId) -> bool {
+        let before = self.peers.len();
+        self.peers.retain(|e| e.peer != *peer);
+        before != self.peers.len()
+    }
+
+    /// Removes peers disconnected for longer than `grace_ms`; returns them.
+    pub fn expire_disconnected(&mut self, now_ms: f64, grace_ms: f64) -> Vec<PeerId> {
+        let (gone, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.peers)
+            .into_iter()
+            .partition(|e| e.disconnected_at.is_some_and(|at| now_ms - at > grace_ms));
+        self.peers = kept;
+        gone.into_iter().map(|e| e.peer).collect()
+    }
+
+    /// Number of peers including the host.
+    pub fn len(&self) -> usize {
+        self.peers.len() + 1
+    }
+
+    /// Always false: the host is a peer.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The map as broadcast: host first, then clients in join order.
+    pub fn statuses(&self) -> Vec<PeerStatus> {
+        let host = PeerStatus { peer: self.host.clone(), state: LinkState::Connected, host: true };
+        std::iter::once(host)
+            .chain(self.peers.iter().map(|e| PeerStatus { peer: e.peer.clone(), state: e.state, host: false }))
+            .collect()
+    }
+
+    /// The `Data.Connection.State` frame for the current map.
+    pub fn state_frame(&self) -> PeerFrame {
+        PeerFrame::ConnectionState { host: self.host.clone(), peers: self.statuses() }
+    }
+
+    /// Orders one message from `from` (stamped by the caller from the link it arrived on): returns the
+    /// `Data` frame every peer, the sender included, receives.
+    pub fn relay(&mut self, from: PeerId, payload: serde_json::Value) -> PeerFrame {
+        self.last_index += 1;
+        PeerFrame::Data { from, index: self.last_index, payload }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(id: &str) -> PeerId {
+        PeerId(id.to_owned())
+    }
+
+    #[test]
+    fn map_tracks_changes_in_join_order_host_first() {
+        let mut hub = StarHub::new(p("h#1"));
+        assert!(hub.set_state(&p("b#1"), LinkState::Negotiating, 0.0));
+        assert!(hub.set_state(&p("a#1"), LinkState::Negotiating, 0.0));
+        assert!(!hub.set_state(&p("a#1"), LinkState::Negotiating, 1.0));
+        assert!(hub.set_state(&p("a#1"), LinkState::Connected, 1.0));
+        assert!(!hub.set_state(&p("h#1"), LinkState::Disconnected, 1.0));
+        let ids: Vec<_> = hub.statuses().into_iter().map(|s| (s.peer.0, s.state, s.host)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("h#1".into(), LinkState::Connected, true),
+                ("b#1".into(), LinkState::Negotiating, false),
+                ("a#1".into(), LinkState::Connected, false)
+            ]
+        );
+        assert!(hub.remove(&p("b#1")));
+        assert!(!hub.remove(&p("b#1")));
+        assert_eq!(hub.len(), 2);
+    }
+
+    #[test]
+    fn disconnected_peers_expire_after_grace_only() {
+        let mut hub = StarHub::new(p("h#1"));
+        hub.set_state(&p("a#1"), LinkState::Disconnected, 1000.0);
+        hub.set_state(&p("b#1"), LinkState::Connected, 1000.0);
+        assert!(hub.expire_disconnected(1500.0, 1000.0).is_empty());
+        assert_eq!(hub.expire_disconnected(2500.0, 1000.0), vec![p("a#1")]);
+        assert_eq!(hub.len(), 2);
+        // Reconnecting clears the disconnection clock.
+        hub.set_state(&p("b#1"), LinkState::Disconnected, 3000.0);
+        hub.set_state(&p("b#1"), LinkState::Connected, 3100.0);
+        assert!(hub.expire_disconnected(9000.0, 1000.0).is_empty());
+    }
+
+    #[test]
+    fn relay_orders_and_stamps() {
+        let mut hub = StarHub::new(p("h#1"));
+        let first = hub.relay(p("a#1"), serde_json::json!({"text": "hi"}));
+        let second = hub.relay(p("h#1"), serde_json::json!({"text": "yo"}));
+        assert!(matches!(first, PeerFrame::Data { index: 1, ref from, .. } if *from == p("a#1")));
+        assert!(matches!(second, PeerFrame::Data { index: 2, .. }));
+    }
+}

@@ -1,0 +1,28 @@
+//! The p2p-streams toolkit: everything a Leptos app needs to open WebRTC rooms.
+//!
+//! - [`protocol`], [`token`], [`config`], [`hub`]: shared by server and browser.
+//! - `server` (feature `ssr`): the signaling server, session registry and session stores.
+//! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat).
+//! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod frame;
+pub mod hooks;
+pub mod hub;
+pub mod protocol;
+pub mod ticket;
+pub mod token;
+
+#[cfg(feature = "hydrate")]
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+pub use config::{IceServer, P2pConfig};
+pub use frame::P2pFrame;
+pub use hooks::{use_p2p, P2p, P2pState, Received};
+pub use protocol::{LinkState, PeerId, PeerStatus, Role, SessionId};
+pub use ticket::{issue_join_token, JoinTicket};
+#[cfg(feature = "ssr")]
+pub use ticket::JoinPolicy;

@@ -1,0 +1,83 @@
+//! [`SignalingConfig`]: every timing and size limit of the signaling server (server side, `ssr`).
+//!
+//! The defaults suit a browser client on the public internet; tests shrink the timings to milliseconds.
+
+use std::time::Duration;
+
+/// Timings and limits of the signaling server. Every field has a documented default ([`Default`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalingConfig {
+    /// How often the server sends a WebSocket Ping on every socket, and how often a live host's record is
+    /// refreshed in the store. Default 10 s.
+    pub ping_interval: Duration,
+    /// A socket from which nothing at all (frame, Pong, Close) arrived for this long is closed with
+    /// `close_code::PING_TIMEOUT` and treated as an abnormal drop. Default 30 s.
+    pub ping_timeout: Duration,
+    /// A socket that has not sent `join` this long after the upgrade is closed with `close_code::JOIN_TIMEOUT`.
+    /// Default 10 s.
+    pub join_timeout: Duration,
+    /// TTL of a host record in the store, refreshed every `ping_interval` while the host's socket lives, so a
+    /// crashed node's hosts expire within this and never strand newcomers. Default 30 s.
+    pub host_ttl: Duration,
+    /// After an abnormal drop of a host's socket, the host keeps its role this long, so a signaling blip does
+    /// not reset the session; then a waiting peer is promoted. Default 5 s.
+    pub host_grace: Duration,
+    /// Largest text frame accepted; a bigger one closes the socket with 1009. Default 64 KiB.
+    pub max_frame_bytes: usize,
+    /// Frames queued for one socket before it is closed as too slow (1008). Default 256.
+    pub outbound_queue: usize,
+    /// WebSocket read buffer per socket, in bytes (axum's default is 128 KiB). Default 4 KiB.
+    pub read_buffer_size: usize,
+    /// WebSocket write buffer per socket, in bytes (axum's default is 128 KiB). Default 4 KiB.
+    pub write_buffer_size: usize,
+}
+
+impl Default for SignalingConfig {
+    fn default() -> Self {
+        SignalingConfig {
+            ping_interval: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs(30),
+            join_timeout: Duration::from_secs(10),
+            host_ttl: Duration::from_secs(30),
+            host_grace: Duration::from_secs(5),
+            max_frame_bytes: 64 * 1024,
+            outbound_queue: 256,
+            read_buffer_size: 4 * 1024,
+            write_buffer_size: 4 * 1024,
+        }
+    }
+}
+
+impl SignalingConfig {
+    /// Hard limit handed to the WebSocket codec: twice `max_frame_bytes`, so a frame between the two limits
+    /// gets our orderly 1009 close and anything larger is refused by the codec before it is buffered.
+    pub(crate) fn codec_limit(&self) -> usize {
+        self.max_frame_bytes.saturating_mul(2).max(1024)
+    }
+
+    /// The same configuration with values that would make tokio panic raised to their minimum (a zero ping
+    /// interval, a zero-capacity queue).
+    pub(crate) fn normalized(mut self) -> Self {
+        let min = Duration::from_millis(1);
+        self.ping_interval = self.ping_interval.max(min);
+        self.outbound_queue = self.outbound_queue.max(1);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_normalize_fixes_zeroes() {
+        let cfg = SignalingConfig::default();
+        assert_eq!(cfg.ping_interval, Duration::from_secs(10));
+        assert_eq!(cfg.max_frame_bytes, 65_536);
+        assert_eq!(cfg.codec_limit(), 131_072);
+        let zero = SignalingConfig { ping_interval: Duration::ZERO, outbound_queue: 0, ..cfg };
+        let fixed = zero.normalized();
+        assert!(fixed.ping_interval > Duration::ZERO);
+        assert_eq!(fixed.outbound_queue, 1);
+    }
+}

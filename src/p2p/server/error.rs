@@ -1,0 +1,149 @@
+//! Errors of the signaling server (server side, `ssr`), split by whose fault they are.
+//!
+//! - [`PeerError`]: bad input from a peer. Recoverable ones become an `Error` frame and the socket lives on;
+//!   the rest close the socket. The choice is made in ONE place, [`PeerError::reaction`].
+//! - [`ServerError`]: our failure (the store is down, we are shutting down). Logged at error level by the
+//!   caller; the peer only sees a close code and a short reason, never internals.
+
+use super::store::StoreError;
+use crate::p2p::protocol::{close_code, ErrorCode, PeerId, PROTOCOL_VERSION};
+
+/// Close code for a frame larger than `max_frame_bytes` (RFC 6455 "message too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code for a socket whose outbound queue overflowed (RFC 6455 "policy violation").
+pub const CLOSE_TOO_SLOW: u16 = 1008;
+/// Close code for our own failure (RFC 6455 "internal error").
+pub const CLOSE_INTERNAL: u16 = 1011;
+
+/// A peer sent something we refuse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PeerError {
+    /// The text frame is not JSON.
+    #[error("frame is not valid JSON")]
+    BadJson,
+    /// JSON, but not a known frame type or shape.
+    #[error("unknown frame type or shape")]
+    UnknownType,
+    /// A binary frame; the protocol is JSON text.
+    #[error("binary frames are not part of the protocol")]
+    BinaryFrame,
+    /// A frame other than `join` before `join`.
+    #[error("send join first")]
+    NotJoined,
+    /// A second `join` on one socket.
+    #[error("this socket already joined")]
+    AlreadyJoined,
+    /// A signal for a peer with no live socket in the sender's session.
+    #[error("peer {0} is not connected in this session")]
+    UnknownPeer(PeerId),
+    /// A host-only frame from a client.
+    #[error("only the host may send this frame")]
+    NotHost,
+    /// A frame over `max_frame_bytes`.
+    #[error("frame of {len} bytes exceeds the limit of {max}")]
+    FrameTooLarge {
+        /// Size received.
+        len: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// `join` with another protocol version.
+    #[error("protocol version {got} is not supported (server speaks {PROTOCOL_VERSION})")]
+    VersionMismatch {
+        /// The client's version.
+        got: u32,
+    },
+}
+
+/// What the connection does about a [`PeerError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reaction {
+    /// Send an `Error` frame with this code; the socket stays open.
+    Reply(ErrorCode),
+    /// Close the socket with this WebSocket close code.
+    Close(u16),
+}
+
+impl PeerError {
+    /// The one decision between answering and closing.
+    pub fn reaction(&self) -> Reaction {
+        match self {
+            PeerError::BadJson => Reaction::Reply(ErrorCode::BadJson),
+            PeerError::UnknownType => Reaction::Reply(ErrorCode::UnknownType),
+            PeerError::BinaryFrame => Reaction::Reply(ErrorCode::BinaryFrame),
+            PeerError::NotJoined => Reaction::Reply(ErrorCode::NotJoined),
+            PeerError::AlreadyJoined => Reaction::Reply(ErrorCode::AlreadyJoined),
+            PeerError::UnknownPeer(_) => Reaction::Reply(ErrorCode::UnknownPeer),
+            PeerError::NotHost => Reaction::Reply(ErrorCode::NotHost),
+            PeerError::FrameTooLarge { .. } => Reaction::Close(CLOSE_TOO_BIG),
+            PeerError::VersionMismatch { .. } => Reaction::Close(close_code::VERSION_MISMATCH),
+        }
+    }
+
+    /// Classifies a failed parse of a text frame: a syntax error is [`PeerError::BadJson`], well-formed JSON
+    /// of the wrong shape is [`PeerError::UnknownType`].
+    pub fn from_json(err: &serde_json::Error) -> Self {
+        match err.classify() {
+            serde_json::error::Category::Data => PeerError::UnknownType,
+            _ => PeerError::BadJson,
+        }
+    }
+}
+
+/// Our failure while serving a socket.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The session store did not answer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// [`super::SignalingServer::shutdown`] was called.
+    #[error("signaling server is shutting down")]
+    ShuttingDown,
+}
+
+impl ServerError {
+    /// Close code for a socket that ends because of this failure.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            ServerError::Store(_) => CLOSE_INTERNAL,
+            ServerError::ShuttingDown => close_code::RECONNECT,
+        }
+    }
+
+    /// Short close reason shown to the peer (no internals).
+    pub fn close_reason(&self) -> &'static str {
+        match self {
+            ServerError::Store(_) => "session store unavailable",
+            ServerError::ShuttingDown => "server shutting down, reconnect",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::p2p::protocol::ClientToServer;
+
+    fn parse(text: &str) -> PeerError {
+        match serde_json::from_str::<ClientToServer>(text) {
+            Ok(frame) => panic!("parsed {frame:?}"),
+            Err(err) => PeerError::from_json(&err),
+        }
+    }
+
+    #[test]
+    fn json_failures_are_classified() {
+        assert_eq!(parse("{not json"), PeerError::BadJson);
+        assert_eq!(parse(""), PeerError::BadJson);
+        assert_eq!(parse(r#"{"type":"dance"}"#), PeerError::UnknownType);
+        assert_eq!(parse(r#"{"type":"join"}"#), PeerError::UnknownType, "missing field");
+        assert_eq!(parse("[1,2]"), PeerError::UnknownType);
+    }
+
+    #[test]
+    fn only_size_and_version_close_the_socket() {
+        assert_eq!(PeerError::FrameTooLarge { len: 9, max: 1 }.reaction(), Reaction::Close(1009));
+        assert_eq!(PeerError::VersionMismatch { got: 9 }.reaction(), Reaction::Close(close_code::VERSION_MISMATCH));
+        assert_eq!(PeerError::NotHost.reaction(), Reaction::Reply(ErrorCode::NotHost));
+    }
+}

@@ -1,0 +1,149 @@
+//! The signaling server (server side, `ssr`): a WebSocket route where the peers of a session find their host
+//! and exchange WebRTC offers, answers and candidates. Media and chat never pass through it.
+//!
+//! Layout, one concern per file:
+//! - [`SignalingServer`] (here): shared state, the router, the lobby query, shutdown;
+//! - `upgrade.rs`: the `GET /p2p/ws` handler, token and tab checks before the upgrade;
+//! - `connection.rs`: one socket's task (reader loop, writer task, pings, timeouts);
+//! - `election.rs`: join, leave, host election and the host's grace period;
+//! - `registry.rs`: the node-local map of joined sockets;
+//! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
+//! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use p2p_streams::p2p::server::{MemoryStore, SignalingConfig, SignalingServer};
+//! use p2p_streams::p2p::token::TokenSigner;
+//! use std::sync::Arc;
+//!
+//! let signaling = SignalingServer::new(TokenSigner::random(), Arc::new(MemoryStore::new()), SignalingConfig::default());
+//! let app: axum::Router = axum::Router::new().merge(signaling.router());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+
+mod config;
+mod connection;
+mod election;
+mod error;
+mod registry;
+mod store;
+mod upgrade;
+
+pub use config::SignalingConfig;
+pub use error::{PeerError, Reaction, ServerError};
+pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError};
+
+use crate::p2p::protocol::SIGNALING_PATH;
+use crate::p2p::token::TokenSigner;
+use registry::Registry;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The signaling server: cheap to clone, every clone shares the same sockets and store.
+#[derive(Clone)]
+pub struct SignalingServer {
+    /// Shared state.
+    inner: Arc<Inner>,
+}
+
+/// State shared by the route, every socket task and every grace timer.
+pub(crate) struct Inner {
+    /// Verifies join tokens.
+    pub(crate) signer: TokenSigner,
+    /// Host records (shared across nodes when the backend is).
+    pub(crate) store: Arc<dyn SessionStore>,
+    /// Timings and limits.
+    pub(crate) config: SignalingConfig,
+    /// Joined sockets on this node.
+    pub(crate) registry: Registry,
+    /// `true` once [`SignalingServer::shutdown`] ran; every socket task watches it.
+    pub(crate) shutdown: watch::Sender<bool>,
+    /// Open signaling sockets on this node.
+    open: AtomicUsize,
+    /// Source of connection ids.
+    next_conn: AtomicU64,
+}
+
+impl Inner {
+    /// A fresh connection id.
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a socket as open until the guard drops.
+    pub(crate) fn open_guard(&self) -> OpenGuard<'_> {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        OpenGuard(&self.open)
+    }
+}
+
+/// Decrements the open-socket count on drop (also when the socket task panics).
+pub(crate) struct OpenGuard<'a>(&'a AtomicUsize);
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for SignalingServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalingServer")
+            .field("config", &self.inner.config)
+            .field("open_connections", &self.open_connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignalingServer {
+    /// A server verifying tokens with `signer` and keeping host records in `store`. Zero values in `config`
+    /// that would make no sense (ping interval, queue size) are raised to their minimum.
+    pub fn new(signer: TokenSigner, store: Arc<dyn SessionStore>, config: SignalingConfig) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        let inner = Inner {
+            signer,
+            store,
+            config: config.normalized(),
+            registry: Registry::default(),
+            shutdown,
+            open: AtomicUsize::new(0),
+            next_conn: AtomicU64::new(1),
+        };
+        SignalingServer { inner: Arc::new(inner) }
+    }
+
+    /// The token signer (the app's server function signs join tokens with it).
+    pub fn signer(&self) -> &TokenSigner {
+        &self.inner.signer
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &SignalingConfig {
+        &self.inner.config
+    }
+
+    /// `GET /p2p/ws` ([`SIGNALING_PATH`]) with this server as its state, mergeable into any `Router<S>`.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        axum::Router::new().route(SIGNALING_PATH, axum::routing::get(upgrade::ws_handler)).with_state(self.clone())
+    }
+
+    /// Live sessions with their host and peer count (the host's last roster, at least 1), for the lobby.
+    pub async fn live_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
+        self.inner.store.sessions().await
+    }
+
+    /// Number of open signaling sockets on this node.
+    pub fn open_connections(&self) -> usize {
+        self.inner.open.load(Ordering::Relaxed)
+    }
+
+    /// Closes every socket with `close_code::RECONNECT` and refuses new upgrades with 503 (graceful shutdown).
+    /// Hosts keep their records for `host_grace`, so they can reclaim their role on another node.
+    pub fn shutdown(&self) {
+        tracing::info!(open = self.open_connections(), "signaling server shutting down");
+        self.inner.shutdown.send_replace(true);
+    }
+}

@@ -1,0 +1,90 @@
+//! The `GET /p2p/ws` route (server side, `ssr`): checks the join token and tab nonce BEFORE upgrading.
+//!
+//! `?session=<id>&token=<join token>&tab=<tab nonce>`. A refused request gets a plain HTTP status with a short
+//! reason (never the token): 401 for a missing, malformed, forged or expired token, 403 for a valid token of
+//! another session, 400 for a bad tab nonce, 503 while shutting down. The connection's identity is
+//! `PeerId::with_tab(claims.pid, tab)` in `SessionId(claims.sid)`.
+
+use super::connection;
+use super::error::ServerError;
+use super::SignalingServer;
+use crate::p2p::protocol::{PeerId, SessionId};
+use crate::p2p::token;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tracing::Instrument;
+
+/// Query string of the upgrade request; every field optional so that a missing one is our answer, not axum's.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UpgradeQuery {
+    /// The session the socket asks to join.
+    session: Option<String>,
+    /// Join token from the app's server function.
+    token: Option<String>,
+    /// Per-tab nonce chosen by the browser.
+    tab: Option<String>,
+}
+
+/// Verifies, then upgrades and hands the socket to [`connection::serve`].
+pub(crate) async fn ws_handler(
+    State(server): State<SignalingServer>,
+    query: Result<Query<UpgradeQuery>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let inner = &server.inner;
+    if *inner.shutdown.borrow() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down", ServerError::ShuttingDown.close_reason());
+    }
+    // A query axum cannot parse is treated like an empty one: the missing token answers it.
+    let UpgradeQuery { session, token, tab } = query.map(|Query(q)| q).unwrap_or_default();
+    let session = session.unwrap_or_default();
+    let claims = match inner.signer.verify(token.as_deref(), &session) {
+        Ok(claims) => claims,
+        Err(err) => {
+            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            return refuse(status, "join token refused", &err.to_string());
+        }
+    };
+    let tab = tab.unwrap_or_default();
+    if !token::valid_tab(&tab) {
+        return refuse(StatusCode::BAD_REQUEST, "bad tab nonce", "invalid tab nonce");
+    }
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+
+    let peer = PeerId::with_tab(&claims.pid, &tab);
+    let session = SessionId(claims.sid);
+    let conn_id = inner.next_conn_id();
+    let config = &inner.config;
+    let limit = config.codec_limit();
+    let span = tracing::info_span!("signaling", %session, %peer, conn = conn_id);
+    let inner = inner.clone();
+    upgrade
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_failed_upgrade(|err| tracing::debug!(%err, "websocket upgrade failed"))
+        .on_upgrade(move |socket| {
+            async move {
+                let _open = inner.open_guard();
+                tracing::debug!("socket open");
+                connection::serve(inner.clone(), socket, session, peer, conn_id).await;
+                tracing::debug!("socket closed");
+            }
+            .instrument(span)
+        })
+}
+
+/// A refused upgrade: logged at info with the reason only.
+fn refuse(status: StatusCode, what: &'static str, reason: &str) -> Response {
+    tracing::info!(status = status.as_u16(), reason, "{what}");
+    (status, reason.to_owned()).into_response()
+}

@@ -1,0 +1,66 @@
+//! How a `<P2pFrame>` obtains its join token: the [`issue_join_token`] server function (run in-process during
+//! SSR and serialized into the page, or called over HTTP after client-side navigation or when a token
+//! expires), and the app's [`JoinPolicy`] (server only) deciding who may join which session as whom.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Longest lifetime a join token may be issued for (24 h), whatever `expires_in` asks.
+pub const MAX_EXPIRES_IN_SECS: u64 = 24 * 3600;
+
+/// What the browser needs to open the signaling socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinTicket {
+    /// The session the token is for.
+    pub session_id: String,
+    /// The app's user id bound in the token (the peer id before its tab nonce).
+    pub peer_id: String,
+    /// The signed token (opaque to the browser).
+    pub token: String,
+    /// Expiry, seconds since the Unix epoch; the browser asks for a new ticket after it.
+    pub expires_at: u64,
+    /// The lifetime asked for, in seconds (reused when the browser renews the ticket).
+    pub expires_in_secs: u64,
+}
+
+/// The app's authorization hook, provided as `Arc<dyn JoinPolicy>` in the Leptos context (see
+/// `leptos_routes_with_context`). The toolkit refuses to issue tokens when none is provided.
+#[cfg(feature = "ssr")]
+pub trait JoinPolicy: Send + Sync + 'static {
+    /// Decides whether the request's user may join `session_id` as `peer_id`. Return `Err(reason)` to
+    /// refuse; the reason is shown to the user. Typical policies read the app's session cookie from `parts`
+    /// and require `peer_id` to be that user's id.
+    fn authorize(&self, parts: &http::request::Parts, session_id: &str, peer_id: &str) -> Result<(), String>;
+}
+
+/// Issues a join token for `peer_id` in `session_id`, valid for `expires_in_secs` (capped at
+/// [`MAX_EXPIRES_IN_SECS`]), after the app's [`JoinPolicy`] agreed.
+#[server(prefix = "/api", endpoint = "p2p_join_token")]
+#[allow(missing_docs)] // the macro's generated argument struct
+pub async fn issue_join_token(
+    session_id: String,
+    peer_id: String,
+    expires_in_secs: u64,
+) -> Result<JoinTicket, ServerFnError> {
+    use crate::p2p::server::SignalingServer;
+    use crate::p2p::token::{valid_session_id, valid_user_id};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    if !valid_session_id(&session_id) || !valid_user_id(&peer_id) {
+        return Err(ServerFnError::new("invalid session or peer id"));
+    }
+    let server = use_context::<SignalingServer>()
+        .ok_or_else(|| ServerFnError::new("p2p-streams: SignalingServer missing from the Leptos context"))?;
+    let policy = use_context::<Arc<dyn JoinPolicy>>()
+        .ok_or_else(|| ServerFnError::new("p2p-streams: no JoinPolicy in the Leptos context"))?;
+    let parts: http::request::Parts = leptos_axum::extract().await?;
+    if let Err(reason) = policy.authorize(&parts, &session_id, &peer_id) {
+        tracing::info!(session = %session_id, reason = %reason, "join token refused by policy");
+        return Err(ServerFnError::new(format!("not allowed to join: {reason}")));
+    }
+    let ttl = Duration::from_secs(expires_in_secs.clamp(1, MAX_EXPIRES_IN_SECS));
+    let token = server.signer().sign(&session_id, &peer_id, ttl);
+    let expires_at = crate::p2p::token::now_secs() + ttl.as_secs();
+    Ok(JoinTicket { session_id, peer_id, token, expires_at, expires_in_secs: ttl.as_secs() })
+}

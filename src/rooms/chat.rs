@@ -1,0 +1,146 @@
+//! The demo chat room at `/rooms/{room}` (both sides): reads the signed-in user on the server, wraps the
+//! room in `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text
+//! goes through text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
+//! `heartbeat_ms=N`, `idle_timeout_ms=N`.
+
+use crate::identity::{chat_session, current_user, valid_room};
+use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, Role};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Longest chat line, in characters.
+const MAX_TEXT: usize = 2_000;
+
+/// One chat line on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// What was typed.
+    pub text: String,
+}
+
+fn config_from_query(query: &ParamsMap) -> P2pConfig {
+    let millis = |key: &str| query.get(key).and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 50);
+    let mut config = P2pConfig::default();
+    config.keep_signaling_connection = query.get("keep_signaling").is_some_and(|v| v == "1" || v == "true");
+    if let Some(ms) = millis("heartbeat_ms") {
+        config.heartbeat_interval = Duration::from_millis(ms);
+    }
+    if let Some(ms) = millis("idle_timeout_ms") {
+        config.idle_timeout = Duration::from_millis(ms);
+    }
+    config
+}
+
+/// The room page: signed-in users get the room, others go to the lobby with the room pre-filled.
+#[component]
+pub fn ChatRoomPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let user = Resource::new_blocking(|| (), |_| current_user());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Opening the room…"</p> }>
+            {move || Suspend::new(async move {
+                let room = params.read_untracked().get("room").unwrap_or_default();
+                match user.await {
+                    Ok(_) if !valid_room(&room) => view! {
+                        <p class="banner banner-error" data-testid="p2p-error">"This room name is not valid."</p>
+                    }.into_any(),
+                    Ok(Some(name)) => {
+                        let config = config_from_query(&query.read_untracked());
+                        view! {
+                            <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config>
+                                <ChatRoom room=room.clone() name=name.clone() />
+                            </P2pFrame>
+                        }.into_any()
+                    }
+                    Ok(None) => view! { <Redirect path=format!("/?room={room}") /> }.into_any(),
+                    Err(err) => view! {
+                        <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The room's content, inside `<P2pFrame>`.
+#[component]
+fn ChatRoom(room: String, name: String) -> impl IntoView {
+    let p2p = use_p2p::<ChatMessage>();
+    let draft = RwSignal::new(String::new());
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let text: String = draft.get_untracked().trim().chars().take(MAX_TEXT).collect();
+        if !text.is_empty() {
+            p2p.send(ChatMessage { text });
+            draft.set(String::new());
+        }
+    };
+    let state = move || p2p.state.get().as_str();
+    let role = move || p2p.role.get().map_or("", Role::as_str);
+    let me = move || p2p.peer_id.get();
+    let lines = move || p2p.messages.get().into_iter().enumerate().collect::<Vec<_>>();
+
+    view! {
+        <section class="room">
+            <header class="room-head">
+                <div>
+                    <h1 class="room-title">"#" {room}</h1>
+                    <p class="muted">"You are " <strong>{name}</strong></p>
+                </div>
+                <div class="status-row">
+                    <span class="pill" data-state=state data-testid="p2p-status">{state}</span>
+                    <span class="badge" data-role=role data-testid="role">{role}</span>
+                    <span class="signal" title="signaling socket">
+                        "signaling: "
+                        <span data-testid="signaling-status">{move || if p2p.signaling_open.get() { "open" } else { "closed" }}</span>
+                    </span>
+                </div>
+            </header>
+            <Show when=move || p2p.state.get() == P2pState::Disconnected>
+                <div class="banner banner-warn" data-testid="reconnecting-banner" role="status">
+                    "Lost the connection to the host. Reconnecting…"
+                </div>
+            </Show>
+            {move || p2p.error.get().map(|e| view! {
+                <div class="banner banner-error" data-testid="p2p-error" role="alert">{e}</div>
+            })}
+            <div class="room-grid">
+                <aside class="peers">
+                    <h2>"Peers " <span class="count">{move || p2p.peers.get().len()}</span></h2>
+                    <ul data-testid="peer-list" class="peer-list">
+                        <For each=move || p2p.peers.get() key=|p| (p.peer.clone(), p.state, p.host) let:p>
+                            <li class="peer" data-testid="peer" data-peer-name=p.peer.user().to_owned()
+                                data-state=p.state.as_str() data-host=p.host.to_string()>
+                                <span class="dot" data-state=p.state.as_str() aria-hidden="true"></span>
+                                <span class="peer-name">{p.peer.user().to_owned()}</span>
+                                {p.host.then(|| view! { <span class="tag">"host"</span> })}
+                                {let id = p.peer.clone(); move || (me().as_ref() == Some(&id)).then(|| view! { <span class="tag tag-you">"you"</span> })}
+                                <span class="peer-state">{p.state.as_str()}</span>
+                            </li>
+                        </For>
+                    </ul>
+                </aside>
+                <div class="chat">
+                    <ol class="chat-log" data-testid="chat-log" aria-live="polite">
+                        <For each=lines key=|(pos, m)| (*pos, m.index) let:((_, m))>
+                            <li class="chat-line" data-testid="chat-line">
+                                <span class="author">{m.from.user().to_owned()}</span>": "<span class="text">{m.data.text}</span>
+                            </li>
+                        </For>
+                    </ol>
+                    <form class="composer" on:submit=on_submit>
+                        <input data-testid="chat-input" type="text" placeholder="Say something…" maxlength="2000"
+                            autocomplete="off" aria-label="Message" bind:value=draft />
+                        <button data-testid="chat-send" type="submit" class="primary">"Send"</button>
+                    </form>
+                </div>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,72 @@
+//! The lobby at `/`: the join form (a plain `POST /join`, so it works before hydration) and the live rooms
+//! with their peer counts, refreshed every few seconds once hydrated. Both sides.
+
+use crate::identity::live_rooms;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::time::Duration;
+
+/// How often the live room list refreshes in the browser.
+const REFRESH: Duration = Duration::from_secs(5);
+
+/// The lobby page.
+#[component]
+pub fn Lobby() -> impl IntoView {
+    let query = use_query_map();
+    let prefill = query.read_untracked().get("room").unwrap_or_default();
+    let error = query.read_untracked().get("error").map(|e| match e.as_str() {
+        "name" => "Pick a name of 1 to 32 characters (no #).",
+        _ => "Room names use letters, digits, - and _ (up to 48).",
+    });
+    let rooms = Resource::new(|| (), |_| live_rooms());
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || rooms.refetch(), REFRESH) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+
+    view! {
+        <section class="lobby">
+            <div class="card join-card">
+                <h1>"Join a room"</h1>
+                <p class="lead">
+                    "Everyone in a room talks peer-to-peer over WebRTC. The first to arrive hosts; "
+                    "the server only introduces you."
+                </p>
+                {error.map(|message| view! { <p class="banner banner-error" data-testid="join-error">{message}</p> })}
+                <form method="post" action="/join" class="join-form">
+                    <label>
+                        <span>"Your name"</span>
+                        <input data-testid="join-name" name="name" required maxlength="32" autocomplete="nickname" placeholder="Ada" />
+                    </label>
+                    <label>
+                        <span>"Room"</span>
+                        <input data-testid="join-room" name="room" required maxlength="48" pattern="[A-Za-z0-9_\\-]{1,48}" placeholder="lounge" value=prefill />
+                    </label>
+                    <button data-testid="join-submit" type="submit" class="primary">"Join room"</button>
+                </form>
+            </div>
+            <div class="card rooms-card">
+                <h2>"Live rooms"</h2>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match rooms.await {
+                            Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-rooms">"No live rooms yet. Start one!"</p> }.into_any(),
+                            Ok(list) => view! {
+                                <ul class="room-list" data-testid="live-rooms">
+                                    {list.into_iter().map(|r| view! {
+                                        <li data-testid="live-room" data-room=r.room.clone() data-peers=r.peers.to_string()>
+                                            <a href=format!("/?room={}", r.room)>{r.room.clone()}</a>
+                                            <span class="count">{format!("{} {}", r.peers, if r.peers == 1 { "peer" } else { "peers" })}</span>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Err(err) => view! { <p class="banner banner-error">{format!("Could not list rooms: {err}")}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </section>
+    }
+}

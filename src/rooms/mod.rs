@@ -1,0 +1,5 @@
+//! The demo's pages, built only on the public toolkit API (`P2pFrame`, `use_p2p`): the lobby with the join
+//! form and live rooms, and the chat room.
+
+pub mod chat;
+pub mod lobby;
