@@ -5,8 +5,10 @@
 mod common;
 
 use common::{expect_http_status, join, start, test_config, token, ws_url};
+use p2p_streams::p2p::protocol::PeerId;
 use p2p_streams::p2p::protocol::{close_code, ClientToServer, Role, ServerToClient, SessionId};
-use p2p_streams::p2p::server::{SessionSummary, SignalingConfig};
+use p2p_streams::p2p::server::{HostClaim, SessionStore, SessionSummary, SignalingConfig, StoreError};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::test]
@@ -34,7 +36,7 @@ async fn live_sessions_list_each_host_with_its_last_roster() {
     let srv = start(test_config()).await;
     let (mut host_a, _, _) = join(srv.addr, "lobby-a", "ada", "1").await;
     let (host_b, _, _) = join(srv.addr, "lobby-b", "bob", "1").await;
-    let summary = |room: &str, host: &p2p_streams::p2p::protocol::PeerId, peers| SessionSummary {
+    let summary = |room: &str, host: &PeerId, peers| SessionSummary {
         session_id: SessionId(room.into()),
         host: host.clone(),
         peers,
@@ -93,4 +95,41 @@ async fn shutdown_closes_every_socket_with_reconnect_and_refuses_new_ones() {
     // The host keeps its record through the grace, to reclaim its role on another node.
     let sessions = srv.server.live_sessions().await.expect("store");
     assert_eq!(sessions.iter().map(|s| &s.host).collect::<Vec<_>>(), vec![&host.peer]);
+}
+
+/// A store whose backend is down.
+struct DownStore;
+
+#[async_trait::async_trait]
+impl SessionStore for DownStore {
+    async fn claim_host(&self, _: &SessionId, _: &PeerId, _: Duration) -> Result<HostClaim, StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+    async fn replace_host(&self, _: &SessionId, _: &PeerId, _: &PeerId, _: Duration) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+    async fn refresh_host(&self, _: &SessionId, _: &PeerId, _: Duration) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+    async fn release_host(&self, _: &SessionId, _: &PeerId) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+    async fn current_host(&self, _: &SessionId) -> Result<Option<PeerId>, StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+    async fn set_roster(&self, _: &SessionId, _: u32) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+    async fn sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
+        Err(StoreError::Unavailable("test backend is down".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_during_join_closes_with_1011() {
+    let srv = common::start_with_store(test_config(), Arc::new(DownStore)).await;
+    let mut ada = common::connect(srv.addr, "down", "ada", "1").await;
+    assert_eq!(ada.expect_close().await, 1011);
+    srv.wait_open(0).await;
+    assert!(srv.server.live_sessions().await.is_err(), "the lobby sees the failure too");
 }

@@ -11,6 +11,7 @@ use crate::p2p::protocol::{PeerId, PeerStatus, Role};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::marker::PhantomData;
+#[cfg(feature = "hydrate")]
 use std::rc::Rc;
 
 /// Connection state of this peer, mirroring the callbacks of the Rails gem we model.
@@ -66,7 +67,7 @@ pub struct Received<T> {
     pub data: T,
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[cfg(feature = "hydrate")]
 /// Where `send` puts outgoing messages: queued until the browser driver is running, then handed to it.
 pub(crate) enum Outbox {
     /// Not started yet (SSR, or before the token arrived): messages wait here.
@@ -86,9 +87,17 @@ pub struct P2pContext {
     pub(crate) signaling_open: RwSignal<bool>,
     pub(crate) error: RwSignal<Option<String>>,
     pub(crate) messages: RwSignal<Vec<RawMessage>>,
+    // Browser-only state holds `Rc` closures; it does not exist during SSR, where the server's worker
+    // threads would drop thread-local values on the wrong thread.
+    #[cfg(feature = "hydrate")]
     pub(crate) outbox: StoredValue<Outbox, LocalStorage>,
-    pub(crate) listeners: StoredValue<Vec<Rc<dyn Fn(&RawMessage)>>, LocalStorage>,
+    #[cfg(feature = "hydrate")]
+    pub(crate) listeners: StoredValue<Vec<Listener>, LocalStorage>,
 }
+
+/// A callback for every delivered message (browser only).
+#[cfg(feature = "hydrate")]
+pub(crate) type Listener = Rc<dyn Fn(&RawMessage)>;
 
 impl P2pContext {
     pub(crate) fn new() -> Self {
@@ -101,12 +110,19 @@ impl P2pContext {
             signaling_open: RwSignal::new(false),
             error: RwSignal::new(None),
             messages: RwSignal::new(Vec::new()),
+            #[cfg(feature = "hydrate")]
             outbox: StoredValue::new_local(Outbox::Pending(Vec::new())),
+            #[cfg(feature = "hydrate")]
             listeners: StoredValue::new_local(Vec::new()),
         }
     }
 
+    /// Queues or sends one serialized message (nothing to do during SSR).
+    #[cfg(not(feature = "hydrate"))]
+    pub(crate) fn send_raw(&self, _payload: serde_json::Value) {}
+
     /// Queues or sends one serialized message.
+    #[cfg(feature = "hydrate")]
     pub(crate) fn send_raw(&self, payload: serde_json::Value) {
         let ready = self.outbox.with_value(|o| match o {
             Outbox::Ready(f) => Some(Rc::clone(f)),
@@ -123,7 +139,7 @@ impl P2pContext {
     }
 
     /// Records a delivered message (bounded by `limit`) and tells every listener.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    #[cfg(feature = "hydrate")]
     pub(crate) fn deliver(&self, message: RawMessage, limit: usize) {
         let listeners = self.listeners.with_value(|l| l.clone());
         for listener in &listeners {
@@ -179,9 +195,16 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
         }
     }
 
-    /// Calls `f` for every message received from now on (while this component lives).
+    /// Calls `f` for every message received from now on (while this component lives). A no-op during SSR.
+    #[cfg(not(feature = "hydrate"))]
     pub fn on_message(&self, f: impl Fn(Received<T>) + 'static) {
-        let listener: Rc<dyn Fn(&RawMessage)> = Rc::new(move |raw: &RawMessage| {
+        let _ = f;
+    }
+
+    /// Calls `f` for every message received from now on (while this component lives). A no-op during SSR.
+    #[cfg(feature = "hydrate")]
+    pub fn on_message(&self, f: impl Fn(Received<T>) + 'static) {
+        let listener: Listener = Rc::new(move |raw: &RawMessage| {
             if let Some(received) = typed::<T>(raw) {
                 f(received);
             }

@@ -6,7 +6,7 @@ use futures::{SinkExt, StreamExt};
 use p2p_streams::p2p::protocol::{
     ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION, SIGNALING_PATH,
 };
-use p2p_streams::p2p::server::{MemoryStore, SignalingConfig, SignalingServer};
+use p2p_streams::p2p::server::{MemoryStore, SessionStore, SignalingConfig, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,11 +42,16 @@ pub struct TestServer {
     pub server: SignalingServer,
 }
 
-/// Starts a server with `config` on `127.0.0.1:0`.
+/// Starts a server with `config` and a fresh [`MemoryStore`] on `127.0.0.1:0`.
 pub async fn start(config: SignalingConfig) -> TestServer {
+    start_with_store(config, Arc::new(MemoryStore::new())).await
+}
+
+/// Starts a server with `config` and `store` on `127.0.0.1:0`.
+pub async fn start_with_store(config: SignalingConfig, store: Arc<dyn SessionStore>) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), Arc::new(MemoryStore::new()), config);
+    let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), store, config);
     let app = server.router();
     tokio::spawn(async move { axum::serve(listener, app).await });
     TestServer { addr, server }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, then runs every test: Rust unit and integration tests (real server on
+# 127.0.0.1:0, real WebSockets) and the Playwright suite (real Chromium, real WebRTC).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/env.sh
+scripts/setup.sh --test
+
+step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+step "Rust tests (server side)"
+cargo test --features ssr --locked
+step "Rust unit tests of shared code compiled for the browser side"
+cargo check --features hydrate --lib --target wasm32-unknown-unknown --locked
+step "Build the app (cargo leptos build)"
+cargo leptos build
+step "Playwright end-to-end tests (Chromium)"
+cd end2end
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test
