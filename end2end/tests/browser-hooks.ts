@@ -17,6 +17,8 @@ export interface RecordedSocket {
   closedAt: number | null;
   /** `CloseEvent.code`, once closed. */
   closeCode: number | null;
+  /** The WebSocket itself (non-enumerable). */
+  readonly socket?: WebSocket;
 }
 
 /** A serializable snapshot of a {@link RecordedSocket}. */
@@ -62,6 +64,8 @@ export function installSocketRecorder(): void {
         closeCode: null as number | null,
       } as RecordedSocket;
       Object.defineProperty(record, 'readyState', { enumerable: true, get: () => socket.readyState });
+      // The socket itself, for tests that break it on purpose (not enumerable: snapshots stay serializable).
+      Object.defineProperty(record, 'socket', { enumerable: false, value: socket });
       socket.addEventListener('open', () => {
         record.openedAt = performance.now();
       });

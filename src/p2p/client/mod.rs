@@ -134,6 +134,9 @@ pub(crate) struct Inner {
     ping_nonce: u64,
     /// Set by `close`: every later callback is ignored.
     closed: bool,
+    /// Closes everything when the page goes away, so peers see the links close at once instead of
+    /// waiting for a heartbeat timeout.
+    on_pagehide: Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 impl Driver {
@@ -165,6 +168,7 @@ impl Driver {
                 heartbeat: None,
                 ping_nonce: 0,
                 closed: false,
+                on_pagehide: None,
             })
         }));
         shared.weak().with(Inner::start);
@@ -235,6 +239,10 @@ impl Inner {
         self.reconnect_timer.take().into_iter().for_each(|h| h.clear());
         self.connect_timer.take().into_iter().for_each(|h| h.clear());
         self.heartbeat.take().into_iter().for_each(|h| h.clear());
+        if let (Some(window), Some(listener)) = (web_sys::window(), self.on_pagehide.take()) {
+            use wasm_bindgen::JsCast;
+            let _ = window.remove_event_listener_with_callback("pagehide", listener.as_ref().unchecked_ref());
+        }
         self.set_state(P2pState::Closed);
         self.closed = true;
     }

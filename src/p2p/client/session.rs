@@ -18,7 +18,22 @@ impl Inner {
         self.events.push(crate::p2p::client::DriverEvent::State(P2pState::Negotiating));
         let weak = self.weak.clone();
         self.heartbeat = set_interval_with_handle(move || weak.with(Inner::tick), self.config.heartbeat_interval).ok();
+        self.watch_pagehide();
         self.open_signaling();
+    }
+
+    /// Closes the links and the socket cleanly when the page is hidden for unload or reload: peers see the
+    /// channel close at once, and the server sees a clean leave (a host's role passes on immediately).
+    fn watch_pagehide(&mut self) {
+        use wasm_bindgen::JsCast;
+        let Some(window) = web_sys::window() else { return };
+        let weak = self.weak.clone();
+        let listener = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            weak.with(Inner::shutdown);
+        });
+        if window.add_event_listener_with_callback("pagehide", listener.as_ref().unchecked_ref()).is_ok() {
+            self.on_pagehide = Some(listener);
+        }
     }
 
     /// Opens a new signaling socket (renewing the ticket first when it expired or was refused).

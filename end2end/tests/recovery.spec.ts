@@ -1,0 +1,70 @@
+import { expect, test } from './fixtures';
+import { CONNECT_TIMEOUT_MS } from './pages';
+
+// Fast heartbeats so an idle link is noticed in about a second and a half.
+const FAST = 'heartbeat_ms=200&idle_timeout_ms=1500';
+
+test('a link idle past the timeout is marked disconnected, then renegotiated', async ({ peers, room }) => {
+  const [alice, bob] = await peers.join(room, ['alice', 'bob'], FAST);
+  await bob.markNoReload();
+  await bob.trackStatus();
+
+  // Block bob's main thread for a few seconds (a hung tab): its heartbeats and pongs stop reaching the host.
+  await bob.page.evaluate(() => {
+    setTimeout(() => {
+      const end = performance.now() + 5000;
+      while (performance.now() < end) {
+        // busy: nothing else runs on this page
+      }
+    }, 0);
+  });
+  await expect(alice.peer('bob')).toHaveAttribute('data-state', 'disconnected', { timeout: CONNECT_TIMEOUT_MS });
+  await expect(alice.peers).toHaveCount(2);
+
+  // Once bob runs again it notices the silent link, goes back through the server and the link is renegotiated.
+  await expect(alice.peer('bob')).toHaveAttribute('data-state', 'connected', { timeout: CONNECT_TIMEOUT_MS });
+  await bob.waitConnected();
+  const history = await bob.statusHistory();
+  expect(history, `bob's status history ${history}`).toContain('disconnected');
+  expect(history[history.length - 1]).toBe('connected');
+  await bob.expectNoReload();
+
+  const fresh = (line: string) => line.includes('after recovery');
+  await bob.send('bob after recovery');
+  await alice.send('alice after recovery');
+  const expected = [bob.lineOf('bob after recovery'), alice.lineOf('alice after recovery')];
+  for (const p of [alice, bob]) await p.expectLinesWhere(fresh, expected);
+});
+
+test('a host whose signaling socket drops reconnects and keeps its role and its links', async ({ peers, room }) => {
+  const [alice, bob] = await peers.join(room, ['alice', 'bob']);
+  await alice.markNoReload();
+  await bob.trackStatus();
+
+  // Break the host's signaling socket from the page.
+  const closed = await alice.page.evaluate(() => {
+    const open = (window.__p2pSockets ?? []).filter((s) => s.readyState === 1 && s.socket);
+    open.forEach((s) => s.socket?.close(4000, 'test: signaling blip'));
+    return open.length;
+  });
+  expect(closed).toBe(1);
+
+  // A second socket opens on its own (one created, one open in all).
+  const sockets = () =>
+    alice.page.evaluate(() => {
+      const all = window.__p2pSockets ?? [];
+      return `${all.length} created, ${all.filter((s) => s.readyState === 1).length} open`;
+    });
+  await expect.poll(sockets, { timeout: CONNECT_TIMEOUT_MS }).toBe('2 created, 1 open');
+  await expect(alice.signalingStatus).toHaveText('open');
+  await expect(alice.roleBadge).toHaveText('host');
+  await expect(bob.roleBadge).toHaveText('client');
+  // The P2P link never dropped: bob stayed connected the whole time.
+  expect(await bob.statusHistory()).not.toContain('disconnected');
+  await bob.send('bob after the blip');
+  await alice.send('alice after the blip');
+  const fresh = (line: string) => line.includes('after the blip');
+  const expected = [bob.lineOf('bob after the blip'), alice.lineOf('alice after the blip')];
+  for (const p of [alice, bob]) await p.expectLinesWhere(fresh, expected);
+  await alice.expectNoReload();
+});
