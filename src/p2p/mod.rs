@@ -23,6 +23,6 @@ pub use config::{IceServer, P2pConfig};
 pub use frame::P2pFrame;
 pub use hooks::{use_p2p, P2p, P2pState, Received};
 pub use protocol::{LinkState, PeerId, PeerStatus, Role, SessionId};
-pub use ticket::{issue_join_token, JoinTicket};
 #[cfg(feature = "ssr")]
 pub use ticket::JoinPolicy;
+pub use ticket::{issue_join_token, JoinTicket};

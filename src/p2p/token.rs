@@ -115,7 +115,8 @@ mod signer {
 
         /// Signs claims for `user` in `session`, valid for `ttl` from now.
         pub fn sign(&self, session: &str, user: &str, ttl: Duration) -> String {
-            let claims = JoinClaims { v: 1, sid: session.to_owned(), pid: user.to_owned(), exp: now_secs() + ttl.as_secs() };
+            let claims =
+                JoinClaims { v: 1, sid: session.to_owned(), pid: user.to_owned(), exp: now_secs() + ttl.as_secs() };
             self.sign_claims(&claims)
         }
 

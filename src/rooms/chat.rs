@@ -25,15 +25,13 @@ pub struct ChatMessage {
 
 fn config_from_query(query: &ParamsMap) -> P2pConfig {
     let millis = |key: &str| query.get(key).and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 50);
-    let mut config = P2pConfig::default();
-    config.keep_signaling_connection = query.get("keep_signaling").is_some_and(|v| v == "1" || v == "true");
-    if let Some(ms) = millis("heartbeat_ms") {
-        config.heartbeat_interval = Duration::from_millis(ms);
+    let defaults = P2pConfig::default();
+    P2pConfig {
+        keep_signaling_connection: query.get("keep_signaling").is_some_and(|v| v == "1" || v == "true"),
+        heartbeat_interval: millis("heartbeat_ms").map_or(defaults.heartbeat_interval, Duration::from_millis),
+        idle_timeout: millis("idle_timeout_ms").map_or(defaults.idle_timeout, Duration::from_millis),
+        ..defaults
     }
-    if let Some(ms) = millis("idle_timeout_ms") {
-        config.idle_timeout = Duration::from_millis(ms);
-    }
-    config
 }
 
 /// The room page: signed-in users get the room, others go to the lobby with the room pre-filled.

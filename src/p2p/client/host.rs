@@ -166,8 +166,12 @@ impl Inner {
     /// Drops negotiations that hang and peers disconnected past the grace period.
     pub(crate) fn host_housekeeping(&mut self, now: f64) {
         let limit = self.config.connect_timeout.as_secs_f64() * 1000.0;
-        let hung: Vec<_> =
-            self.links.values().filter(|l| !l.open && now - l.created > limit).map(|l| (l.peer.clone(), l.id)).collect();
+        let hung: Vec<_> = self
+            .links
+            .values()
+            .filter(|l| !l.open && now - l.created > limit)
+            .map(|l| (l.peer.clone(), l.id))
+            .collect();
         for (peer, id) in hung {
             warn(&format!("negotiation with {peer} timed out"));
             self.drop_link(&peer, id);

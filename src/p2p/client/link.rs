@@ -11,8 +11,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Event, MessageEvent, RtcConfiguration, RtcSdpType, RtcSessionDescriptionInit, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit, RtcDataChannelState,
-    RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    Event, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
+    RtcDataChannelState, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcSdpType, RtcSessionDescriptionInit,
 };
 
 /// Closures attached to a data channel.
@@ -81,7 +82,8 @@ impl PeerLink {
             let (driver, peer) = (driver.clone(), peer.clone());
             Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(move |event: RtcPeerConnectionIceEvent| {
                 if let Some(c) = event.candidate() {
-                    let (peer, candidate, mid, index) = (peer.clone(), c.candidate(), c.sdp_mid(), c.sdp_m_line_index());
+                    let (peer, candidate, mid, index) =
+                        (peer.clone(), c.candidate(), c.sdp_mid(), c.sdp_m_line_index());
                     driver.with(move |i| i.on_local_candidate(peer, id, candidate, mid, index));
                 }
             })
@@ -162,7 +164,8 @@ impl PeerLink {
         channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         self.open = channel.ready_state() == RtcDataChannelState::Open;
         self.channel = Some(channel);
-        self.channel_handlers = Some(ChannelHandlers { _on_open: on_open, _on_message: on_message, _on_close: on_close });
+        self.channel_handlers =
+            Some(ChannelHandlers { _on_open: on_open, _on_message: on_message, _on_close: on_close });
     }
 
     /// Sends an already serialized frame; false if the channel is not open.

@@ -156,7 +156,9 @@ impl Inner {
             ServerToClient::PeerJoined { peer } => self.host_accept(peer),
             ServerToClient::PeerLeft { peer } => self.host_peer_left(peer),
             ServerToClient::Signal { from, signal } => self.on_signal(from, signal),
-            ServerToClient::Error { code, message } => warn(&format!("signaling refused a frame ({code:?}): {message}")),
+            ServerToClient::Error { code, message } => {
+                warn(&format!("signaling refused a frame ({code:?}): {message}"))
+            }
         }
     }
 
@@ -232,7 +234,7 @@ impl Inner {
 
     /// The link's channel closed or its connection failed.
     pub(crate) fn on_link_down(&mut self, peer: PeerId, link: u64) {
-        if !self.links.get(&peer).is_some_and(|l| l.id == link) {
+        if self.links.get(&peer).is_none_or(|l| l.id != link) {
             return;
         }
         if let Some(mut l) = self.links.remove(&peer) {

@@ -55,7 +55,15 @@ impl Signaling {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(Signaling { ws, generation, open: false, detached: false, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+        Ok(Signaling {
+            ws,
+            generation,
+            open: false,
+            detached: false,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
     }
 
     /// Sends one frame; false if the socket is not open.
