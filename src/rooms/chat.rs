@@ -4,7 +4,7 @@
 //! `heartbeat_ms=N`, `idle_timeout_ms=N`.
 
 use crate::identity::{chat_session, current_user, valid_room};
-use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, Role};
+use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -50,9 +50,19 @@ pub fn ChatRoomPage() -> impl IntoView {
                     }.into_any(),
                     Ok(Some(name)) => {
                         let config = config_from_query(&query.read_untracked());
+                        // The Rails-style callbacks feed a small connection log under the peer list.
+                        let events = RwSignal::new(Vec::<String>::new());
+                        let log = move |what: &str| events.update(|e| e.push(what.to_owned()));
                         view! {
-                            <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config>
-                                <ChatRoom room=room.clone() name=name.clone() />
+                            <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config
+                                on_negotiating=move |()| log("negotiating")
+                                on_connecting=move |()| log("connecting")
+                                on_connected=move |()| log("connected")
+                                on_disconnected=move |()| log("disconnected")
+                                on_closed=move |()| log("closed")
+                                on_error=move |e: String| log(&format!("error: {e}"))
+                                on_message=move |(from, _): (PeerId, serde_json::Value)| log(&format!("message from {}", from.user()))>
+                                <ChatRoom room=room.clone() name=name.clone() events />
                             </P2pFrame>
                         }.into_any()
                     }
@@ -68,7 +78,7 @@ pub fn ChatRoomPage() -> impl IntoView {
 
 /// The room's content, inside `<P2pFrame>`.
 #[component]
-fn ChatRoom(room: String, name: String) -> impl IntoView {
+fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl IntoView {
     let p2p = use_p2p::<ChatMessage>();
     let draft = RwSignal::new(String::new());
     let on_submit = move |ev: SubmitEvent| {
@@ -123,6 +133,14 @@ fn ChatRoom(room: String, name: String) -> impl IntoView {
                             </li>
                         </For>
                     </ul>
+                    <details class="events">
+                        <summary>"Connection events"</summary>
+                        <ol class="event-log" data-testid="event-log">
+                            <For each=move || events.get().into_iter().enumerate() key=|(i, _)| *i let:((_, e))>
+                                <li data-testid="p2p-event">{e}</li>
+                            </For>
+                        </ol>
+                    </details>
                 </aside>
                 <div class="chat">
                     <ol class="chat-log" data-testid="chat-log" aria-live="polite">
