@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Lobby />
                     <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
+                    // new-room: routes above this line (added by `cargo xtask new-room`)
                 </Routes>
             </main>
         </Router>

@@ -3,3 +3,4 @@
 
 pub mod chat;
 pub mod lobby;
+// new-room: modules above this line (kept in order by `cargo xtask new-room`)
