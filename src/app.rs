@@ -48,6 +48,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Lobby />
                     <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
+                    <Route path=StaticSegment("admin") view=crate::admin::AdminPage />
+                    <Route path=(StaticSegment("whiteboard"), ParamSegment("room")) view=crate::rooms::whiteboard::WhiteboardPage />
                     // new-room: routes above this line (added by `cargo xtask new-room`)
                 </Routes>
             </main>

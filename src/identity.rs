@@ -12,6 +12,21 @@ pub const USER_COOKIE: &str = "p2p_user";
 /// Session id prefix of the demo chat rooms.
 pub const CHAT_PREFIX: &str = "chat_room_";
 
+/// Every kind of room the app serves; a session id is `{kind}_{room}`. `cargo xtask new-room` adds to it.
+pub const ROOM_KINDS: &[&str] = &[
+    "chat_room",
+    "whiteboard",
+    // new-room: kinds above this line
+];
+
+/// The room kind and room name of a session id such as `chat_room_lounge`, if the kind is registered.
+pub fn parse_session(session_id: &str) -> Option<(&'static str, &str)> {
+    ROOM_KINDS.iter().find_map(|kind| {
+        let room = session_id.strip_prefix(kind)?.strip_prefix('_')?;
+        valid_room(room).then_some((*kind, room))
+    })
+}
+
 /// A display name: 1..=32 characters after trimming, no control characters and no `#`.
 pub fn valid_name(name: &str) -> bool {
     let name = name.trim();
@@ -68,7 +83,7 @@ pub use ssr::{join_handler, DemoJoinPolicy};
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{chat_session, valid_name, valid_room, CHAT_PREFIX, USER_COOKIE};
+    use super::{parse_session, valid_name, valid_room, USER_COOKIE};
     use crate::p2p::token::TokenSigner;
     use crate::p2p::JoinPolicy;
     use axum::extract::{Form, State};
@@ -137,9 +152,9 @@ mod ssr {
 
     impl JoinPolicy for DemoJoinPolicy {
         fn authorize(&self, parts: &http::request::Parts, session_id: &str, peer_id: &str) -> Result<(), String> {
-            let room = session_id.strip_prefix(CHAT_PREFIX).filter(|r| valid_room(r)).ok_or("unknown room")?;
+            parse_session(session_id).ok_or("unknown room")?;
             let user = user_from_headers(&parts.headers, &self.signer).ok_or("not signed in")?;
-            if user != peer_id || chat_session(room) != session_id {
+            if user != peer_id {
                 return Err("peer id is not the signed-in user".into());
             }
             Ok(())
@@ -161,5 +176,8 @@ mod tests {
         assert!(!valid_room("a b"));
         assert!(!valid_room("<script>"));
         assert_eq!(chat_session("x"), "chat_room_x");
+        assert_eq!(parse_session("chat_room_x-1"), Some(("chat_room", "x-1")));
+        assert_eq!(parse_session("chat_room_"), None);
+        assert_eq!(parse_session("other_x"), None);
     }
 }

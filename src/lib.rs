@@ -5,12 +5,16 @@
 //!   server (feature `ssr`); `client` drives WebRTC in the browser (feature `hydrate`); `frame` and `hooks`
 //!   are the Leptos API (`<P2pFrame>`, [`p2p::use_p2p`]) with the same signature on both sides.
 //! - [`app`]: the demo application shell and routes; [`rooms`]: the demo rooms, built only on the public
-//!   toolkit API; [`identity`]: the demo's sign-in cookie and join policy.
+//!   toolkit API; [`identity`]: the demo's sign-in cookie and join policy; `config` (server only): flags
+//!   and environment of the binary.
 //!
 //! In the browser, [`hydrate`] is the WASM entry point.
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod app;
+#[cfg(feature = "ssr")]
+pub mod config;
 pub mod identity;
 pub mod p2p;
 pub mod rooms;

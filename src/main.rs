@@ -1,42 +1,50 @@
 //! The p2p-streams server binary (`ssr`): tracing, configuration from the environment, the signaling server
 //! with the in-memory session store, the Leptos SSR routes and server functions, and graceful shutdown.
 //!
-//! Environment: `LEPTOS_SITE_ADDR` (default 127.0.0.1:3000), `LEPTOS_SITE_ROOT`, `P2P_SECRET` (HMAC key
-//! for join tokens and the demo's identity cookie; a random per-process key with a warning when unset),
-//! `RUST_LOG` (default `info`).
+//! Every setting is a flag with an environment variable (`p2p-streams --help`, see `config.rs`); the ones
+//! you usually set are `P2P_SECRET` (HMAC key for join tokens and the demo's identity cookie; a random
+//! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`.
 
 use axum::routing::post;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use p2p_streams::app::{shell, App};
+use p2p_streams::config::{Config, LogFormat};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
-use p2p_streams::p2p::server::{MemoryStore, SignalingConfig, SignalingServer};
+use p2p_streams::p2p::server::{MemoryStore, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
-use p2p_streams::p2p::JoinPolicy;
+use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 /// Shortest `P2P_SECRET` accepted.
 const MIN_SECRET_LEN: usize = 16;
 
-fn signer_from_env() -> TokenSigner {
-    match std::env::var("P2P_SECRET") {
-        Ok(secret) if secret.len() >= MIN_SECRET_LEN => {
-            tracing::info!(source = "P2P_SECRET", "join token secret configured");
-            TokenSigner::new(secret.into_bytes())
-        }
-        Ok(_) => {
+/// The token signer and where its secret came from (for the start-up summary; never the secret itself).
+fn signer_from(secret: Option<&str>) -> (TokenSigner, &'static str) {
+    match secret {
+        Some(secret) if secret.len() >= MIN_SECRET_LEN => (TokenSigner::new(secret.as_bytes().to_vec()), "P2P_SECRET"),
+        Some(_) => {
             tracing::warn!(min_len = MIN_SECRET_LEN, "P2P_SECRET is too short; using a random per-process secret");
-            TokenSigner::random()
+            (TokenSigner::random(), "random (P2P_SECRET too short)")
         }
-        Err(_) => {
+        None => {
             tracing::warn!(
                 "P2P_SECRET is not set; using a random per-process secret (fine for development: tokens and \
                  sign-in cookies become invalid when the process restarts)"
             );
-            TokenSigner::random()
+            (TokenSigner::random(), "random (P2P_SECRET unset)")
         }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
     }
 }
 
@@ -71,15 +79,24 @@ async fn shutdown_signal(signaling: SignalingServer) {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    let config = Config::from_args();
+    init_tracing(config.log_format);
 
-    let conf = get_configuration(None)?;
-    let leptos_options = conf.leptos_options;
+    // cargo-leptos compiles the site settings into the binary; a plain `cargo build` does not, so fall back
+    // to reading them from Cargo.toml in the working directory.
+    let mut conf = get_configuration(None)?;
+    if conf.leptos_options.output_name.is_empty() {
+        conf = get_configuration(Some("Cargo.toml"))?;
+    }
+    let mut leptos_options = conf.leptos_options;
+    if let Some(addr) = config.addr {
+        leptos_options.site_addr = addr;
+    }
     let addr = leptos_options.site_addr;
-    let signer = signer_from_env();
-    let signaling = SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), SignalingConfig::default());
+    let (signer, secret_source) = signer_from(config.secret.as_deref());
+    config.log_summary(addr, secret_source);
+    let signaling = SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), config.signaling());
+    let ice = ServerIceServers(config.ice());
     let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(signer.clone()));
 
     let context = {
@@ -87,6 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         move || {
             provide_context(signaling.clone());
             provide_context(policy.clone());
+            provide_context(ice.clone());
         }
     };
     let routes = generate_route_list(App);

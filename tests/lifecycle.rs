@@ -5,8 +5,8 @@
 mod common;
 
 use common::{expect_http_status, join, start, test_config, token, ws_url};
-use p2p_streams::p2p::protocol::PeerId;
 use p2p_streams::p2p::protocol::{close_code, ClientToServer, Role, ServerToClient, SessionId};
+use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus};
 use p2p_streams::p2p::server::{HostClaim, SessionStore, SessionSummary, SignalingConfig, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,16 +36,21 @@ async fn live_sessions_list_each_host_with_its_last_roster() {
     let srv = start(test_config()).await;
     let (mut host_a, _, _) = join(srv.addr, "lobby-a", "ada", "1").await;
     let (host_b, _, _) = join(srv.addr, "lobby-b", "bob", "1").await;
-    let summary = |room: &str, host: &PeerId, peers| SessionSummary {
+    let summary = |room: &str, host: &PeerId, peers, states| SessionSummary {
         session_id: SessionId(room.into()),
         host: host.clone(),
         peers,
+        states,
     };
-    let expected = vec![summary("lobby-a", &host_a.peer, 1), summary("lobby-b", &host_b.peer, 1)];
+    let expected = vec![summary("lobby-a", &host_a.peer, 1, vec![]), summary("lobby-b", &host_b.peer, 1, vec![])];
     assert_eq!(srv.server.live_sessions().await.expect("store"), expected);
 
-    host_a.send(&ClientToServer::Roster { peers: 3 }).await;
-    let expected = vec![summary("lobby-a", &host_a.peer, 3), summary("lobby-b", &host_b.peer, 1)];
+    let states = vec![
+        PeerStatus { peer: host_a.peer.clone(), state: LinkState::Connected, host: true },
+        PeerStatus { peer: PeerId("cy#2".into()), state: LinkState::Negotiating, host: false },
+    ];
+    host_a.send(&ClientToServer::Roster { peers: 3, states: states.clone() }).await;
+    let expected = vec![summary("lobby-a", &host_a.peer, 3, states), summary("lobby-b", &host_b.peer, 1, vec![])];
     common::eventually_async(
         || async { srv.server.live_sessions().await.ok().as_ref() == Some(&expected) },
         "the roster to reach the lobby",
@@ -117,7 +122,7 @@ impl SessionStore for DownStore {
     async fn current_host(&self, _: &SessionId) -> Result<Option<PeerId>, StoreError> {
         Err(StoreError::Unavailable("test backend is down".into()))
     }
-    async fn set_roster(&self, _: &SessionId, _: u32) -> Result<(), StoreError> {
+    async fn set_roster(&self, _: &SessionId, _: u32, _: Vec<PeerStatus>) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("test backend is down".into()))
     }
     async fn sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {

@@ -123,7 +123,7 @@ async fn bad_frames_get_errors_and_the_socket_keeps_working() {
     expect_error(&mut host, ErrorCode::BinaryFrame).await;
     host.send(&ClientToServer::Join { version: PROTOCOL_VERSION, lost_host: None }).await;
     expect_error(&mut host, ErrorCode::AlreadyJoined).await;
-    a.send(&ClientToServer::Roster { peers: 9 }).await;
+    a.send(&ClientToServer::Roster { peers: 9, states: vec![] }).await;
     expect_error(&mut a, ErrorCode::NotHost).await;
     // Still routed after all that.
     host.signal(&a.peer, offer(7)).await;
@@ -136,7 +136,7 @@ async fn frames_before_join_are_refused() {
     let mut early = common::open(srv.addr, "early", "ada", "t").await;
     early.signal(&PeerId("bob#t".into()), offer(1)).await;
     expect_error(&mut early, ErrorCode::NotJoined).await;
-    early.send(&ClientToServer::Roster { peers: 2 }).await;
+    early.send(&ClientToServer::Roster { peers: 2, states: vec![] }).await;
     expect_error(&mut early, ErrorCode::NotJoined).await;
     early.send(&ClientToServer::Join { version: PROTOCOL_VERSION, lost_host: None }).await;
     assert_eq!(early.expect_welcome("early").await.0, Role::Host);

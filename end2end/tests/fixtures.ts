@@ -50,6 +50,21 @@ export class Peers {
   }
 
   /**
+   * A second tab of `of`'s user: a new page in the same browser context (same identity cookie, its own
+   * sessionStorage, so its own tab nonce), opened on `of`'s room.
+   */
+  async openTab(of: RoomPage, label: string): Promise<RoomPage> {
+    const page = await of.context.newPage();
+    this.watch(page, label);
+    const tab = new RoomPage(page, of.context, label);
+    tab.name = of.name;
+    tab.room = of.room;
+    this.opened.push(tab);
+    await page.goto(tab.roomPath);
+    return tab;
+  }
+
+  /**
    * Opens one peer per name and joins them to `room` in order, so the first is host. Waits for the first to be
    * assigned `host` before the next joins, for each later one to be `client` and connected, and finally for every
    * peer to be connected.

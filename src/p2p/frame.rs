@@ -112,6 +112,10 @@ mod browser {
             let Some(config) = config.try_update_value(Option::take).flatten() else { return };
             match result {
                 Ok(ticket) => {
+                    let mut config = config;
+                    if config.ice_servers.is_empty() {
+                        config.ice_servers = ticket.ice_servers.clone();
+                    }
                     let sink = Rc::new(move |event| apply(ctx, cb, history, event));
                     let started = Driver::start(ticket, config, sink);
                     let send = started.sender();

@@ -1,10 +1,17 @@
 //! `use_p2p::<T>()`: the reactive view of the room a `<P2pFrame>` opened, for components inside it.
 //! Compiled on both sides; during SSR the signals hold their initial values and `send` only queues.
 //!
-//! ```ignore
-//! let p2p = use_p2p::<ChatMessage>();
-//! view! { <p>{move || p2p.state.get().as_str()}</p> }
-//! p2p.send(ChatMessage { text: "hi".into() });
+//! ```
+//! # use leptos::prelude::*;
+//! # use p2p_streams::p2p::use_p2p;
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct ChatMessage { text: String }
+//! #[component]
+//! fn Status() -> impl IntoView {
+//!     let p2p = use_p2p::<ChatMessage>();
+//!     let say_hi = move |_| p2p.send(ChatMessage { text: "hi".into() });
+//!     view! { <p>{move || p2p.state.get().as_str()}</p> <button on:click=say_hi>"Say hi"</button> }
+//! }
+//! # let _ = Status;
 //! ```
 
 use crate::p2p::protocol::{PeerId, PeerStatus, Role};

@@ -14,6 +14,11 @@ pub mod protocol;
 pub mod ticket;
 pub mod token;
 
+/// How to add p2p-streams to an existing Leptos app (every code block here is a compiled doctest).
+#[cfg(feature = "ssr")]
+#[doc = include_str!("../../docs/embedding.md")]
+pub mod embedding {}
+
 #[cfg(feature = "hydrate")]
 pub mod client;
 #[cfg(feature = "ssr")]
@@ -25,4 +30,4 @@ pub use hooks::{use_p2p, P2p, P2pState, Received};
 pub use protocol::{LinkState, PeerId, PeerStatus, Role, SessionId};
 #[cfg(feature = "ssr")]
 pub use ticket::JoinPolicy;
-pub use ticket::{issue_join_token, JoinTicket};
+pub use ticket::{issue_join_token, JoinTicket, ServerIceServers};

@@ -97,10 +97,13 @@ pub enum ClientToServer {
         /// What to deliver, untouched.
         signal: SignalPayload,
     },
-    /// Host only: how many peers its star holds now (shown in the live room list).
+    /// Host only: its star as it is now (shown in the live room list and the admin inspector).
     Roster {
         /// Peers including the host.
         peers: u32,
+        /// Every peer's link state, host first (older hosts may omit it).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        states: Vec<PeerStatus>,
     },
 }
 

@@ -2,6 +2,7 @@
 //! SSR and serialized into the page, or called over HTTP after client-side navigation or when a token
 //! expires), and the app's [`JoinPolicy`] (server only) deciding who may join which session as whom.
 
+use crate::p2p::config::IceServer;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +22,15 @@ pub struct JoinTicket {
     pub expires_at: u64,
     /// The lifetime asked for, in seconds (reused when the browser renews the ticket).
     pub expires_in_secs: u64,
+    /// The server's ICE servers (see [`ServerIceServers`]), used when the frame's config names none.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
 }
+
+/// ICE servers the server hands to every browser with its ticket (provide it in the Leptos context;
+/// absent means none). A frame whose `P2pConfig` lists its own ICE servers keeps those.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerIceServers(pub Vec<IceServer>);
 
 /// The app's authorization hook, provided as `Arc<dyn JoinPolicy>` in the Leptos context (see
 /// `leptos_routes_with_context`). The toolkit refuses to issue tokens when none is provided.
@@ -62,5 +71,6 @@ pub async fn issue_join_token(
     let ttl = Duration::from_secs(expires_in_secs.clamp(1, MAX_EXPIRES_IN_SECS));
     let token = server.signer().sign(&session_id, &peer_id, ttl);
     let expires_at = crate::p2p::token::now_secs() + ttl.as_secs();
-    Ok(JoinTicket { session_id, peer_id, token, expires_at, expires_in_secs: ttl.as_secs() })
+    let ice_servers = use_context::<ServerIceServers>().unwrap_or_default().0;
+    Ok(JoinTicket { session_id, peer_id, token, expires_at, expires_in_secs: ttl.as_secs(), ice_servers })
 }

@@ -3,4 +3,5 @@
 
 pub mod chat;
 pub mod lobby;
+pub mod whiteboard;
 // new-room: modules above this line (kept in order by `cargo xtask new-room`)

@@ -6,7 +6,7 @@ use futures::{SinkExt, StreamExt};
 use p2p_streams::p2p::protocol::{
     ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION, SIGNALING_PATH,
 };
-use p2p_streams::p2p::server::{MemoryStore, SessionStore, SignalingConfig, SignalingServer};
+use p2p_streams::p2p::server::{install_metrics, MemoryStore, SessionStore, SignalingConfig, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,12 +49,90 @@ pub async fn start(config: SignalingConfig) -> TestServer {
 
 /// Starts a server with `config` and `store` on `127.0.0.1:0`.
 pub async fn start_with_store(config: SignalingConfig, store: Arc<dyn SessionStore>) -> TestServer {
+    start_app(config, store, SignalingServer::router).await
+}
+
+/// Starts a server with `config` and a fresh [`MemoryStore`], serving the signaling route plus the ops routes
+/// (`/healthz`, and `/metrics` from the process-wide recorder).
+pub async fn start_with_ops(config: SignalingConfig) -> TestServer {
+    let metrics = install_metrics().expect("install the metrics recorder");
+    let app = move |server: &SignalingServer| server.router().merge(server.ops_router(Some(metrics)));
+    start_app(config, Arc::new(MemoryStore::new()), app).await
+}
+
+/// Starts a server with `config` and `store` on `127.0.0.1:0`, serving the router `app` builds for it.
+pub async fn start_app(
+    config: SignalingConfig,
+    store: Arc<dyn SessionStore>,
+    app: impl FnOnce(&SignalingServer) -> axum::Router,
+) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), store, config);
-    let app = server.router();
+    let app = app(&server);
     tokio::spawn(async move { axum::serve(listener, app).await });
     TestServer { addr, server }
+}
+
+/// An HTTP response as the tests need it.
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header names (lowercase) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection (`Connection: close`), for routes that are not WebSockets.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read response");
+        raw
+    };
+    let raw = tokio::time::timeout(WAIT, exchange).await.expect("HTTP request timed out");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("header/body separator");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    HttpResponse { status, headers, body }
+}
+
+/// Decodes a chunked body.
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&tail[..size]);
+        rest = tail[size..].trim_start_matches("\r\n");
+    }
+    body
 }
 
 impl TestServer {

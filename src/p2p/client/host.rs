@@ -203,7 +203,7 @@ impl Inner {
         let Some(hub) = self.hub.as_ref() else { return };
         let (frame, statuses, size) = (hub.state_frame(), hub.statuses(), hub.len() as u32);
         self.broadcast(&frame);
+        self.signaling_send(&ClientToServer::Roster { peers: size, states: statuses.clone() });
         self.events.push(DriverEvent::Peers(statuses));
-        self.signaling_send(&ClientToServer::Roster { peers: size });
     }
 }

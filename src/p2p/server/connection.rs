@@ -8,8 +8,10 @@
 use super::election::{self, Leave};
 use super::error::{PeerError, Reaction, ServerError};
 use super::registry::{CloseRequest, ConnHandle};
-use super::Inner;
-use crate::p2p::protocol::{close_code, ClientToServer, PeerId, Role, ServerToClient, SessionId, PROTOCOL_VERSION};
+use super::{metrics, Inner};
+use crate::p2p::protocol::{
+    close_code, ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
+};
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
@@ -41,6 +43,8 @@ struct Connection {
     handle: ConnHandle,
     /// Whether `join` succeeded.
     joined: bool,
+    /// When this socket joined as a client, until its first answer is relayed (the negotiation histogram).
+    negotiating_since: Option<Instant>,
 }
 
 /// Serves one upgraded socket until it ends. Generic over the socket so it can run on any message stream.
@@ -53,7 +57,7 @@ where
     let (closer, close_rx) = watch::channel(None);
     let mut writer = tokio::spawn(write_loop(sink, rx));
     let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone() };
-    let mut conn = Connection { inner, session, peer, handle, joined: false };
+    let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None };
 
     let exit = conn.read_loop(&mut stream, close_rx).await;
     if conn.joined {
@@ -83,6 +87,7 @@ where
 {
     while let Some(message) = rx.recv().await {
         let closing = matches!(message, Message::Close(_));
+        metrics::sent(&message);
         if sink.send(message).await.is_err() || closing {
             break;
         }
@@ -113,6 +118,7 @@ impl Connection {
             tokio::select! {
                 message = stream.next() => match message {
                     Some(Ok(message)) => {
+                        metrics::received(&message);
                         // After a Close, keep reading briefly: the stream ends once the codec has sent our
                         // reply to the close handshake.
                         close_received |= matches!(message, Message::Close(_));
@@ -178,6 +184,7 @@ impl Connection {
         };
         let Err(err) = result else { return Ok(()) };
         tracing::debug!(%err, "refused a frame");
+        metrics::peer_error(&err);
         match err.reaction() {
             Reaction::Reply(code) => {
                 self.handle.send(&ServerToClient::Error { code, message: err.to_string() });
@@ -203,8 +210,9 @@ impl Connection {
             ClientToServer::Join { lost_host, .. } => {
                 let handle = self.handle.clone();
                 match election::join(&self.inner, &self.session, &self.peer, handle, lost_host).await {
-                    Ok(_) => {
+                    Ok(role) => {
                         self.joined = true;
+                        self.negotiating_since = (role == Role::Client).then(Instant::now);
                         Ok(Ok(()))
                     }
                     Err(err) => {
@@ -222,15 +230,21 @@ impl Connection {
                     return Ok(Err(PeerError::UnknownPeer(to)));
                 };
                 tracing::debug!(%to, kind = signal.kind(), link = signal.link(), "routing signal");
-                target.send(&ServerToClient::Signal { from: self.peer.clone(), signal });
+                let (kind, answer) = (signal.kind(), matches!(signal, SignalPayload::Answer { .. }));
+                if target.send(&ServerToClient::Signal { from: self.peer.clone(), signal }) {
+                    metrics::signal_routed(kind);
+                    if let Some(since) = self.negotiating_since.take_if(|_| answer) {
+                        metrics::negotiated(since.elapsed());
+                    }
+                }
                 Ok(Ok(()))
             }
-            ClientToServer::Roster { peers } => {
+            ClientToServer::Roster { peers, states } => {
                 let role = self.inner.registry.role_of(&self.session, &self.peer, self.handle.conn_id);
                 if role != Some(Role::Host) {
                     return Ok(Err(PeerError::NotHost));
                 }
-                if let Err(err) = self.inner.store.set_roster(&self.session, peers).await {
+                if let Err(err) = self.inner.store.set_roster(&self.session, peers, states).await {
                     tracing::error!(%err, "store failed recording a roster");
                 }
                 Ok(Ok(()))

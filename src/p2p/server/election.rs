@@ -11,7 +11,7 @@
 
 use super::registry::{CloseRequest, ConnHandle};
 use super::store::{HostClaim, StoreError};
-use super::Inner;
+use super::{metrics, Inner};
 use crate::p2p::protocol::{close_code, PeerId, Role, ServerToClient, SessionId, PROTOCOL_VERSION};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -56,6 +56,7 @@ pub(crate) async fn join(
         old.close(CloseRequest { code: close_code::SUPERSEDED, reason: "superseded by a newer connection" });
     }
     registry.cancel_grace(session, peer);
+    metrics::joined(role);
     tracing::info!(role = role.as_str(), %host, "peer joined");
     if role == Role::Host {
         announce_host(inner, session, &host);

@@ -8,7 +8,11 @@
 //! - `election.rs`: join, leave, host election and the host's grace period;
 //! - `registry.rs`: the node-local map of joined sockets;
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
-//! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures.
+//! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
+//! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`).
+//!
+//! Every socket task runs in a `signaling` tracing span with `session`, `peer` and `conn`; tokens and SDP are
+//! never logged.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -27,13 +31,15 @@ mod config;
 mod connection;
 mod election;
 mod error;
+pub mod metrics;
 mod registry;
 mod store;
 mod upgrade;
 
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
-pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError};
+pub use metrics::{install_metrics, MetricsError};
+pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
 
 use crate::p2p::protocol::SIGNALING_PATH;
 use crate::p2p::token::TokenSigner;
@@ -130,7 +136,8 @@ impl SignalingServer {
         axum::Router::new().route(SIGNALING_PATH, axum::routing::get(upgrade::ws_handler)).with_state(self.clone())
     }
 
-    /// Live sessions with their host and peer count (the host's last roster, at least 1), for the lobby.
+    /// Live sessions with their host, peer count (the host's last roster, at least 1) and peer states, for the
+    /// lobby and the admin inspector.
     pub async fn live_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
         self.inner.store.sessions().await
     }

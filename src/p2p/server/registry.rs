@@ -103,6 +103,17 @@ impl Drop for SessionGate<'_> {
     }
 }
 
+/// What this node holds right now (the metrics gauges, computed at scrape time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RegistryCounts {
+    /// Sessions with at least one joined socket here.
+    pub sessions: usize,
+    /// Joined sockets.
+    pub sockets: usize,
+    /// Joined sockets currently told they are host.
+    pub hosts: usize,
+}
+
 /// Sockets of one session on this node.
 type Members = HashMap<PeerId, ConnHandle>;
 
@@ -189,6 +200,17 @@ impl Registry {
         let sessions = lock(&self.sessions);
         let members = sessions.get(session)?;
         members.iter().find(|(_, h)| h.role == Role::Host).map(|(p, h)| (p.clone(), h.clone()))
+    }
+
+    /// How many sessions, joined sockets and host sockets this node holds.
+    pub fn counts(&self) -> RegistryCounts {
+        let sessions = lock(&self.sessions);
+        let handles = || sessions.values().flat_map(|members| members.values());
+        RegistryCounts {
+            sessions: sessions.len(),
+            sockets: handles().count(),
+            hosts: handles().filter(|h| h.role == Role::Host).count(),
+        }
     }
 
     /// Records what `peer`'s socket was told. Returns whether it changed.

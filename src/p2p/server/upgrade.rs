@@ -7,6 +7,7 @@
 
 use super::connection;
 use super::error::ServerError;
+use super::metrics;
 use super::SignalingServer;
 use crate::p2p::protocol::{PeerId, SessionId};
 use crate::p2p::token;
@@ -38,6 +39,7 @@ pub(crate) async fn ws_handler(
 ) -> Response {
     let inner = &server.inner;
     if *inner.shutdown.borrow() {
+        metrics::upgrade_rejected("shutting_down");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down", ServerError::ShuttingDown.close_reason());
     }
     // A query axum cannot parse is treated like an empty one: the missing token answers it.
@@ -46,17 +48,22 @@ pub(crate) async fn ws_handler(
     let claims = match inner.signer.verify(token.as_deref(), &session) {
         Ok(claims) => claims,
         Err(err) => {
+            metrics::upgrade_rejected(metrics::rejection_reason(&err));
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
             return refuse(status, "join token refused", &err.to_string());
         }
     };
     let tab = tab.unwrap_or_default();
     if !token::valid_tab(&tab) {
+        metrics::upgrade_rejected("bad_tab");
         return refuse(StatusCode::BAD_REQUEST, "bad tab nonce", "invalid tab nonce");
     }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => {
+            metrics::upgrade_rejected("not_websocket");
+            return rejection.into_response();
+        }
     };
 
     let peer = PeerId::with_tab(&claims.pid, &tab);

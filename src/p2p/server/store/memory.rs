@@ -4,8 +4,8 @@
 //! operations). Expiry uses `tokio::time::Instant`, so tests drive it with a paused clock; expired records are
 //! purged lazily when touched and by [`SessionStore::sessions`].
 
-use super::{HostClaim, SessionStore, SessionSummary, StoreError};
-use crate::p2p::protocol::{PeerId, SessionId};
+use super::{HostClaim, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
+use crate::p2p::protocol::{PeerId, PeerStatus, SessionId};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -27,6 +27,15 @@ struct HostRecord {
     expires: Instant,
     /// Last roster size the host reported (at least 1).
     peers: u32,
+    /// Last peer states the host reported (at most [`MAX_ROSTER_STATES`]).
+    states: Vec<PeerStatus>,
+}
+
+impl HostRecord {
+    /// A fresh record for `host`: a roster of 1, no states yet.
+    fn new(host: &PeerId, expires: Instant) -> Self {
+        HostRecord { host: host.clone(), expires, peers: 1, states: Vec::new() }
+    }
 }
 
 impl MemoryStore {
@@ -65,7 +74,7 @@ impl SessionStore for MemoryStore {
                 Ok(HostClaim::Won)
             }
             None => {
-                records.insert(s.clone(), HostRecord { host: p.clone(), expires: now + ttl, peers: 1 });
+                records.insert(s.clone(), HostRecord::new(p, now + ttl));
                 Ok(HostClaim::Won)
             }
         }
@@ -82,7 +91,7 @@ impl SessionStore for MemoryStore {
         let mut records = self.records();
         match Self::live(&mut records, s, now) {
             Some(record) if record.host == *expected => {
-                *record = HostRecord { host: new.clone(), expires: now + ttl, peers: 1 };
+                *record = HostRecord::new(new, now + ttl);
                 Ok(true)
             }
             _ => Ok(false),
@@ -116,10 +125,12 @@ impl SessionStore for MemoryStore {
         Ok(Self::live(&mut self.records(), s, now).map(|r| r.host.clone()))
     }
 
-    async fn set_roster(&self, s: &SessionId, peers: u32) -> Result<(), StoreError> {
+    async fn set_roster(&self, s: &SessionId, peers: u32, mut states: Vec<PeerStatus>) -> Result<(), StoreError> {
         let now = Instant::now();
+        states.truncate(MAX_ROSTER_STATES);
         if let Some(record) = Self::live(&mut self.records(), s, now) {
             record.peers = peers.max(1);
+            record.states = states;
         }
         Ok(())
     }
@@ -130,7 +141,12 @@ impl SessionStore for MemoryStore {
         records.retain(|_, r| r.expires > now);
         let mut list: Vec<SessionSummary> = records
             .iter()
-            .map(|(s, r)| SessionSummary { session_id: s.clone(), host: r.host.clone(), peers: r.peers })
+            .map(|(s, r)| SessionSummary {
+                session_id: s.clone(),
+                host: r.host.clone(),
+                peers: r.peers,
+                states: r.states.clone(),
+            })
             .collect();
         list.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         Ok(list)
@@ -140,6 +156,7 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::p2p::protocol::LinkState;
 
     const TTL: Duration = Duration::from_secs(30);
 
@@ -195,18 +212,27 @@ mod tests {
         assert_eq!(store.refresh_host(&s, &ada, TTL).await.ok(), Some(false), "an expired record is gone");
     }
 
+    fn status(peer: &PeerId, state: LinkState, host: bool) -> PeerStatus {
+        PeerStatus { peer: peer.clone(), state, host }
+    }
+
+    fn summary(s: &SessionId, host: &PeerId, peers: u32, states: Vec<PeerStatus>) -> SessionSummary {
+        SessionSummary { session_id: s.clone(), host: host.clone(), peers, states }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn set_roster_keeps_the_ttl() {
-        let (s, ada, _) = ids();
+        let (s, ada, bob) = ids();
         let store = MemoryStore::new();
         store.claim_host(&s, &ada, TTL).await.ok();
         tokio::time::advance(TTL / 2).await;
-        store.set_roster(&s, 7).await.ok();
+        let states = vec![status(&ada, LinkState::Connected, true), status(&bob, LinkState::Connecting, false)];
+        store.set_roster(&s, 7, states.clone()).await.ok();
         let listed = store.sessions().await.unwrap_or_default();
-        assert_eq!(listed, vec![SessionSummary { session_id: s.clone(), host: ada.clone(), peers: 7 }]);
+        assert_eq!(listed, vec![summary(&s, &ada, 7, states)]);
         tokio::time::advance(TTL / 2 + Duration::from_millis(1)).await;
         assert_eq!(store.sessions().await.ok(), Some(vec![]), "the roster update did not extend the record");
-        store.set_roster(&s, 3).await.ok();
+        store.set_roster(&s, 3, vec![]).await.ok();
         assert_eq!(store.current_host(&s).await.ok(), Some(None), "set_roster never creates a record");
     }
 
@@ -215,12 +241,12 @@ mod tests {
         let (s, ada, bob) = ids();
         let store = MemoryStore::new();
         store.claim_host(&s, &ada, TTL).await.ok();
-        store.set_roster(&s, 5).await.ok();
+        store.set_roster(&s, 5, vec![status(&ada, LinkState::Connected, true)]).await.ok();
         // ada's node crashed: nobody refreshes the record.
         tokio::time::advance(TTL).await;
         assert_eq!(store.claim_host(&s, &bob, TTL).await.ok(), Some(HostClaim::Won));
         let listed = store.sessions().await.unwrap_or_default();
-        assert_eq!(listed, vec![SessionSummary { session_id: s, host: bob, peers: 1 }], "stale roster reset");
+        assert_eq!(listed, vec![summary(&s, &bob, 1, vec![])], "stale roster and states reset");
     }
 
     #[tokio::test]
@@ -229,9 +255,22 @@ mod tests {
         for name in ["b", "a"] {
             store.claim_host(&SessionId(name.into()), &PeerId(format!("{name}#1")), TTL).await.ok();
         }
-        store.set_roster(&SessionId("a".into()), 0).await.ok();
+        store.set_roster(&SessionId("a".into()), 0, vec![]).await.ok();
         let listed = store.sessions().await.unwrap_or_default();
         let names: Vec<_> = listed.iter().map(|x| (x.session_id.0.as_str(), x.peers)).collect();
         assert_eq!(names, vec![("a", 1), ("b", 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_host_starts_without_states_and_huge_rosters_are_truncated() {
+        let (s, ada, bob) = ids();
+        let store = MemoryStore::new();
+        store.claim_host(&s, &ada, TTL).await.ok();
+        let many = vec![status(&bob, LinkState::Negotiating, false); MAX_ROSTER_STATES + 10];
+        store.set_roster(&s, 9, many).await.ok();
+        let listed = store.sessions().await.unwrap_or_default();
+        assert_eq!(listed.first().map(|x| x.states.len()), Some(MAX_ROSTER_STATES));
+        assert_eq!(store.replace_host(&s, &ada, &bob, TTL).await.ok(), Some(true));
+        assert_eq!(store.sessions().await.ok(), Some(vec![summary(&s, &bob, 1, vec![])]));
     }
 }

@@ -11,7 +11,7 @@ mod memory;
 
 pub use memory::MemoryStore;
 
-use crate::p2p::protocol::{PeerId, SessionId};
+use crate::p2p::protocol::{PeerId, PeerStatus, SessionId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -33,7 +33,15 @@ pub struct SessionSummary {
     pub host: PeerId,
     /// Peers in the host's star, the host included: the last [`SessionStore::set_roster`] value, at least 1.
     pub peers: u32,
+    /// Every peer's link state as the host last reported it, host first (empty until the host reports one).
+    /// Reported by the host's browser: shown to operators, never used for a decision.
+    #[serde(default)]
+    pub states: Vec<PeerStatus>,
 }
+
+/// Most peer states kept per session; a host reporting more is truncated (the frame size limit already bounds
+/// a roster, this bounds what the admin inspector renders).
+pub const MAX_ROSTER_STATES: usize = 512;
 
 /// The store could not answer: our failure, never a peer's.
 #[derive(Debug, thiserror::Error)]
@@ -80,9 +88,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The host of `s`, or `None` when there is no unexpired record.
     async fn current_host(&self, s: &SessionId) -> Result<Option<PeerId>, StoreError>;
 
-    /// Records the roster size the host reported. Does nothing without an unexpired record, and never changes
-    /// the record's TTL (TTLs survive updates).
-    async fn set_roster(&self, s: &SessionId, peers: u32) -> Result<(), StoreError>;
+    /// Records the roster the host reported: its size and every peer's link state (at most
+    /// [`MAX_ROSTER_STATES`]). Does nothing without an unexpired record, and never changes the record's TTL
+    /// (TTLs survive updates). A new host's record starts with a roster of 1 and no states.
+    async fn set_roster(&self, s: &SessionId, peers: u32, states: Vec<PeerStatus>) -> Result<(), StoreError>;
 
     /// Every session with an unexpired host record, ordered by session id.
     async fn sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;

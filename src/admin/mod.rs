@@ -1,0 +1,108 @@
+//! The admin inspector (both sides): `/admin` lists the live sessions with their host and every peer's link
+//! state, refreshed every second without a reload, for operators who hold the admin token.
+//!
+//! - here: the wire types, the typed [`AdminError`] and the [`admin_sessions`] server function;
+//! - `page.rs`: the [`AdminPage`] component (SSR, then polling once hydrated);
+//! - `auth.rs` (server only): [`AdminToken`] from the configuration, the `p2p_admin` cookie, constant-time
+//!   checks.
+//!
+//! Access: with no token configured the inspector is disabled (the page says so, the server function answers
+//! 403). Otherwise open `/admin?token=<token>` once: the server sets an HttpOnly, SameSite=Strict session cookie
+//! (a derivation of the token, never the token) and redirects to `/admin`. Without the cookie, or with a wrong
+//! token, the page shows that access is refused and the server function answers 403.
+//!
+//! Peer states come from each host's last `roster` frame (the host's own view of its star), through
+//! `SignalingServer::live_sessions`.
+
+mod page;
+
+#[cfg(feature = "ssr")]
+mod auth;
+
+pub use page::AdminPage;
+
+#[cfg(feature = "ssr")]
+pub use auth::{AdminToken, ADMIN_COOKIE};
+
+use crate::p2p::{PeerId, PeerStatus};
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+/// One live session as the inspector shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSession {
+    /// The session id (e.g. `chat_room_lounge`).
+    pub session_id: String,
+    /// Its current host.
+    pub host: PeerId,
+    /// Peers in the host's star, the host included, as the host last reported.
+    pub peers: u32,
+    /// Every peer's link state as the host last reported it, host first (empty until it reports one).
+    pub states: Vec<PeerStatus>,
+}
+
+/// Everything the inspector shows, as of one server function call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSnapshot {
+    /// Live sessions, ordered by session id.
+    pub sessions: Vec<AdminSession>,
+}
+
+/// Why the inspector cannot show anything.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AdminError {
+    /// No admin token is configured: the inspector is off (403).
+    #[error("the admin inspector is disabled")]
+    Disabled,
+    /// No valid admin cookie, or a wrong token (403).
+    #[error("admin access refused")]
+    Refused,
+    /// The session store did not answer (503).
+    #[error("the session list is unavailable: {0}")]
+    Unavailable(String),
+    /// The server function call itself failed (network, encoding, missing context).
+    #[error("{0}")]
+    Call(String),
+}
+
+impl FromServerFnError for AdminError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AdminError::Call(value.to_string())
+    }
+}
+
+/// The live sessions, for a caller holding the admin cookie, or presenting `token` (the `?token=` of the
+/// page's first load). Refusals answer 403, a store failure 503.
+#[server(prefix = "/api", endpoint = "admin_sessions")]
+pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
+    use crate::p2p::server::SignalingServer;
+    use axum::http::StatusCode;
+
+    let configured = auth::configured();
+    let allowed = match token.as_deref() {
+        Some(token) => configured.check_token(token),
+        None => match use_context::<http::request::Parts>() {
+            Some(parts) => configured.check_cookie(&parts.headers),
+            None => Err(AdminError::Call("request parts missing from the context".into())),
+        },
+    };
+    if let Err(err) = allowed {
+        auth::set_status(StatusCode::FORBIDDEN);
+        return Err(err);
+    }
+    let server = use_context::<SignalingServer>()
+        .ok_or_else(|| AdminError::Call("SignalingServer missing from the context".into()))?;
+    let sessions = server.live_sessions().await.map_err(|err| {
+        tracing::error!(%err, "admin inspector could not list sessions");
+        auth::set_status(StatusCode::SERVICE_UNAVAILABLE);
+        AdminError::Unavailable(err.to_string())
+    })?;
+    let sessions = sessions
+        .into_iter()
+        .map(|s| AdminSession { session_id: s.session_id.0, host: s.host, peers: s.peers, states: s.states })
+        .collect();
+    Ok(AdminSnapshot { sessions })
+}

@@ -1,0 +1,163 @@
+//! The server's configuration (`ssr` only): one [`Config`] read from command-line flags and environment
+//! variables (clap), each documented with its default in `--help`, and a start-up summary that never prints
+//! a secret.
+
+use crate::p2p::server::SignalingConfig;
+use crate::p2p::IceServer;
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Where host records live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// In this process (one signaling node; nothing external needed).
+    Memory,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// p2p-streams server: Leptos SSR pages plus the WebRTC signaling server.
+#[derive(Debug, Parser)]
+#[command(name = "p2p-streams", version, about)]
+pub struct Config {
+    /// Address to listen on [default: the site-addr cargo-leptos built with, 127.0.0.1:3000].
+    #[arg(long, env = "LEPTOS_SITE_ADDR")]
+    pub addr: Option<SocketAddr>,
+    /// HMAC secret for join tokens and sign-in cookies, at least 16 bytes. Unset: a random per-process secret
+    /// (development only: tokens and cookies die with the process).
+    #[arg(long, env = "P2P_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Session store.
+    #[arg(long, env = "P2P_STORE", value_enum, default_value_t = StoreKind::Memory)]
+    pub store: StoreKind,
+    /// ICE servers handed to browsers, comma-separated `URL` or `URL|username|credential`, e.g.
+    /// `stun:stun.example.org:3478,turn:turn.example.org:3478|user|pass` [default: none, host candidates only].
+    #[arg(long = "ice-servers", env = "P2P_ICE_SERVERS", value_delimiter = ',', hide_env_values = true)]
+    pub ice_servers: Vec<String>,
+    /// Token that opens the /admin inspector [default: none, inspector disabled].
+    #[arg(long, env = "P2P_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Log format (the filter comes from RUST_LOG, default `info`).
+    #[arg(long, env = "P2P_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Server WebSocket ping interval, in seconds.
+    #[arg(long, env = "P2P_PING_INTERVAL_SECS", default_value_t = 10)]
+    pub ping_interval_secs: u64,
+    /// Close a signaling socket silent for this long, in seconds.
+    #[arg(long, env = "P2P_PING_TIMEOUT_SECS", default_value_t = 30)]
+    pub ping_timeout_secs: u64,
+    /// Close a socket that sends no `join` within this many seconds.
+    #[arg(long, env = "P2P_JOIN_TIMEOUT_SECS", default_value_t = 10)]
+    pub join_timeout_secs: u64,
+    /// TTL of a host record, refreshed while the host's socket lives, in seconds.
+    #[arg(long, env = "P2P_HOST_TTL_SECS", default_value_t = 30)]
+    pub host_ttl_secs: u64,
+    /// How long a host whose socket dropped keeps its role, in milliseconds.
+    #[arg(long, env = "P2P_HOST_GRACE_MS", default_value_t = 5000)]
+    pub host_grace_ms: u64,
+    /// Largest signaling frame accepted, in bytes.
+    #[arg(long, env = "P2P_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Frames queued per socket before it is closed as too slow.
+    #[arg(long, env = "P2P_OUTBOUND_QUEUE", default_value_t = 256)]
+    pub outbound_queue: usize,
+}
+
+impl Config {
+    /// Reads flags and environment (exits with usage on error, as `--help` documents).
+    pub fn from_args() -> Self {
+        Config::parse()
+    }
+
+    /// The signaling server's settings.
+    pub fn signaling(&self) -> SignalingConfig {
+        SignalingConfig {
+            ping_interval: Duration::from_secs(self.ping_interval_secs),
+            ping_timeout: Duration::from_secs(self.ping_timeout_secs),
+            join_timeout: Duration::from_secs(self.join_timeout_secs),
+            host_ttl: Duration::from_secs(self.host_ttl_secs),
+            host_grace: Duration::from_millis(self.host_grace_ms),
+            max_frame_bytes: self.max_frame_bytes,
+            outbound_queue: self.outbound_queue,
+            ..SignalingConfig::default()
+        }
+    }
+
+    /// The ICE servers, parsed from `URL|username|credential` entries.
+    pub fn ice(&self) -> Vec<IceServer> {
+        self.ice_servers
+            .iter()
+            .filter(|entry| !entry.trim().is_empty())
+            .map(|entry| {
+                let mut parts = entry.trim().splitn(3, '|');
+                let url = parts.next().unwrap_or_default().to_owned();
+                let username = parts.next().map(str::to_owned);
+                let credential = parts.next().map(str::to_owned);
+                IceServer { urls: vec![url], username, credential }
+            })
+            .collect()
+    }
+
+    /// Logs the effective configuration at start-up, secrets redacted.
+    pub fn log_summary(&self, addr: SocketAddr, secret_source: &str) {
+        let signaling = self.signaling();
+        let ice: Vec<String> = self
+            .ice()
+            .iter()
+            .map(|s| {
+                let user = s.username.as_deref().map_or(String::new(), |u| format!(" user={u} credential=<redacted>"));
+                format!("{}{user}", s.urls.join(" "))
+            })
+            .collect();
+        let defaults = crate::p2p::P2pConfig::default();
+        tracing::info!(
+            %addr,
+            secret = secret_source,
+            store = ?self.store,
+            ice_servers = ?ice,
+            admin = if self.admin_token.is_some() { "enabled" } else { "disabled" },
+            ping_interval = ?signaling.ping_interval,
+            ping_timeout = ?signaling.ping_timeout,
+            host_ttl = ?signaling.host_ttl,
+            host_grace = ?signaling.host_grace,
+            max_frame_bytes = signaling.max_frame_bytes,
+            outbound_queue = signaling.outbound_queue,
+            browser_heartbeat = ?defaults.heartbeat_interval,
+            browser_idle_timeout = ?defaults.idle_timeout,
+            "configuration"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_with_documented_defaults_and_ice_entries() {
+        let cfg = Config::try_parse_from([
+            "p2p-streams",
+            "--ice-servers",
+            "stun:stun.example.org:3478,turn:turn.example.org:3478|ada|pw",
+            "--host-grace-ms",
+            "1500",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.store, StoreKind::Memory);
+        assert_eq!(cfg.signaling().host_grace, Duration::from_millis(1500));
+        assert_eq!(cfg.signaling().ping_timeout, Duration::from_secs(30));
+        let ice = cfg.ice();
+        assert_eq!(ice.len(), 2);
+        assert_eq!(ice[1].username.as_deref(), Some("ada"));
+        assert_eq!(ice[1].credential.as_deref(), Some("pw"));
+        assert_eq!(ice[0].credential, None);
+    }
+}

@@ -1,0 +1,195 @@
+//! The shared whiteboard at `/whiteboard/{room}` (both sides), scaffolded by `cargo xtask new-room whiteboard`
+//! and grown from there. It reads the signed-in user on the server (others go to the lobby) and opens the session
+//! `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes travel as normalized points
+//! through the host, which relays them to everyone, so every canvas shows every stroke, in the host's order. A
+//! client that (re)connects asks the host for the board it missed.
+//!
+//! - [`board`]: the model every peer holds (strokes, limits, snapshot), pure and unit-tested.
+//! - [`canvas`]: the SVG surface and the pointer handling.
+
+mod board;
+mod canvas;
+
+use crate::identity::{current_user, valid_room};
+use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
+use board::{color_of, default_color, Board, PALETTE};
+use canvas::Canvas;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+/// Session kind of this room, listed in `crate::identity::ROOM_KINDS`: its sessions are `whiteboard_{room}`.
+pub const KIND: &str = "whiteboard";
+
+/// A point on the board, normalized: `[x, y]`, each in `0..=1` from the left and top edges.
+pub type Point = [f32; 2];
+
+/// What whiteboard peers send each other. The host relays every message to every peer, the sender included, and
+/// stamps the sender from the link it came on (never from the payload).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WhiteboardMessage {
+    /// Points appended to the sender's stroke `stroke`; the first message naming a stroke starts it.
+    Draw {
+        /// The sender's id for the stroke (unique per sender).
+        stroke: u64,
+        /// Palette index of the stroke.
+        color: u8,
+        /// New points, in drawing order.
+        points: Vec<Point>,
+    },
+    /// Clears the board for everyone.
+    Clear,
+    /// Sent by a client when it (re)connects: asks the host for the whole board.
+    SyncRequest,
+    /// The host's board for the peer `to` (the others ignore it); accepted from the current host only.
+    Sync {
+        /// The peer that asked.
+        to: PeerId,
+        /// The board, oldest stroke first.
+        strokes: Vec<SyncedStroke>,
+    },
+}
+
+/// One stroke in a [`WhiteboardMessage::Sync`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncedStroke {
+    /// Who drew it, as stamped by the host when it relayed the stroke.
+    pub author: PeerId,
+    /// The author's id for it.
+    pub stroke: u64,
+    /// Palette index.
+    pub color: u8,
+    /// Its points.
+    pub points: Vec<Point>,
+}
+
+/// The session id of whiteboard `room`.
+pub fn session_id(room: &str) -> String {
+    format!("{KIND}_{room}")
+}
+
+/// The room page: signed-in users get the whiteboard, others go to the lobby with the room pre-filled.
+#[component]
+pub fn WhiteboardPage() -> impl IntoView {
+    let params = use_params_map();
+    let user = Resource::new_blocking(|| (), |_| current_user());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Opening the whiteboard…"</p> }>
+            {move || Suspend::new(async move {
+                let room = params.read_untracked().get("room").unwrap_or_default();
+                // The board is built from `on_message`, not from the `messages` history: keep little of it.
+                let config = P2pConfig { history_limit: 50, ..P2pConfig::default() };
+                match user.await {
+                    Ok(_) if !valid_room(&room) => view! {
+                        <p class="banner banner-error" data-testid="p2p-error">"This room name is not valid."</p>
+                    }.into_any(),
+                    Ok(Some(name)) => view! {
+                        <P2pFrame session_id=session_id(&room) peer_id=name.clone() config>
+                            <WhiteboardRoom room=room.clone() name=name.clone() />
+                        </P2pFrame>
+                    }.into_any(),
+                    Ok(None) => view! { <Redirect path=format!("/?room={room}") /> }.into_any(),
+                    Err(err) => view! {
+                        <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The room's content, inside `<P2pFrame>`: header, banners, peer list, toolbar and canvas.
+#[component]
+fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
+    let p2p = use_p2p::<WhiteboardMessage>();
+    let board = RwSignal::new(Board::default());
+    let color = RwSignal::new(default_color(&name));
+
+    p2p.on_message(move |m| {
+        let me = p2p.peer_id.get_untracked();
+        if m.data == WhiteboardMessage::SyncRequest {
+            if p2p.is_host.get_untracked() && me.as_ref() != Some(&m.from) {
+                let strokes = board.with_untracked(Board::snapshot);
+                p2p.send(WhiteboardMessage::Sync { to: m.from, strokes });
+            }
+            return;
+        }
+        let host = p2p.host_peer_id.get_untracked();
+        board.maybe_update(|b| b.apply(&m.from, &m.data, me.as_ref(), host.as_ref()));
+    });
+    // A client asks for the board each time it (re)connects: on joining, and after a new host took over.
+    Effect::new(move |was_connected: Option<bool>| {
+        let connected = p2p.state.get() == P2pState::Connected;
+        if connected && was_connected != Some(true) && p2p.role.get_untracked() == Some(Role::Client) {
+            p2p.send(WhiteboardMessage::SyncRequest);
+        }
+        connected
+    });
+
+    let state = move || p2p.state.get().as_str();
+    let role = move || p2p.role.get().map_or("", Role::as_str);
+    let me = move || p2p.peer_id.get();
+    let swatches = (0..PALETTE.len() as u8).map(|i| {
+        view! {
+            <button type="button" class="swatch" data-testid="whiteboard-color" data-color=i.to_string()
+                style:background=color_of(i) aria-label=format!("Pen color {}", i + 1)
+                aria-pressed=move || (color.get() == i).to_string() on:click=move |_| color.set(i)></button>
+        }
+    });
+
+    view! {
+        <section class="room">
+            <header class="room-head">
+                <div>
+                    <h1 class="room-title">"Whiteboard #" {room}</h1>
+                    <p class="muted">"You are " <strong>{name}</strong></p>
+                </div>
+                <div class="status-row">
+                    <span class="pill" data-state=state data-testid="p2p-status">{state}</span>
+                    <span class="badge" data-role=role data-testid="role">{role}</span>
+                </div>
+            </header>
+            <Show when=move || p2p.state.get() == P2pState::Disconnected>
+                <div class="banner banner-warn" data-testid="reconnecting-banner" role="status">
+                    "Lost the connection to the host. Reconnecting…"
+                </div>
+            </Show>
+            {move || p2p.error.get().map(|e| view! {
+                <div class="banner banner-error" data-testid="p2p-error" role="alert">{e}</div>
+            })}
+            <div class="room-grid">
+                <aside class="peers">
+                    <h2>"Peers " <span class="count">{move || p2p.peers.get().len()}</span></h2>
+                    <ul data-testid="peer-list" class="peer-list">
+                        <For each=move || p2p.peers.get() key=|p| (p.peer.clone(), p.state, p.host) let:p>
+                            <li class="peer" data-testid="peer" data-peer-name=p.peer.user().to_owned()
+                                data-state=p.state.as_str() data-host=p.host.to_string()>
+                                <span class="dot" data-state=p.state.as_str() aria-hidden="true"></span>
+                                <span class="peer-name">{p.peer.user().to_owned()}</span>
+                                {p.host.then(|| view! { <span class="tag">"host"</span> })}
+                                {let id = p.peer.clone(); move || (me().as_ref() == Some(&id)).then(|| view! { <span class="tag tag-you">"you"</span> })}
+                                <span class="peer-state">{p.state.as_str()}</span>
+                            </li>
+                        </For>
+                    </ul>
+                </aside>
+                <div class="card whiteboard" data-testid="whiteboard-area">
+                    <div class="whiteboard-tools">
+                        <div class="palette" role="group" aria-label="Pen color">{swatches.collect_view()}</div>
+                        <span class="muted">
+                            <span data-testid="stroke-count">{move || board.with(Board::len)}</span>" strokes"
+                        </span>
+                        <button type="button" class="secondary" data-testid="whiteboard-clear"
+                            disabled=move || board.with(Board::is_empty)
+                            on:click=move |_| p2p.send(WhiteboardMessage::Clear)>
+                            "Clear for everyone"
+                        </button>
+                    </div>
+                    <Canvas board color />
+                </div>
+            </div>
+        </section>
+    }
+}
