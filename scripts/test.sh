@@ -10,7 +10,9 @@ scripts/setup.sh --test
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 step "Rust tests (server side)"
 cargo test --features ssr --locked
-step "Rust unit tests of shared code compiled for the browser side"
+step "Room scaffolding generator (generates a room in a temporary copy and builds it for both sides)"
+cargo test --manifest-path xtask/Cargo.toml --locked
+step "Browser-side code compiles (wasm32, feature hydrate)"
 cargo check --features hydrate --lib --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build)"
 cargo leptos build

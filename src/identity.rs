@@ -43,9 +43,19 @@ pub fn chat_session(room: &str) -> String {
     format!("{CHAT_PREFIX}{room}")
 }
 
+/// The page of room `room` of kind `kind`: chat rooms live at `/rooms/{room}`, other kinds at `/{kind}/{room}`.
+pub fn room_path(kind: &str, room: &str) -> String {
+    match kind {
+        "chat_room" => format!("/rooms/{room}"),
+        other => format!("/{other}/{room}"),
+    }
+}
+
 /// A live room in the lobby.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomSummary {
+    /// The room's kind (an entry of [`ROOM_KINDS`]).
+    pub kind: String,
     /// The room name.
     pub room: String,
     /// Peers in its star, as its host last reported.
@@ -61,7 +71,7 @@ pub async fn current_user() -> Result<Option<String>, ServerFnError> {
     Ok(ssr::user_from_headers(&parts.headers, server.signer()))
 }
 
-/// Chat rooms that have a live host, with their peer counts.
+/// Rooms of every kind that have a live host, with their peer counts.
 #[server(prefix = "/api", endpoint = "live_rooms")]
 pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
     let server = use_context::<crate::p2p::server::SignalingServer>()
@@ -70,8 +80,8 @@ pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
     let mut rooms: Vec<RoomSummary> = sessions
         .into_iter()
         .filter_map(|s| {
-            let room = s.session_id.0.strip_prefix(CHAT_PREFIX)?.to_owned();
-            Some(RoomSummary { room, peers: s.peers.max(1) })
+            let (kind, room) = parse_session(&s.session_id.0)?;
+            Some(RoomSummary { kind: kind.to_owned(), room: room.to_owned(), peers: s.peers.max(1) })
         })
         .collect();
     rooms.sort_by(|a, b| b.peers.cmp(&a.peers).then_with(|| a.room.cmp(&b.room)));
@@ -83,7 +93,7 @@ pub use ssr::{join_handler, DemoJoinPolicy};
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{parse_session, valid_name, valid_room, USER_COOKIE};
+    use super::{parse_session, room_path, valid_name, valid_room, ROOM_KINDS, USER_COOKIE};
     use crate::p2p::token::TokenSigner;
     use crate::p2p::JoinPolicy;
     use axum::extract::{Form, State};
@@ -109,6 +119,9 @@ mod ssr {
     pub struct JoinForm {
         name: String,
         room: String,
+        /// The kind of room to open (default: chat).
+        #[serde(default)]
+        kind: Option<String>,
     }
 
     fn see_other(location: &str) -> Response {
@@ -122,14 +135,16 @@ mod ssr {
     /// `POST /join`: validates the form, sets the signed identity cookie and redirects to the room.
     pub async fn join_handler(State(signer): State<TokenSigner>, Form(form): Form<JoinForm>) -> Response {
         let (name, room) = (form.name.trim().to_owned(), form.room.trim().to_owned());
+        let kind =
+            form.kind.as_deref().and_then(|k| ROOM_KINDS.iter().find(|known| **known == k)).unwrap_or(&"chat_room");
         if !valid_room(&room) {
-            return see_other("/?error=room");
+            return see_other(&format!("/?error=room&kind={kind}"));
         }
         if !valid_name(&name) {
-            return see_other(&format!("/?error=name&room={room}"));
+            return see_other(&format!("/?error=name&room={room}&kind={kind}"));
         }
         let cookie = format!("{USER_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000", signer.seal(&name));
-        let mut response = see_other(&format!("/rooms/{room}"));
+        let mut response = see_other(&room_path(kind, &room));
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, value);
         }

@@ -10,6 +10,16 @@ test.describe('join page', () => {
     await expect(visitor.home.submit).toBeVisible();
   });
 
+  test('signing in from another kind of room returns to that room', async ({ peers, room }) => {
+    const visitor = await peers.open('visitor');
+    await visitor.page.goto(`/whiteboard/${room}`);
+    await expect(visitor.page).toHaveURL((url) => url.pathname === '/' && url.searchParams.get('kind') === 'whiteboard');
+    await visitor.home.submitJoin('vera', room);
+    await expect(visitor.page).toHaveURL((url) => url.pathname === `/whiteboard/${room}`);
+    await expect(visitor.p2pStatus).toHaveText('connected');
+    await expect(visitor.roleBadge).toHaveText('host');
+  });
+
   test('a live room is listed with its peer count', async ({ peers, room }) => {
     await peers.join(room, ['alice', 'bob']);
     const visitor = await peers.open('visitor');

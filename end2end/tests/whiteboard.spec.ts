@@ -1,8 +1,8 @@
 /**
  * The shared whiteboard at `/whiteboard/{room}` (scaffolded by `cargo xtask new-room whiteboard`): a stroke drawn
  * with the mouse on one peer's canvas appears on every peer's canvas, relayed by the host, with its author and the
- * same points; Clear empties every canvas; a peer that joins later gets the board from the host. Peers sign in
- * through the join form (which lands on the chat room), then open the whiteboard.
+ * same points, already while it is being drawn; Clear empties every canvas; a peer that joins later gets the board
+ * from the host. Peers sign in through the join form (which lands on the chat room), then open the whiteboard.
  */
 import { expect, test, type Peers } from './fixtures';
 import { type RoomPage } from './pages';

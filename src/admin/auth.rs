@@ -105,11 +105,10 @@ pub(crate) fn set_status(status: StatusCode) {
 
 /// During the SSR of `/admin?token=...`: with the right token, sets the cookie and redirects (303) to
 /// `/admin`, so the token leaves the address bar and history at once. A wrong token changes nothing here (the
-/// page's server function call refuses it).
+/// page's server function call refuses it, and logs that).
 pub(crate) fn login_from_query(presented: &str) {
     let token = configured();
     if token.check_token(presented).is_err() {
-        tracing::info!("admin inspector refused a token");
         return;
     }
     let (Some(response), Some(cookie)) = (use_context::<ResponseOptions>(), token.login_cookie()) else { return };

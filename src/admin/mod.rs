@@ -90,6 +90,7 @@ pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, Admi
         },
     };
     if let Err(err) = allowed {
+        tracing::info!(reason = %err, with_token = token.is_some(), "admin inspector refused a request");
         auth::set_status(StatusCode::FORBIDDEN);
         return Err(err);
     }

@@ -1,7 +1,7 @@
 //! The lobby at `/`: the join form (a plain `POST /join`, so it works before hydration) and the live rooms
 //! with their peer counts, refreshed every few seconds once hydrated. Both sides.
 
-use crate::identity::live_rooms;
+use crate::identity::{live_rooms, room_path, ROOM_KINDS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::time::Duration;
@@ -14,6 +14,7 @@ const REFRESH: Duration = Duration::from_secs(5);
 pub fn Lobby() -> impl IntoView {
     let query = use_query_map();
     let prefill = query.read_untracked().get("room").unwrap_or_default();
+    let kind = query.read_untracked().get("kind").filter(|k| ROOM_KINDS.contains(&k.as_str()));
     let error = query.read_untracked().get("error").map(|e| match e.as_str() {
         "name" => "Pick a name of 1 to 32 characters (no #).",
         _ => "Room names use letters, digits, - and _ (up to 48).",
@@ -43,6 +44,7 @@ pub fn Lobby() -> impl IntoView {
                         <span>"Room"</span>
                         <input data-testid="join-room" name="room" required maxlength="48" pattern="[A-Za-z0-9_\\-]{1,48}" placeholder="lounge" value=prefill />
                     </label>
+                    {kind.map(|kind| view! { <input type="hidden" name="kind" value=kind /> })}
                     <button data-testid="join-submit" type="submit" class="primary">"Join room"</button>
                 </form>
             </div>
@@ -55,8 +57,9 @@ pub fn Lobby() -> impl IntoView {
                             Ok(list) => view! {
                                 <ul class="room-list" data-testid="live-rooms">
                                     {list.into_iter().map(|r| view! {
-                                        <li data-testid="live-room" data-room=r.room.clone() data-peers=r.peers.to_string()>
-                                            <a href=format!("/?room={}", r.room)>{r.room.clone()}</a>
+                                        <li data-testid="live-room" data-room=r.room.clone() data-kind=r.kind.clone() data-peers=r.peers.to_string()>
+                                            <a href=format!("/?room={}&kind={}", r.room, r.kind) title=room_path(&r.kind, &r.room)>{r.room.clone()}</a>
+                                            <span class="tag">{if r.kind == "chat_room" { "chat".to_owned() } else { r.kind.clone() }}</span>
                                             <span class="count">{format!("{} {}", r.peers, if r.peers == 1 { "peer" } else { "peers" })}</span>
                                         </li>
                                     }).collect_view()}

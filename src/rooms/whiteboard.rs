@@ -90,7 +90,7 @@ pub fn WhiteboardPage() -> impl IntoView {
                             <WhiteboardRoom room=room.clone() name=name.clone() />
                         </P2pFrame>
                     }.into_any(),
-                    Ok(None) => view! { <Redirect path=format!("/?room={room}") /> }.into_any(),
+                    Ok(None) => view! { <Redirect path=format!("/?room={room}&kind=whiteboard") /> }.into_any(),
                     Err(err) => view! {
                         <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
                     }.into_any(),

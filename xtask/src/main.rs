@@ -32,7 +32,9 @@ options:
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
 enum Command {
+    /// Print the usage.
     Help,
+    /// Scaffold room `name` in the checkout `root` (default: this xtask's).
     NewRoom { name: String, root: Option<PathBuf> },
 }
 

@@ -76,14 +76,19 @@ impl fmt::Display for ScaffoldError {
 
 /// One file the room adds.
 struct NewFile {
+    /// Where it goes (absolute).
     path: PathBuf,
+    /// The filled template.
     text: String,
 }
 
 /// One registration inserted into an existing file.
 struct Edit {
+    /// The file (absolute).
     path: PathBuf,
+    /// Its content when planned: writing stops if it changed since.
     before: String,
+    /// Its content with the registration inserted.
     after: String,
     /// What was inserted, for the report.
     what: String,
@@ -91,8 +96,11 @@ struct Edit {
 
 /// Everything `new-room` will write, checked and ready.
 pub struct Plan {
+    /// The checkout, for relative paths in the report.
     root: PathBuf,
+    /// Files to create (never overwritten).
     files: Vec<NewFile>,
+    /// Registrations to insert.
     edits: Vec<Edit>,
 }
 
@@ -117,12 +125,14 @@ pub fn plan(root: &Path, name: &RoomName) -> Result<Plan, ScaffoldError> {
         name.pascal()
     );
     let kind = format!("\"{snake}\",");
-    let mut edits = Vec::new();
-    edits.push(edit(root, MODULES, &module, |text| {
-        text.lines().any(|l| l.trim() == module || l.trim() == format!("mod {snake};"))
-    })?);
-    edits.push(edit(root, ROUTES, &route, |text| text.contains(&format!("StaticSegment(\"{snake}\")")))?);
-    edits.push(edit(root, KINDS, &kind, |text| listed_before_marker(text, KINDS.text, &format!("\"{snake}\"")))?);
+    let is_module = |text: &str| text.lines().any(|l| l.trim() == module || l.trim() == format!("mod {snake};"));
+    let is_route = |text: &str| text.contains(&format!("StaticSegment(\"{snake}\")"));
+    let is_kind = |text: &str| listed_before_marker(text, KINDS.text, &format!("\"{snake}\""));
+    let edits = vec![
+        edit(root, MODULES, &module, is_module)?,
+        edit(root, ROUTES, &route, is_route)?,
+        edit(root, KINDS, &kind, is_kind)?,
+    ];
 
     let files = vec![
         NewFile { path: room_file, text: render(ROOM_TEMPLATE, name) },
@@ -194,7 +204,9 @@ pub fn render(template: &str, name: &RoomName) -> String {
 
 /// What was undone or is to be undone if a later step fails.
 enum Undo {
+    /// Delete a file this run created.
     Remove(PathBuf),
+    /// Put back a file's content from before this run.
     Restore(PathBuf, String),
 }
 

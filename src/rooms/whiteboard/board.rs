@@ -68,6 +68,7 @@ pub struct Stroke {
 /// Every stroke, oldest first (later strokes paint over earlier ones).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Board {
+    /// Oldest first; at most [`MAX_STROKES`].
     strokes: Vec<Stroke>,
 }
 
