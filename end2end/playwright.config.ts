@@ -84,6 +84,7 @@ export default defineConfig({
           LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
           LEPTOS_SITE_ROOT: siteRoot,
           P2P_SECRET: 'e2e-test-fixture-secret-not-for-production',
+          P2P_ADMIN_TOKEN: 'e2e-admin-token-test-fixture',
           RUST_LOG: 'info',
         },
       },

@@ -89,7 +89,7 @@ pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::{join_handler, DemoJoinPolicy};
+pub use ssr::{cookie, join_handler, DemoJoinPolicy};
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -101,17 +101,20 @@ mod ssr {
     use axum::response::{IntoResponse, Response};
     use serde::Deserialize;
 
-    /// The user in the request's identity cookie, if its seal holds.
-    pub fn user_from_headers(headers: &HeaderMap, signer: &TokenSigner) -> Option<String> {
+    /// The value of cookie `name` in the request headers.
+    pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == USER_COOKIE)
-            .and_then(|(_, value)| signer.open(value))
-            .filter(|name| valid_name(name))
+            .find_map(|(key, value)| (key == name).then_some(value))
+    }
+
+    /// The user in the request's identity cookie, if its seal holds.
+    pub fn user_from_headers(headers: &HeaderMap, signer: &TokenSigner) -> Option<String> {
+        cookie(headers, USER_COOKIE).and_then(|value| signer.open(value)).filter(|name| valid_name(name))
     }
 
     /// Fields of the join form.

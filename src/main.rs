@@ -9,13 +9,15 @@ use axum::routing::post;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use p2p_streams::admin::AdminToken;
 use p2p_streams::app::{shell, App};
 use p2p_streams::config::{Config, LogFormat};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
-use p2p_streams::p2p::server::{MemoryStore, SignalingServer};
+use p2p_streams::p2p::server::{install_metrics, MemoryStore, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
+use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
 /// Shortest `P2P_SECRET` accepted.
@@ -99,12 +101,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ice = ServerIceServers(config.ice());
     let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(signer.clone()));
 
+    let admin = AdminToken(config.admin_token.clone());
+    let metrics = match install_metrics() {
+        Ok(handle) => Some(handle),
+        Err(err) => {
+            tracing::error!(%err, "Prometheus recorder not installed; /metrics disabled");
+            None
+        }
+    };
+
     let context = {
         let (signaling, policy) = (signaling.clone(), policy.clone());
         move || {
             provide_context(signaling.clone());
             provide_context(policy.clone());
             provide_context(ice.clone());
+            provide_context(admin.clone());
         }
     };
     let routes = generate_route_list(App);
@@ -117,7 +129,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .merge(join)
-        .merge(signaling.router());
+        .merge(signaling.router())
+        .merge(signaling.ops_router(metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // The path only: query strings carry join and admin tokens.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }));
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, store = "memory", "p2p-streams listening");

@@ -6,6 +6,7 @@
 //! with a constant-time loop. Nothing here logs a token or a cookie.
 
 use super::AdminError;
+use crate::identity::cookie;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -78,17 +79,6 @@ fn cookie_value(token: &str) -> String {
 /// here: digests and hex digests have fixed lengths).
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The value of cookie `name` in the request headers.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
 }
 
 /// The configured token from the context (absent context = disabled).

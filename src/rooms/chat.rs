@@ -4,7 +4,8 @@
 //! `heartbeat_ms=N`, `idle_timeout_ms=N`.
 
 use crate::identity::{chat_session, current_user, valid_room};
-use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
+use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
+use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -89,9 +90,6 @@ fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl I
             draft.set(String::new());
         }
     };
-    let state = move || p2p.state.get().as_str();
-    let role = move || p2p.role.get().map_or("", Role::as_str);
-    let me = move || p2p.peer_id.get();
     let lines = move || p2p.messages.get().into_iter().enumerate().collect::<Vec<_>>();
 
     view! {
@@ -101,38 +99,12 @@ fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl I
                     <h1 class="room-title">"#" {room}</h1>
                     <p class="muted">"You are " <strong>{name}</strong></p>
                 </div>
-                <div class="status-row">
-                    <span class="pill" data-state=state data-testid="p2p-status">{state}</span>
-                    <span class="badge" data-role=role data-testid="role">{role}</span>
-                    <span class="signal" title="signaling socket">
-                        "signaling: "
-                        <span data-testid="signaling-status">{move || if p2p.signaling_open.get() { "open" } else { "closed" }}</span>
-                    </span>
-                </div>
+                <RoomStatus show_signaling=true />
             </header>
-            <Show when=move || p2p.state.get() == P2pState::Disconnected>
-                <div class="banner banner-warn" data-testid="reconnecting-banner" role="status">
-                    "Lost the connection to the host. Reconnecting…"
-                </div>
-            </Show>
-            {move || p2p.error.get().map(|e| view! {
-                <div class="banner banner-error" data-testid="p2p-error" role="alert">{e}</div>
-            })}
+            <ConnectionBanners />
             <div class="room-grid">
                 <aside class="peers">
-                    <h2>"Peers " <span class="count">{move || p2p.peers.get().len()}</span></h2>
-                    <ul data-testid="peer-list" class="peer-list">
-                        <For each=move || p2p.peers.get() key=|p| (p.peer.clone(), p.state, p.host) let:p>
-                            <li class="peer" data-testid="peer" data-peer-name=p.peer.user().to_owned()
-                                data-state=p.state.as_str() data-host=p.host.to_string()>
-                                <span class="dot" data-state=p.state.as_str() aria-hidden="true"></span>
-                                <span class="peer-name">{p.peer.user().to_owned()}</span>
-                                {p.host.then(|| view! { <span class="tag">"host"</span> })}
-                                {let id = p.peer.clone(); move || (me().as_ref() == Some(&id)).then(|| view! { <span class="tag tag-you">"you"</span> })}
-                                <span class="peer-state">{p.state.as_str()}</span>
-                            </li>
-                        </For>
-                    </ul>
+                    <PeerList />
                     <details class="events">
                         <summary>"Connection events"</summary>
                         <ol class="event-log" data-testid="event-log">

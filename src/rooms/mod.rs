@@ -3,5 +3,6 @@
 
 pub mod chat;
 pub mod lobby;
+pub mod parts;
 pub mod whiteboard;
 // new-room: modules above this line (kept in order by `cargo xtask new-room`)
