@@ -126,8 +126,10 @@ fn generates_a_room_that_builds_and_refuses_to_overwrite() {
         "pub fn ScaffoldProbePage()",
         "<P2pFrame",
         "use_p2p::<ScaffoldProbeMessage>()",
-        "data-testid=\"p2p-status\"",
-        "data-testid=\"peer-list\"",
+        // Status pills, banners and peer list (data-testids p2p-status, role, peer-list) come from the shared parts.
+        "<RoomStatus />",
+        "<ConnectionBanners />",
+        "<PeerList />",
         "data-testid=\"scaffold-probe-area\"",
     ] {
         assert!(room.contains(expected), "generated room lacks `{expected}`");
