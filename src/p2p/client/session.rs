@@ -57,7 +57,7 @@ impl Inner {
         }
     }
 
-    /// Asks the server for a fresh ticket, then connects; a refusal is fatal.
+    /// Asks the server for a fresh ticket, then connects; a refusal is fatal, an unreachable server is retried.
     fn renew_ticket(&mut self) {
         self.renewing = true;
         let (weak, t) = (self.weak.clone(), self.ticket.clone());
@@ -71,7 +71,15 @@ impl Inner {
                         i.failed_opens = 0;
                         i.open_signaling();
                     }
-                    Err(err) => i.fail(format!("could not renew the join token: {err}")),
+                    // The server answered and refused (policy, invalid ids): nothing to retry.
+                    Err(err @ leptos::prelude::ServerFnError::ServerError(_)) => {
+                        i.fail(format!("could not renew the join token: {err}"))
+                    }
+                    // The server is unreachable or restarting: keep trying with backoff.
+                    Err(err) => {
+                        warn(&format!("could not renew the join token, retrying: {err}"));
+                        i.schedule_reconnect();
+                    }
                 }
             });
         });
