@@ -1,0 +1,78 @@
+//! The server binary's configuration surface, run for real: `--help` documents every setting with its default,
+//! and `--log-format json` starts the server with one JSON object per log line whose start-up summary names
+//! the effective configuration without ever printing a secret.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_p2p-streams");
+const FIXTURE_SECRET: &str = "cli-test-fixture-secret-not-for-production";
+const FIXTURE_TURN_CREDENTIAL: &str = "turn-fixture-credential";
+
+#[test]
+fn help_documents_each_setting_with_its_default() {
+    let out = Command::new(BIN).arg("--help").output().unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "P2P_SECRET",
+        "P2P_ICE_SERVERS",
+        "P2P_ADMIN_TOKEN",
+        "--log-format",
+        "[default: memory]",
+        "[default: 10]",
+        "[default: 30]",
+        "[default: 5000]",
+        "[default: 65536]",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
+
+#[test]
+fn json_logs_summarize_the_configuration_without_secrets() {
+    let mut child = Command::new(BIN)
+        .args(["--log-format", "json", "--addr", "127.0.0.1:0"])
+        .env("P2P_SECRET", FIXTURE_SECRET)
+        .env(
+            "P2P_ICE_SERVERS",
+            format!("stun:stun.example.org:3478,turn:turn.example.org:3478|ada|{FIXTURE_TURN_CREDENTIAL}"),
+        )
+        .env("P2P_ADMIN_TOKEN", "admin-fixture-token")
+        .env("RUST_LOG", "info")
+        .env_remove("LEPTOS_SITE_ADDR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut lines = Vec::new();
+    let mut summary = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap_or_default();
+        lines.push(line.clone());
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        let listening = value["message"] == "p2p-streams listening";
+        if value["message"] == "configuration" {
+            summary = Some(value);
+        }
+        if listening || Instant::now() > deadline {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let summary = summary.unwrap_or_else(|| panic!("no configuration summary in {lines:#?}"));
+    assert_eq!(summary["secret"], "P2P_SECRET");
+    assert_eq!(summary["admin"], "enabled");
+    assert_eq!(summary["store"], "Memory");
+    let ice = summary["ice_servers"].as_str().unwrap_or_default();
+    assert!(ice.contains("turn:turn.example.org:3478 user=ada credential=<redacted>"), "{ice}");
+    let all = lines.join("\n");
+    for secret in [FIXTURE_SECRET, FIXTURE_TURN_CREDENTIAL, "admin-fixture-token"] {
+        assert!(!all.contains(secret), "a secret was logged:\n{all}");
+    }
+}
