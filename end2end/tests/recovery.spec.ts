@@ -68,3 +68,25 @@ test('a host whose signaling socket drops reconnects and keeps its role and its 
   for (const p of [alice, bob]) await p.expectLinesWhere(fresh, expected);
   await alice.expectNoReload();
 });
+
+test('a peer whose join token expired gets a new one from the server before reconnecting', async ({ peers, room }) => {
+  // Tokens of 3 s are renewed before any reconnect (the browser renews within 5 s of expiry).
+  const [alice, bob] = await peers.join(room, ['alice', 'bob'], 'expires_in_secs=3');
+  await bob.trackStatus();
+  const renewal = alice.page.waitForRequest((req) => req.url().includes('/api/p2p_join_token'));
+  await alice.page.evaluate(() => {
+    (window.__p2pSockets ?? []).filter((s) => s.readyState === 1).forEach((s) => s.socket?.close(4000, 'test'));
+  });
+  await renewal;
+  const sockets = () =>
+    alice.page.evaluate(() => {
+      const all = window.__p2pSockets ?? [];
+      return `${all.length} created, ${all.filter((s) => s.readyState === 1).length} open`;
+    });
+  await expect.poll(sockets, { timeout: CONNECT_TIMEOUT_MS }).toBe('2 created, 1 open');
+  await expect(alice.roleBadge).toHaveText('host');
+  await expect(alice.errorBox).toHaveCount(0);
+  expect(await bob.statusHistory()).not.toContain('disconnected');
+  await bob.send('after renewal');
+  await alice.expectLinesWhere((l) => l.includes('after renewal'), [bob.lineOf('after renewal')]);
+});

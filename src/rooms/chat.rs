@@ -1,7 +1,7 @@
 //! The demo chat room at `/rooms/{room}` (both sides): reads the signed-in user on the server, wraps the
 //! room in `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text
 //! goes through text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
-//! `heartbeat_ms=N`, `idle_timeout_ms=N`.
+//! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime).
 
 use crate::identity::{chat_session, current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
@@ -51,11 +51,13 @@ pub fn ChatRoomPage() -> impl IntoView {
                     }.into_any(),
                     Ok(Some(name)) => {
                         let config = config_from_query(&query.read_untracked());
+                        let expires_in = query.read_untracked().get("expires_in_secs")
+                            .and_then(|v| v.parse().ok()).map_or(Duration::from_secs(3600), Duration::from_secs);
                         // The Rails-style callbacks feed a small connection log under the peer list.
                         let events = RwSignal::new(Vec::<String>::new());
                         let log = move |what: &str| events.update(|e| e.push(what.to_owned()));
                         view! {
-                            <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config
+                            <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config expires_in
                                 on_negotiating=move |()| log("negotiating")
                                 on_connecting=move |()| log("connecting")
                                 on_connected=move |()| log("connected")

@@ -11,6 +11,9 @@ use crate::p2p::ticket::issue_join_token;
 use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
 use web_sys::RtcIceCandidateInit;
 
+/// A ticket this close to its expiry (seconds) is renewed before the next socket opens.
+const RENEW_MARGIN_SECS: u64 = 5;
+
 impl Inner {
     /// First step: report negotiating, start the heartbeat, connect.
     pub(crate) fn start(&mut self) {
@@ -41,11 +44,16 @@ impl Inner {
         if self.signaling.is_some() || self.renewing {
             return;
         }
-        let expired = self.ticket.expires_at <= now_ms() as u64 / 1000 + 5;
+        let expired = self.ticket.expires_at <= now_ms() as u64 / 1000 + RENEW_MARGIN_SECS;
         if expired || self.failed_opens >= 2 {
             self.renew_ticket();
             return;
         }
+        self.connect_signaling();
+    }
+
+    /// Opens the socket with the current ticket.
+    fn connect_signaling(&mut self) {
         self.signaling_gen += 1;
         let url = browser::signaling_url(&self.ticket.session_id, &self.ticket.token, &self.tab);
         match url.map(|url| Signaling::connect(&url, &self.weak, self.signaling_gen)) {
@@ -69,7 +77,10 @@ impl Inner {
                     Ok(ticket) => {
                         i.ticket = ticket;
                         i.failed_opens = 0;
-                        i.open_signaling();
+                        // Fresh from the server: use it even if it is short-lived (no renewal loop).
+                        if i.signaling.is_none() {
+                            i.connect_signaling();
+                        }
                     }
                     // The server answered and refused (policy, invalid ids): nothing to retry.
                     Err(err @ leptos::prelude::ServerFnError::ServerError(_)) => {
