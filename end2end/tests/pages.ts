@@ -217,6 +217,21 @@ export class RoomPage {
   }
 
   /** readyState of the newest signaling socket, or -1 when none was created. */
+  /** `"{created} created, {open} open"` for this page's signaling sockets. */
+  async signalingSummary(): Promise<string> {
+    const sockets = await this.signalingSockets();
+    return `${sockets.length} created, ${sockets.filter((s) => s.readyState === 1).length} open`;
+  }
+
+  /** Closes every open signaling socket from the page (code 4000), as a test-made blip; returns how many. */
+  async breakSignaling(): Promise<number> {
+    return this.page.evaluate(() => {
+      const open = (window.__p2pSockets ?? []).filter((s) => s.readyState === 1 && s.socket);
+      open.forEach((s) => s.socket?.close(4000, 'test: signaling blip'));
+      return open.length;
+    });
+  }
+
   async signalingReadyState(): Promise<number> {
     const sockets = await this.signalingSockets();
     return sockets.length === 0 ? -1 : sockets[sockets.length - 1].readyState;

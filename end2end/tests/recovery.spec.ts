@@ -42,20 +42,10 @@ test('a host whose signaling socket drops reconnects and keeps its role and its 
   await bob.trackStatus();
 
   // Break the host's signaling socket from the page.
-  const closed = await alice.page.evaluate(() => {
-    const open = (window.__p2pSockets ?? []).filter((s) => s.readyState === 1 && s.socket);
-    open.forEach((s) => s.socket?.close(4000, 'test: signaling blip'));
-    return open.length;
-  });
-  expect(closed).toBe(1);
+  expect(await alice.breakSignaling()).toBe(1);
 
   // A second socket opens on its own (one created, one open in all).
-  const sockets = () =>
-    alice.page.evaluate(() => {
-      const all = window.__p2pSockets ?? [];
-      return `${all.length} created, ${all.filter((s) => s.readyState === 1).length} open`;
-    });
-  await expect.poll(sockets, { timeout: CONNECT_TIMEOUT_MS }).toBe('2 created, 1 open');
+  await expect.poll(() => alice.signalingSummary(), { timeout: CONNECT_TIMEOUT_MS }).toBe('2 created, 1 open');
   await expect(alice.signalingStatus).toHaveText('open');
   await expect(alice.roleBadge).toHaveText('host');
   await expect(bob.roleBadge).toHaveText('client');
@@ -74,16 +64,9 @@ test('a peer whose join token expired gets a new one from the server before reco
   const [alice, bob] = await peers.join(room, ['alice', 'bob'], 'expires_in_secs=3');
   await bob.trackStatus();
   const renewal = alice.page.waitForRequest((req) => req.url().includes('/api/p2p_join_token'));
-  await alice.page.evaluate(() => {
-    (window.__p2pSockets ?? []).filter((s) => s.readyState === 1).forEach((s) => s.socket?.close(4000, 'test'));
-  });
+  await alice.breakSignaling();
   await renewal;
-  const sockets = () =>
-    alice.page.evaluate(() => {
-      const all = window.__p2pSockets ?? [];
-      return `${all.length} created, ${all.filter((s) => s.readyState === 1).length} open`;
-    });
-  await expect.poll(sockets, { timeout: CONNECT_TIMEOUT_MS }).toBe('2 created, 1 open');
+  await expect.poll(() => alice.signalingSummary(), { timeout: CONNECT_TIMEOUT_MS }).toBe('2 created, 1 open');
   await expect(alice.roleBadge).toHaveText('host');
   await expect(alice.errorBox).toHaveCount(0);
   expect(await bob.statusHistory()).not.toContain('disconnected');
