@@ -1,5 +1,5 @@
 //! The host's bookkeeping, free of any browser API so it is unit-tested natively: the peer-state map it
-//! broadcasts (`Data.Connection.State`) and the order it gives relayed messages. Used by the browser driver
+//! broadcasts (`Data.Connection.State`). The order of messages is `delivery`'s. Used by the browser driver
 //! (`hydrate`); compiled on both sides.
 
 use crate::p2p::protocol::{LinkState, PeerFrame, PeerId, PeerStatus};
@@ -15,21 +15,19 @@ struct Entry {
     disconnected_at: Option<f64>,
 }
 
-/// The host's peer-state map (in join order) and relay sequence.
+/// The host's peer-state map, in join order.
 #[derive(Clone, Debug)]
 pub struct StarHub {
     /// The host itself, always first and connected.
     host: PeerId,
     /// Every client, in the order it first joined.
     peers: Vec<Entry>,
-    /// Index given to the last relayed message.
-    last_index: u64,
 }
 
 impl StarHub {
     /// A hub for `host` with no clients yet.
     pub fn new(host: PeerId) -> Self {
-        StarHub { host, peers: Vec::new(), last_index: 0 }
+        StarHub { host, peers: Vec::new() }
     }
 
     /// The host.
@@ -103,13 +101,6 @@ impl StarHub {
     pub fn state_frame(&self) -> PeerFrame {
         PeerFrame::ConnectionState { host: self.host.clone(), peers: self.statuses() }
     }
-
-    /// Orders one message from `from` (stamped by the caller from the link it arrived on): returns the
-    /// `Data` frame every peer, the sender included, receives.
-    pub fn relay(&mut self, from: PeerId, payload: serde_json::Value) -> PeerFrame {
-        self.last_index += 1;
-        PeerFrame::Data { from, index: self.last_index, payload }
-    }
 }
 
 #[cfg(test)]
@@ -154,14 +145,5 @@ mod tests {
         hub.set_state(&p("b#1"), LinkState::Disconnected, 3000.0);
         hub.set_state(&p("b#1"), LinkState::Connected, 3100.0);
         assert!(hub.expire_disconnected(9000.0, 1000.0).is_empty());
-    }
-
-    #[test]
-    fn relay_orders_and_stamps() {
-        let mut hub = StarHub::new(p("h#1"));
-        let first = hub.relay(p("a#1"), serde_json::json!({"text": "hi"}));
-        let second = hub.relay(p("h#1"), serde_json::json!({"text": "yo"}));
-        assert!(matches!(first, PeerFrame::Data { index: 1, ref from, .. } if *from == p("a#1")));
-        assert!(matches!(second, PeerFrame::Data { index: 2, .. }));
     }
 }

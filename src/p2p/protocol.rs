@@ -8,6 +8,7 @@
 //! verified join token, and stamps `from` on every routed signal; the host stamps `from` on every relayed
 //! message from the link it arrived on. Only types live here, no logic beyond parsing helpers.
 
+use crate::p2p::delivery::Entry;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -283,25 +284,49 @@ pub struct PeerStatus {
     pub host: bool,
 }
 
-/// Messages on the data channel between a client and its host.
+/// Messages on the data channel between a client and its host (see `delivery` for the guarantees).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum PeerFrame {
-    /// Client -> host: an app message for everyone. The host ignores any claimed sender.
+    /// Client -> host: an app message for everyone, numbered by its sender. The sender is the link's peer,
+    /// never a field of the frame.
     #[serde(rename = "Send")]
     Send {
+        /// The sender's sequence number (1, 2, 3 ...; with the sender, the message id).
+        seq: u64,
         /// The app's message (a serialized `T` of `use_p2p::<T>()`).
         payload: serde_json::Value,
     },
-    /// Host -> client: an app message, in the host's order, with the sender the host stamped.
+    /// Host -> client: an app message at its place in the session order, with the sender the host stamped.
     #[serde(rename = "Data")]
-    Data {
-        /// The sender, stamped by the host from the link the message came on.
-        from: PeerId,
-        /// Position in the host's order (starts at 1 for each host).
-        index: u64,
-        /// The app's message.
-        payload: serde_json::Value,
+    Data(Entry),
+    /// Host -> client: the first frame on every new link.
+    #[serde(rename = "Hello")]
+    Hello {
+        /// The host's epoch.
+        epoch: u64,
+        /// Highest sequence number of this client the host has ordered: everything up to it is delivered.
+        acked: u64,
+        /// The host's tips (per epoch, the highest index it holds): the client reports what lies beyond.
+        tips: Vec<(u64, u64)>,
+    },
+    /// Client -> host: messages the client holds beyond the host's tips (after a host migration), in order.
+    #[serde(rename = "History")]
+    History {
+        /// The entries, unchanged.
+        entries: Vec<Entry>,
+    },
+    /// Client -> host: the client's tips; the host replays every message beyond them.
+    #[serde(rename = "Resume")]
+    Resume {
+        /// Per epoch, the highest index the client holds (empty for a newcomer).
+        tips: Vec<(u64, u64)>,
+    },
+    /// Host -> client: this many messages the client missed are no longer in the host's history.
+    #[serde(rename = "Gap")]
+    Gap {
+        /// How many.
+        missed: u64,
     },
     /// Host -> client: the peer-state map, sent whenever it changes.
     #[serde(rename = "Data.Connection.State")]
