@@ -39,8 +39,11 @@ pub struct P2pConfig {
     pub connect_timeout: Duration,
     /// How long the host keeps a disconnected peer in the peer map before removing it. Default 10 s.
     pub peer_removal_grace: Duration,
-    /// Received messages kept by the `messages` signal (oldest dropped first). Default 1,000.
+    /// Messages of history each peer keeps (oldest dropped first): shown by the `messages` signal, and
+    /// replayed to peers that reconnect or to a new host. Default 1,000.
     pub history_limit: usize,
+    /// Messages older than this leave the history (and can no longer be replayed). Default 5 minutes.
+    pub history_max_age: Duration,
 }
 
 impl Default for P2pConfig {
@@ -55,11 +58,20 @@ impl Default for P2pConfig {
             connect_timeout: Duration::from_secs(15),
             peer_removal_grace: Duration::from_secs(10),
             history_limit: 1_000,
+            history_max_age: Duration::from_secs(300),
         }
     }
 }
 
 impl P2pConfig {
+    /// The history bounds for the delivery log.
+    pub fn history_limits(&self) -> crate::p2p::delivery::HistoryLimits {
+        crate::p2p::delivery::HistoryLimits {
+            max_messages: self.history_limit.max(1),
+            max_age_ms: self.history_max_age.as_secs_f64() * 1000.0,
+        }
+    }
+
     /// Delay before reconnect attempt `attempt` (0-based): exponential backoff with full jitter, where
     /// `jitter` in `[0, 1)` comes from the caller's random source. Attempt 0 waits at most `reconnect_base`.
     pub fn reconnect_delay(&self, attempt: u32, jitter: f64) -> Duration {

@@ -28,6 +28,8 @@ pub struct P2pCallbacks {
     pub on_error: Option<Callback<String>>,
     /// `p2pReceivedMessage`: every app message, untyped, with its host-stamped sender.
     pub on_message: Option<Callback<(PeerId, serde_json::Value)>>,
+    /// Some messages this peer missed are no longer in the host's history: how many.
+    pub on_history_gap: Option<Callback<u64>>,
 }
 
 /// A peer-to-peer room. Children call [`use_p2p`](crate::p2p::use_p2p) to read state and send.
@@ -71,13 +73,24 @@ pub fn P2pFrame(
     /// Called for every received app message.
     #[prop(optional, into)]
     on_message: Option<Callback<(PeerId, serde_json::Value)>>,
+    /// Called when the host cannot supply messages this peer missed (a history gap), with their number.
+    #[prop(optional, into)]
+    on_history_gap: Option<Callback<u64>>,
     /// The room's content.
     children: Children,
 ) -> impl IntoView {
     let ctx = P2pContext::new();
     provide_context(ctx);
-    let callbacks =
-        P2pCallbacks { on_negotiating, on_connecting, on_connected, on_disconnected, on_closed, on_error, on_message };
+    let callbacks = P2pCallbacks {
+        on_negotiating,
+        on_connecting,
+        on_connected,
+        on_disconnected,
+        on_closed,
+        on_error,
+        on_message,
+        on_history_gap,
+    };
     let args = (session_id.clone(), peer_id, expires_in.as_secs());
     let ticket = Resource::new(move || args.clone(), |(s, p, e)| issue_join_token(s, p, e));
 
@@ -158,12 +171,19 @@ mod browser {
             }
             DriverEvent::Peers(peers) => ctx.peers.set(peers),
             DriverEvent::Signaling(open) => ctx.signaling_open.set(open),
-            DriverEvent::Message(message) => {
-                if let Some(callback) = cb.on_message {
+            DriverEvent::Message { message, fresh } => {
+                if let Some(callback) = cb.on_message.filter(|_| fresh) {
                     callback.run((message.from.clone(), message.payload.clone()));
                 }
-                ctx.deliver(message, history);
+                ctx.deliver(message, fresh, history);
             }
+            DriverEvent::Gap(missed) => {
+                ctx.missed.update(|total| *total += missed);
+                if let Some(callback) = cb.on_history_gap {
+                    callback.run(missed);
+                }
+            }
+            DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
             DriverEvent::Fatal(message) => {
                 ctx.state.set(P2pState::Failed);
                 ctx.error.set(Some(message.clone()));

@@ -53,22 +53,19 @@ impl P2pState {
 }
 
 /// One app message as delivered by the host, untyped.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RawMessage {
-    /// Sender, stamped by the host from the link the message came on.
-    pub from: PeerId,
-    /// Position in the host's order.
-    pub index: u64,
-    /// The serialized message.
-    pub payload: serde_json::Value,
-}
+pub type RawMessage = crate::p2p::delivery::Entry;
 
-/// One typed message received in the room.
+/// One typed message received in the room. `(from, seq)` identifies it; `(epoch, index)` is its place in
+/// the session order, the same on every peer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Received<T> {
     /// Sender, stamped by the host (never taken from the payload).
     pub from: PeerId,
-    /// Position in the host's order.
+    /// The sender's sequence number.
+    pub seq: u64,
+    /// Epoch of the host that ordered it.
+    pub epoch: u64,
+    /// Index within the epoch.
     pub index: u64,
     /// The message.
     pub data: T,
@@ -94,6 +91,8 @@ pub struct P2pContext {
     pub(crate) signaling_open: RwSignal<bool>,
     pub(crate) error: RwSignal<Option<String>>,
     pub(crate) messages: RwSignal<Vec<RawMessage>>,
+    pub(crate) missed: RwSignal<u64>,
+    pub(crate) dropped: RwSignal<u64>,
     // Browser-only state holds `Rc` closures; it does not exist during SSR, where the server's worker
     // threads would drop thread-local values on the wrong thread.
     #[cfg(feature = "hydrate")]
@@ -117,6 +116,8 @@ impl P2pContext {
             signaling_open: RwSignal::new(false),
             error: RwSignal::new(None),
             messages: RwSignal::new(Vec::new()),
+            missed: RwSignal::new(0),
+            dropped: RwSignal::new(0),
             #[cfg(feature = "hydrate")]
             outbox: StoredValue::new_local(Outbox::Pending(Vec::new())),
             #[cfg(feature = "hydrate")]
@@ -145,15 +146,20 @@ impl P2pContext {
         }
     }
 
-    /// Records a delivered message (bounded by `limit`) and tells every listener.
+    /// Puts a message at its place in the order (moving it if it was elsewhere, keeping at most `limit`) and,
+    /// the first time this peer sees it (`fresh`), tells every listener.
     #[cfg(feature = "hydrate")]
-    pub(crate) fn deliver(&self, message: RawMessage, limit: usize) {
-        let listeners = self.listeners.with_value(|l| l.clone());
-        for listener in &listeners {
-            listener(&message);
+    pub(crate) fn deliver(&self, message: RawMessage, fresh: bool, limit: usize) {
+        if fresh {
+            let listeners = self.listeners.with_value(|l| l.clone());
+            for listener in &listeners {
+                listener(&message);
+            }
         }
         self.messages.update(|list| {
-            list.push(message);
+            list.retain(|m| m.from != message.from || m.seq != message.seq);
+            let at = list.partition_point(|m| m.pos() < message.pos());
+            list.insert(at, message);
             let excess = list.len().saturating_sub(limit.max(1));
             list.drain(..excess);
         });
@@ -178,9 +184,13 @@ pub struct P2p<T: Send + Sync + 'static> {
     pub signaling_open: Signal<bool>,
     /// The last fatal error, if any.
     pub error: Signal<Option<String>>,
-    /// Received messages in the host's order (bounded by `P2pConfig::history_limit`); messages that do
-    /// not deserialize as `T` are skipped.
+    /// Received messages in the session order, the same on every peer (bounded by
+    /// `P2pConfig::history_limit`); messages that do not deserialize as `T` are skipped.
     pub messages: Signal<Vec<Received<T>>>,
+    /// How many messages this peer missed that the host could no longer supply (history gaps), in total.
+    pub missed_messages: Signal<u64>,
+    /// Host: how many malformed, oversized or misdirected data-channel messages were dropped.
+    pub dropped_messages: Signal<u64>,
     ctx: P2pContext,
     _type: PhantomData<fn() -> T>,
 }
@@ -194,7 +204,8 @@ impl<T: Send + Sync + 'static> Copy for P2p<T> {}
 
 impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
     /// Sends `msg` to every peer through the host (the host delivers it back to this peer too, so all
-    /// peers see one order). Queued, not dropped, while the link is not open.
+    /// peers see one order). Kept in the outbox (which survives a reload) until the host's order includes
+    /// it, and resent after any reconnect, to the same or a new host; delivered exactly once.
     pub fn send(&self, msg: T) {
         match serde_json::to_value(&msg) {
             Ok(payload) => self.ctx.send_raw(payload),
@@ -227,7 +238,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
 
 fn typed<T: DeserializeOwned>(raw: &RawMessage) -> Option<Received<T>> {
     let data = serde_json::from_value(raw.payload.clone()).ok()?;
-    Some(Received { from: raw.from.clone(), index: raw.index, data })
+    Some(Received { from: raw.from.clone(), seq: raw.seq, epoch: raw.epoch, index: raw.index, data })
 }
 
 /// The room of the nearest enclosing `<P2pFrame>`, with messages typed as `T`.
@@ -246,6 +257,8 @@ pub fn use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>(
         signaling_open: ctx.signaling_open.into(),
         error: ctx.error.into(),
         messages: Signal::derive(move || ctx.messages.with(|list| list.iter().filter_map(typed::<T>).collect())),
+        missed_messages: ctx.missed.into(),
+        dropped_messages: ctx.dropped.into(),
         ctx,
         _type: PhantomData,
     }

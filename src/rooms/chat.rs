@@ -92,7 +92,7 @@ fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl I
             draft.set(String::new());
         }
     };
-    let lines = move || p2p.messages.get().into_iter().enumerate().collect::<Vec<_>>();
+    let lines = move || p2p.messages.get();
 
     view! {
         <section class="room">
@@ -118,8 +118,9 @@ fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl I
                 </aside>
                 <div class="chat">
                     <ol class="chat-log" data-testid="chat-log" aria-live="polite">
-                        <For each=lines key=|(pos, m)| (*pos, m.index) let:((_, m))>
-                            <li class="chat-line" data-testid="chat-line">
+                        <For each=lines key=|m| (m.from.clone(), m.seq, m.epoch, m.index) let:m>
+                            <li class="chat-line" data-testid="chat-line" data-from=m.from.0.clone()
+                                data-seq=m.seq data-epoch=m.epoch.to_string() data-index=m.index>
                                 <span class="author">{m.from.user().to_owned()}</span>": "<span class="text">{m.data.text}</span>
                             </li>
                         </For>

@@ -1,6 +1,6 @@
 //! The pieces every demo room shows, read from the enclosing `<P2pFrame>` (both sides): the status pills
-//! (`p2p-status`, `role`, optionally `signaling-status`), the reconnecting and error banners, and the peer
-//! list (`peer-list` / `peer` with `data-peer-name`, `data-state`, `data-host`).
+//! (`p2p-status`, `role`, optionally `signaling-status`), the banners (`reconnecting-banner`, `history-gap`,
+//! `dropped-messages`, `p2p-error`), and the peer list (`peer-list` / `peer` with `data-peer-name`, `data-state`, `data-host`).
 
 use crate::p2p::{use_p2p, P2pState, Role};
 use leptos::prelude::*;
@@ -30,14 +30,27 @@ pub fn RoomStatus(#[prop(optional)] show_signaling: bool) -> impl IntoView {
     }
 }
 
-/// A banner while reconnecting to a host, and one for a fatal error.
+/// Banners: reconnecting to a host, a history gap (messages the host could no longer replay), messages
+/// this host dropped, and a fatal error.
 #[component]
 pub fn ConnectionBanners() -> impl IntoView {
     let p2p = frame();
+    let missed = move || p2p.missed_messages.get();
+    let dropped = move || p2p.dropped_messages.get();
     view! {
         <Show when=move || p2p.state.get() == P2pState::Disconnected>
             <div class="banner banner-warn" data-testid="reconnecting-banner" role="status">
                 "Lost the connection to the host. Reconnecting…"
+            </div>
+        </Show>
+        <Show when=move || { missed() > 0 }>
+            <div class="banner banner-warn" data-testid="history-gap" data-missed=missed role="status">
+                {missed} " earlier message(s) could not be recovered: they left the history before you got them."
+            </div>
+        </Show>
+        <Show when=move || { dropped() > 0 }>
+            <div class="banner banner-info" data-testid="dropped-messages" data-dropped=dropped role="status">
+                "Dropped " {dropped} " invalid message(s) from peers."
             </div>
         </Show>
         {move || p2p.error.get().map(|e| view! {

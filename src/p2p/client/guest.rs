@@ -2,10 +2,10 @@
 //! leaves the signaling server once connected (unless configured to stay), and when the host is lost
 //! reconnects on its own, naming the lost host so the server can elect a new one at once.
 
-use super::browser::warn;
+use super::browser::{now_ms, warn};
 use super::link::{add_candidate, local_description, set_remote, PeerLink};
 use super::{DriverEvent, Inner};
-use crate::p2p::hooks::{P2pState, RawMessage};
+use crate::p2p::hooks::P2pState;
 use crate::p2p::protocol::{ClientToServer, PeerFrame, PeerId, Role, SignalPayload};
 use leptos::prelude::set_timeout_with_handle;
 use web_sys::RtcSdpType;
@@ -16,6 +16,7 @@ impl Inner {
         if self.hub.take().is_some() {
             // Demoted (our role lapsed while we were away): our old star is not ours any more.
             self.links.drain().for_each(|(_, mut link)| link.close());
+            self.delivery.link_down();
         }
         self.links.retain(|peer, link| {
             let keep = *peer == host;
@@ -44,6 +45,7 @@ impl Inner {
                     if i.role == Some(Role::Client) && i.state != P2pState::Connected {
                         warn("no connection to the host in time: starting over");
                         i.links.drain().for_each(|(_, mut link)| link.close());
+                        i.delivery.link_down();
                         i.close_signaling(1000, "retry");
                         i.schedule_reconnect();
                     }
@@ -62,6 +64,7 @@ impl Inner {
         if let Some(mut old) = self.links.remove(&from) {
             old.close();
         }
+        self.delivery.link_down();
         let peer_link = match PeerLink::new(from.clone(), link, &self.config, &self.weak, false) {
             Ok(peer_link) => peer_link,
             Err(err) => return warn(&format!("could not open a link to the host: {err:?}")),
@@ -104,7 +107,6 @@ impl Inner {
         self.attempt = 0;
         self.lost_host = None;
         self.set_state(P2pState::Connected);
-        self.flush_outbox();
         if !self.config.keep_signaling_connection {
             self.close_signaling(1000, "connected");
         }
@@ -116,34 +118,36 @@ impl Inner {
             return;
         }
         match serde_json::from_str::<PeerFrame>(text) {
-            Ok(PeerFrame::Data { from, index, payload }) => {
-                self.events.push(DriverEvent::Message(RawMessage { from, index, payload }))
-            }
-            Ok(PeerFrame::ConnectionState { peers, .. }) => self.events.push(DriverEvent::Peers(peers)),
-            Ok(PeerFrame::Ping { nonce }) => {
-                if let Some(link) = self.links.get(&peer) {
-                    link.send(&PeerFrame::Pong { nonce });
+            Ok(PeerFrame::Hello { acked, tips, .. }) => {
+                // Our history beyond the host's, our tips, then every unacknowledged message.
+                for frame in self.delivery.on_hello(acked, &tips) {
+                    self.guest_send(&frame);
                 }
             }
+            Ok(PeerFrame::Data(entry)) => self.delivery.on_data(entry, now_ms()),
+            Ok(PeerFrame::Gap { missed }) => {
+                warn(&format!("the host no longer has {missed} message(s) we missed"));
+                self.delivery.on_gap(missed);
+            }
+            Ok(PeerFrame::ConnectionState { peers, .. }) => self.events.push(DriverEvent::Peers(peers)),
+            Ok(PeerFrame::Ping { nonce }) => self.guest_send(&PeerFrame::Pong { nonce }),
             Ok(PeerFrame::Pong { .. }) => {}
-            Ok(PeerFrame::Send { .. }) => warn("dropped a client-only frame sent by the host"),
+            Ok(_) => warn("dropped a client-only frame sent by the host"),
             Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
         }
     }
 
-    /// Sends queued app messages over the open link to the host.
-    pub(crate) fn guest_flush_outbox(&mut self) {
-        let Some(link) = self.host.as_ref().and_then(|h| self.links.get(h)).filter(|l| l.open) else { return };
-        while let Some(payload) = self.outbox.pop_front() {
-            if !link.send(&PeerFrame::Send { payload: payload.clone() }) {
-                self.outbox.push_front(payload);
-                break;
-            }
+    /// Sends a frame to the host if the link is open. A message that cannot go now stays in the outbox and
+    /// is resent after the next `Hello`.
+    pub(crate) fn guest_send(&self, frame: &PeerFrame) {
+        if let Some(link) = self.host.as_ref().and_then(|h| self.links.get(h)).filter(|l| l.open) {
+            link.send(frame);
         }
     }
 
     /// The link to the host is gone: reconnect through the server, naming the lost host.
     pub(crate) fn guest_host_lost(&mut self) {
+        self.delivery.link_down();
         self.lost_host = self.host.clone();
         self.connect_timer.take().into_iter().for_each(|h| h.clear());
         self.set_state(P2pState::Disconnected);

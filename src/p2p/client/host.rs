@@ -1,17 +1,13 @@
-//! The host half of the driver (`hydrate` only): one link per client, offers addressed to one peer, the relay
-//! (sender stamped from the link a message came on, one order for everyone), and the peer-state map
-//! broadcast whenever it changes. Malformed or oversized client messages are dropped and reported.
+//! The host half of the driver (`hydrate` only): one link per client, offers addressed to one peer, and the
+//! peer-state map broadcast whenever it changes. What travels on the links is `relay.rs`'s.
 
-use super::browser::{now_ms, random_id, warn};
+use super::browser::{now_ms, random, random_id, warn};
 use super::link::{add_candidate, local_description, set_remote, PeerLink};
 use super::{DriverEvent, Inner};
-use crate::p2p::hooks::{P2pState, RawMessage};
+use crate::p2p::hooks::P2pState;
 use crate::p2p::hub::StarHub;
 use crate::p2p::protocol::{ClientToServer, LinkState, PeerFrame, PeerId, Role, SignalPayload};
 use web_sys::RtcSdpType;
-
-/// Largest data-channel message a host accepts from a client.
-pub(crate) const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 
 impl Inner {
     /// We are (or stay) the host.
@@ -29,10 +25,13 @@ impl Inner {
         self.host = Some(me.clone());
         self.hub = Some(StarHub::new(me));
         self.attempt = 0;
+        // A new epoch; our own unacknowledged messages are ordered first (no client is linked yet: they
+        // get them in their replay).
+        let ordered = self.delivery.start_hosting((random() * 4_294_967_296.0) as u32, now_ms());
+        self.host_broadcast_entries(ordered);
         self.set_state(P2pState::Connecting);
         self.set_state(P2pState::Connected);
         self.publish_peers();
-        self.flush_outbox();
     }
 
     /// A peer joined (or rejoined after a reload): replace any old link and send it an offer.
@@ -43,6 +42,7 @@ impl Inner {
         if let Some(mut old) = self.links.remove(&peer) {
             old.close();
         }
+        self.delivery.forget(&peer);
         let id = random_id();
         let link = match PeerLink::new(peer.clone(), id, &self.config, &self.weak, true) {
             Ok(link) => link,
@@ -102,56 +102,23 @@ impl Inner {
         }
     }
 
+    /// The data channel to `peer` opened: it is connected, and the delivery exchange starts.
     pub(crate) fn host_link_open(&mut self, peer: PeerId) {
         self.set_peer_state(&peer, LinkState::Connected);
-    }
-
-    /// A message from a client: relay it (stamped with the link's peer) or answer a heartbeat.
-    pub(crate) fn host_on_message(&mut self, peer: PeerId, text: &str) {
-        if text.len() > MAX_CLIENT_MESSAGE {
-            return warn(&format!("dropped a {} byte message from {peer} (limit {MAX_CLIENT_MESSAGE})", text.len()));
-        }
-        match serde_json::from_str::<PeerFrame>(text) {
-            Ok(PeerFrame::Send { payload }) => {
-                if let Some(frame) = self.hub.as_mut().map(|hub| hub.relay(peer, payload)) {
-                    self.deliver_and_broadcast(frame);
-                }
-            }
-            Ok(PeerFrame::Ping { nonce }) => {
-                if let Some(link) = self.links.get(&peer) {
-                    link.send(&PeerFrame::Pong { nonce });
-                }
-            }
-            Ok(PeerFrame::Pong { .. }) => {}
-            Ok(_) => warn(&format!("dropped a host-only frame sent by client {peer}")),
-            Err(err) => warn(&format!("dropped a malformed message from {peer}: {err}")),
-        }
-    }
-
-    /// The host's own message: ordered and delivered like everyone's.
-    pub(crate) fn host_relay_own(&mut self, payload: serde_json::Value) {
-        let (Some(me), Some(hub)) = (self.me.clone(), self.hub.as_mut()) else { return };
-        let frame = hub.relay(me, payload);
-        self.deliver_and_broadcast(frame);
-    }
-
-    fn deliver_and_broadcast(&mut self, frame: PeerFrame) {
-        self.broadcast(&frame);
-        if let PeerFrame::Data { from, index, payload } = frame {
-            self.events.push(DriverEvent::Message(RawMessage { from, index, payload }));
-        }
+        self.host_send_hello(&peer);
     }
 
     /// Sends one frame, serialized once, on every open link.
     fn broadcast(&self, frame: &PeerFrame) {
         let Ok(text) = serde_json::to_string(frame) else { return };
-        for link in self.links.values() {
+        for link in self.links.values().filter(|l| l.open) {
             link.send_text(&text);
         }
     }
 
     /// The link to `peer` closed (its page closed, or the connection failed): it leaves the map.
     pub(crate) fn host_peer_gone(&mut self, peer: PeerId) {
+        self.delivery.forget(&peer);
         if self.hub.as_mut().is_some_and(|hub| hub.remove(&peer)) {
             self.publish_peers();
         }

@@ -8,19 +8,22 @@ mod browser;
 mod guest;
 mod host;
 mod link;
+mod relay;
 mod session;
 mod signaling;
+mod store;
 
 use crate::p2p::config::P2pConfig;
+use crate::p2p::delivery::{Delivered, Delivery};
 use crate::p2p::hooks::{P2pState, RawMessage};
 use crate::p2p::hub::StarHub;
-use crate::p2p::protocol::{PeerId, PeerStatus, Role};
+use crate::p2p::protocol::{PeerFrame, PeerId, PeerStatus, Role};
 use crate::p2p::ticket::JoinTicket;
 use leptos::prelude::{IntervalHandle, TimeoutHandle};
 use link::PeerLink;
 use signaling::Signaling;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 /// What the driver reports to its frame.
@@ -41,8 +44,17 @@ pub enum DriverEvent {
     Peers(Vec<PeerStatus>),
     /// Whether the signaling socket is open.
     Signaling(bool),
-    /// An app message, in the host's order.
-    Message(RawMessage),
+    /// An app message at its place in the session order.
+    Message {
+        /// The message.
+        message: RawMessage,
+        /// First delivery here (callbacks fire); false when restored after a reload or moved.
+        fresh: bool,
+    },
+    /// The host could not supply this many messages we missed.
+    Gap(u64),
+    /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
+    Dropped,
     /// A fatal error: the driver stopped.
     Fatal(String),
 }
@@ -74,6 +86,7 @@ impl WeakShared {
             return;
         }
         f(&mut inner);
+        inner.drain_delivery();
         let events = std::mem::take(&mut inner.events);
         let sink = Rc::clone(&inner.sink);
         drop(inner);
@@ -97,7 +110,7 @@ pub(crate) struct Inner {
     ticket: JoinTicket,
     /// This tab's nonce.
     tab: String,
-    /// Our peer id, once welcomed.
+    /// Our peer id (`{user}#{tab}`), confirmed by the server's welcome.
     me: Option<PeerId>,
     /// Our role, once welcomed.
     role: Option<Role>,
@@ -113,8 +126,10 @@ pub(crate) struct Inner {
     links: HashMap<PeerId, PeerLink>,
     /// Host only: peer states and relay order.
     hub: Option<StarHub>,
-    /// App messages waiting for an open link (client) or a role (anyone).
-    outbox: VecDeque<serde_json::Value>,
+    /// Message ids, order, outbox and history (see `delivery`).
+    delivery: Delivery,
+    /// The delivery state changed since it was last saved to sessionStorage.
+    unsaved: bool,
     /// The host we lost, reported in the next `join` so the server can elect at once.
     lost_host: Option<PeerId>,
     /// Consecutive reconnect attempts (for backoff); reset once connected.
@@ -142,6 +157,9 @@ pub(crate) struct Inner {
 impl Driver {
     /// Starts a driver for `ticket`: opens the signaling socket and reports through `sink`.
     pub fn start(ticket: JoinTicket, config: P2pConfig, sink: Rc<dyn Fn(DriverEvent)>) -> Driver {
+        let tab = browser::tab_nonce();
+        let me = PeerId::with_tab(&ticket.peer_id, &tab);
+        let delivery = store::load(&ticket.session_id, me.clone(), config.history_limits(), browser::now_ms());
         let shared = Shared(Rc::new_cyclic(|weak| {
             RefCell::new(Inner {
                 weak: WeakShared(weak.clone()),
@@ -149,8 +167,8 @@ impl Driver {
                 events: Vec::new(),
                 config,
                 ticket,
-                tab: browser::tab_nonce(),
-                me: None,
+                tab,
+                me: Some(me.clone()),
                 role: None,
                 host: None,
                 state: P2pState::Negotiating,
@@ -158,7 +176,8 @@ impl Driver {
                 signaling_gen: 0,
                 links: HashMap::new(),
                 hub: None,
-                outbox: VecDeque::new(),
+                delivery,
+                unsaved: false,
                 lost_host: None,
                 attempt: 0,
                 failed_opens: 0,
@@ -171,6 +190,7 @@ impl Driver {
                 on_pagehide: None,
             })
         }));
+        shared.weak().with(Inner::restore_log);
         shared.weak().with(Inner::start);
         Driver { shared }
     }
@@ -213,27 +233,47 @@ impl Inner {
         }
     }
 
-    /// Sends one app message: relayed at once by a host, over the link by a connected client, else queued.
+    /// Sends one app message: ordered at once by a host, sent over a resumed link by a client, else kept in
+    /// the outbox (saved at once, so a reload right after still delivers it).
     fn send_app(&mut self, payload: serde_json::Value) {
-        self.outbox.push_back(payload);
-        self.flush_outbox();
+        match self.delivery.send(payload, browser::now_ms()) {
+            Some(PeerFrame::Data(entry)) => self.host_broadcast_entries(vec![entry]),
+            Some(frame) => self.guest_send(&frame),
+            None => {}
+        }
+        self.save_delivery();
     }
 
-    /// Delivers queued app messages if we can.
-    pub(crate) fn flush_outbox(&mut self) {
-        match self.role {
-            Some(Role::Host) => {
-                while let Some(payload) = self.outbox.pop_front() {
-                    self.host_relay_own(payload);
-                }
-            }
-            Some(Role::Client) => self.guest_flush_outbox(),
-            None => {}
+    /// Shows the log restored from sessionStorage (not fresh: callbacks already ran before the reload).
+    fn restore_log(&mut self) {
+        for message in self.delivery.log().iter() {
+            self.events.push(DriverEvent::Message { message: message.clone(), fresh: false });
+        }
+    }
+
+    /// Turns what the delivery engine produced into events for the frame.
+    fn drain_delivery(&mut self) {
+        let produced = self.delivery.take_events();
+        self.unsaved |= !produced.is_empty();
+        for delivered in produced {
+            self.events.push(match delivered {
+                Delivered::Message { entry, fresh } => DriverEvent::Message { message: entry, fresh },
+                Delivered::Gap(missed) => DriverEvent::Gap(missed),
+            });
+        }
+    }
+
+    /// Saves the outbox and log to sessionStorage.
+    pub(crate) fn save_delivery(&mut self) {
+        self.unsaved = false;
+        if let Some(me) = &self.me {
+            store::save(&self.ticket.session_id, me, &self.delivery);
         }
     }
 
     /// Stops everything (frame unmounted or page hidden for good).
     fn shutdown(&mut self) {
+        self.save_delivery();
         self.close_signaling(1000, "closed");
         self.links.drain().for_each(|(_, mut link)| link.close());
         self.reconnect_timer.take().into_iter().for_each(|h| h.clear());

@@ -167,6 +167,7 @@ impl Inner {
         }
         match frame {
             ServerToClient::Welcome { peer_id, role, host, .. } => {
+                self.delivery.set_me(peer_id.clone());
                 self.me = Some(peer_id);
                 self.lost_host = None;
                 self.assume_role(role, host);
@@ -293,6 +294,9 @@ impl Inner {
         }
         if self.role == Some(Role::Host) {
             self.host_housekeeping(now);
+        }
+        if self.unsaved {
+            self.save_delivery();
         }
     }
 }

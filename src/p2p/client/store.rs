@@ -1,0 +1,51 @@
+//! The delivery state in sessionStorage (`hydrate` only): the outbox and the log survive a reload of the
+//! tab (and only of this tab: sessionStorage is per tab), so a message typed just before a reload is still
+//! delivered exactly once and the reloaded page resumes from its log position instead of starting over.
+
+use super::browser::warn;
+use crate::p2p::delivery::{Delivery, HistoryLimits, LogSnapshot, Outbox, OutboxSnapshot, SessionLog};
+use crate::p2p::protocol::PeerId;
+use serde::{Deserialize, Serialize};
+
+const PREFIX: &str = "p2p-streams:delivery:";
+
+/// What is kept per session.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    /// Whose outbox it is (the tab's peer id).
+    peer: PeerId,
+    /// The log.
+    log: LogSnapshot,
+    /// The unacknowledged messages.
+    outbox: OutboxSnapshot,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The delivery state of `peer` in `session`: restored from this tab's sessionStorage, or fresh. An outbox
+/// saved under another peer id (a duplicated tab that got a new id) is not ours and is left out.
+pub(crate) fn load(session: &str, peer: PeerId, limits: HistoryLimits, now_ms: f64) -> Delivery {
+    let saved = storage()
+        .and_then(|s| s.get_item(&format!("{PREFIX}{session}")).ok().flatten())
+        .and_then(|text| serde_json::from_str::<Saved>(&text).ok());
+    match saved {
+        Some(saved) => {
+            let log = SessionLog::restore(saved.log, limits, now_ms);
+            let outbox = if saved.peer == peer { Outbox::restore(saved.outbox) } else { Outbox::default() };
+            Delivery::new(peer, log, outbox)
+        }
+        None => Delivery::fresh(peer, limits),
+    }
+}
+
+/// Saves `delivery` for `session`; a full storage is reported, never fatal.
+pub(crate) fn save(session: &str, peer: &PeerId, delivery: &Delivery) {
+    let Some(storage) = storage() else { return };
+    let saved = Saved { peer: peer.clone(), log: delivery.log().snapshot(), outbox: delivery.outbox().snapshot() };
+    let Ok(text) = serde_json::to_string(&saved) else { return };
+    if storage.set_item(&format!("{PREFIX}{session}"), &text).is_err() {
+        warn("could not save the message log in sessionStorage (full?): a reload may resend or miss messages");
+    }
+}
