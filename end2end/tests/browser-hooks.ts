@@ -78,3 +78,28 @@ export function installSocketRecorder(): void {
   }
   Object.defineProperty(window, 'WebSocket', { value: RecordingWebSocket, writable: true, configurable: true });
 }
+
+declare global {
+  interface Window {
+    /** Every RTCDataChannel this document sent on, in first-use order (see installChannelRecorder). */
+    __p2pChannels?: RTCDataChannel[];
+    /** When true, outgoing `Send` frames are silently dropped (a link that loses messages in flight). */
+    __p2pDropSends?: boolean;
+  }
+}
+
+/**
+ * Init script: wraps `RTCDataChannel.prototype.send` so tests can reach the page's data channels
+ * (`window.__p2pChannels`) and make the link lose outgoing app messages (`window.__p2pDropSends`).
+ */
+export function installChannelRecorder(): void {
+  if (window.__p2pChannels) return;
+  const channels: RTCDataChannel[] = [];
+  Object.defineProperty(window, '__p2pChannels', { value: channels, enumerable: false, configurable: false });
+  const nativeSend = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function send(this: RTCDataChannel, data: never) {
+    if (!channels.includes(this)) channels.push(this);
+    if (window.__p2pDropSends && typeof data === 'string' && (data as string).startsWith('{"type":"Send"')) return;
+    return nativeSend.call(this, data);
+  };
+}

@@ -5,7 +5,7 @@
  * Import `test` and `expect` from here, not from '@playwright/test'.
  */
 import { test as base, expect, type Browser, type ConsoleMessage, type Page, type TestInfo } from '@playwright/test';
-import { installSocketRecorder } from './browser-hooks';
+import { installChannelRecorder, installSocketRecorder } from './browser-hooks';
 import { CONNECT_TIMEOUT_MS, RoomPage } from './pages';
 
 export { expect };
@@ -42,6 +42,7 @@ export class Peers {
   async open(label: string): Promise<RoomPage> {
     const context = await this.browser.newContext({ baseURL: this.baseURL });
     await context.addInitScript(installSocketRecorder);
+    await context.addInitScript(installChannelRecorder);
     const page = await context.newPage();
     this.watch(page, label);
     const peer = new RoomPage(page, context, label);

@@ -1,7 +1,8 @@
 //! The demo chat room at `/rooms/{room}` (both sides): reads the signed-in user on the server, wraps the
 //! room in `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text
 //! goes through text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
-//! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime).
+//! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime), `history=N` (messages of
+//! history kept and replayed).
 
 use crate::identity::{chat_session, current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
@@ -31,6 +32,11 @@ fn config_from_query(query: &ParamsMap) -> P2pConfig {
         keep_signaling_connection: query.get("keep_signaling").is_some_and(|v| v == "1" || v == "true"),
         heartbeat_interval: millis("heartbeat_ms").map_or(defaults.heartbeat_interval, Duration::from_millis),
         idle_timeout: millis("idle_timeout_ms").map_or(defaults.idle_timeout, Duration::from_millis),
+        history_limit: query
+            .get("history")
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(defaults.history_limit),
         ..defaults
     }
 }
