@@ -1,11 +1,12 @@
 //! The p2p-streams toolkit: everything a Leptos app needs to open WebRTC rooms.
 //!
-//! - [`protocol`], [`token`], [`config`], [`hub`], [`delivery`]: shared by server and browser.
+//! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`]: shared by server and browser.
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
 //! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat).
 //! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
 #![warn(missing_docs)]
 
+pub mod channel;
 pub mod config;
 pub mod delivery;
 pub mod frame;

@@ -1,0 +1,127 @@
+//! The data-channel side of the wire protocol (shared by both sides): [`PeerFrame`], the JSON messages between
+//! a client and its host, and the peer-state map the host broadcasts ([`PeerStatus`], [`LinkState`]).
+//! Re-exported by [`protocol`](crate::p2p::protocol); what the delivery frames guarantee is `delivery`'s.
+
+use crate::p2p::delivery::Entry;
+use crate::p2p::protocol::PeerId;
+use serde::{Deserialize, Serialize};
+
+/// Connection state of one peer as the host sees it (`data-state` in the peer list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Waiting for or exchanging offer/answer.
+    Negotiating,
+    /// Descriptions exchanged, ICE/DTLS/data channel opening.
+    Connecting,
+    /// Data channel open and heartbeats arriving.
+    Connected,
+    /// Heartbeats stopped or the link failed; waiting for the peer to come back.
+    Disconnected,
+}
+
+impl LinkState {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Negotiating => "negotiating",
+            LinkState::Connecting => "connecting",
+            LinkState::Connected => "connected",
+            LinkState::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// One row of the host's peer-state map.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// The peer.
+    pub peer: PeerId,
+    /// Its link state (the host itself is always connected).
+    pub state: LinkState,
+    /// Whether this peer is the host.
+    pub host: bool,
+}
+
+/// Messages on the data channel between a client and its host (see `delivery` for the guarantees).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum PeerFrame {
+    /// Client -> host: an app message for everyone, numbered by its sender. The sender is the link's peer,
+    /// never a field of the frame.
+    #[serde(rename = "Send")]
+    Send {
+        /// The sender's sequence number (1, 2, 3 ...; with the sender, the message id).
+        seq: u64,
+        /// The app's message (a serialized `T` of `use_p2p::<T>()`).
+        payload: serde_json::Value,
+    },
+    /// Host -> client: an app message at its place in the session order, with the sender the host stamped.
+    #[serde(rename = "Data")]
+    Data(Entry),
+    /// Host -> client: the first frame on every new link.
+    #[serde(rename = "Hello")]
+    Hello {
+        /// The host's epoch.
+        epoch: u64,
+        /// Highest sequence number of this client the host has ordered: everything up to it is delivered.
+        acked: u64,
+        /// The host's tips (per epoch, the highest index it holds): the client reports what lies beyond.
+        tips: Vec<(u64, u64)>,
+    },
+    /// Client -> host: messages the client holds beyond the host's tips (after a host migration), in order.
+    #[serde(rename = "History")]
+    History {
+        /// The entries, unchanged.
+        entries: Vec<Entry>,
+    },
+    /// Client -> host: the client's tips; the host replays every message beyond them.
+    #[serde(rename = "Resume")]
+    Resume {
+        /// Per epoch, the highest index the client holds (empty for a newcomer).
+        tips: Vec<(u64, u64)>,
+    },
+    /// Host -> client: this many messages the client missed are no longer in the host's history.
+    #[serde(rename = "Gap")]
+    Gap {
+        /// How many.
+        missed: u64,
+    },
+    /// Host -> client: the peer-state map, sent whenever it changes.
+    #[serde(rename = "Data.Connection.State")]
+    ConnectionState {
+        /// The host.
+        host: PeerId,
+        /// Every peer of the session, the host included.
+        peers: Vec<PeerStatus>,
+    },
+    /// Either way: heartbeat probe.
+    #[serde(rename = "Ping")]
+    Ping {
+        /// Echoed in the pong.
+        nonce: u64,
+    },
+    /// Either way: heartbeat answer.
+    #[serde(rename = "Pong")]
+    Pong {
+        /// The probe's nonce.
+        nonce: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_frames_use_their_documented_tags() {
+        let send = PeerFrame::Send { seq: 3, payload: serde_json::json!({"text": "hi"}) };
+        assert_eq!(serde_json::to_string(&send).unwrap(), r#"{"type":"Send","seq":3,"payload":{"text":"hi"}}"#);
+        let gap: PeerFrame = serde_json::from_str(r#"{"type":"Gap","missed":4}"#).unwrap();
+        assert_eq!(gap, PeerFrame::Gap { missed: 4 });
+        let hello = PeerFrame::Hello { epoch: 1, acked: 0, tips: vec![(1, 2)] };
+        let text = serde_json::to_string(&hello).unwrap();
+        assert_eq!(text, r#"{"type":"Hello","epoch":1,"acked":0,"tips":[[1,2]]}"#);
+        assert!(serde_json::from_str::<PeerFrame>(r#"{"type":"Data","from":"a"}"#).is_err(), "incomplete entry");
+    }
+}
