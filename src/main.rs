@@ -6,6 +6,7 @@
 //! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`.
 
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -137,7 +138,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    // The bound address (differs from `addr` for port 0).
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, store = "memory", "p2p-streams listening");
+    // Connect info: the signaling route counts open sockets per client address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Signaling frames are small and often back to back: send each at once (no Nagle delay).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(signaling)).await?;
     Ok(())
 }

@@ -70,6 +70,11 @@ pub async fn start_app(
     let addr = listener.local_addr().expect("local addr");
     let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), store, config);
     let app = app(&server);
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    // As the binary does: small signaling frames go out at once (no Nagle delay behind a delayed ACK).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
     TestServer { addr, server }
 }
@@ -198,11 +203,35 @@ pub struct Client {
 /// Opens a socket for `user` in tab `tab` of `session` without joining.
 pub async fn open(addr: SocketAddr, session: &str, user: &str, tab: &str) -> Client {
     let url = ws_url(addr, Some(session), Some(&token(session, user)), Some(tab));
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+    // No Nagle: a test sends small frames back to back and must not wait for delayed ACKs.
+    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(url, None, true))
         .await
         .expect("connect timed out")
         .expect("connect");
     Client { peer: PeerId::with_tab(user, tab), ws }
+}
+
+/// Opens a socket for `user` in tab `tab` of `session` with extra request headers (`Origin`, a forwarded
+/// address...), without joining: the socket, or the HTTP status of the refusal.
+pub async fn open_with(
+    addr: SocketAddr,
+    session: &str,
+    user: &str,
+    tab: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Client, u16> {
+    use tungstenite::client::IntoClientRequest;
+    let url = ws_url(addr, Some(session), Some(&token(session, user)), Some(tab));
+    let mut request = url.into_client_request().expect("request");
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().expect("header value"));
+    }
+    let connect = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(request, None, true)).await;
+    match connect.expect("connect timed out") {
+        Ok((ws, _)) => Ok(Client { peer: PeerId::with_tab(user, tab), ws }),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(err) => panic!("upgrade failed without an HTTP answer: {err}"),
+    }
 }
 
 /// Opens a socket and sends `join` (no `lost_host`).

@@ -9,6 +9,7 @@
 //! - `registry.rs`: the node-local map of joined sockets;
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
 //! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
+//! - `limits.rs`: the per-socket rate limit, the per-address connection count, the `Origin` check;
 //! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`).
 //!
 //! Every socket task runs in a `signaling` tracing span with `session`, `peer` and `conn`; tokens and SDP are
@@ -23,14 +24,18 @@
 //! let signaling = SignalingServer::new(TokenSigner::random(), Arc::new(MemoryStore::new()), SignalingConfig::default());
 //! let app: axum::Router = axum::Router::new().merge(signaling.router());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, app).await
+//! // The client's address feeds the per-address connection limit.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 //! # }
 //! ```
 
 mod config;
 mod connection;
 mod election;
+#[cfg(test)]
+mod election_props;
 mod error;
+mod limits;
 pub mod metrics;
 mod registry;
 mod store;
@@ -43,8 +48,9 @@ pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError
 
 use crate::p2p::protocol::SIGNALING_PATH;
 use crate::p2p::token::TokenSigner;
+use limits::IpConnections;
 use registry::Registry;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -67,6 +73,10 @@ pub(crate) struct Inner {
     pub(crate) registry: Registry,
     /// `true` once [`SignalingServer::shutdown`] ran; every socket task watches it.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Open signaling sockets per client address (`max_connections_per_ip`).
+    pub(crate) ip_connections: Arc<IpConnections>,
+    /// Whether the "client address unknown" warning was logged (once per server).
+    pub(crate) warned_no_peer_addr: AtomicBool,
     /// Open signaling sockets on this node.
     open: AtomicUsize,
     /// Source of connection ids.
@@ -115,6 +125,8 @@ impl SignalingServer {
             config: config.normalized(),
             registry: Registry::default(),
             shutdown,
+            ip_connections: Arc::default(),
+            warned_no_peer_addr: AtomicBool::new(false),
             open: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
         };
@@ -132,6 +144,10 @@ impl SignalingServer {
     }
 
     /// `GET /p2p/ws` ([`SIGNALING_PATH`]) with this server as its state, mergeable into any `Router<S>`.
+    ///
+    /// Serve the app with `into_make_service_with_connect_info::<SocketAddr>()` so the route knows each
+    /// client's address; without it (and without [`SignalingConfig::client_ip_header`]) the per-address
+    /// connection limit cannot be enforced and a warning is logged once.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
         axum::Router::new().route(SIGNALING_PATH, axum::routing::get(upgrade::ws_handler)).with_state(self.clone())
     }
