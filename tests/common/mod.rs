@@ -202,9 +202,14 @@ pub struct Client {
 
 /// Opens a socket for `user` in tab `tab` of `session` without joining.
 pub async fn open(addr: SocketAddr, session: &str, user: &str, tab: &str) -> Client {
+    open_within(addr, session, user, tab, WAIT).await
+}
+
+/// [`open`], failing after `within` instead of [`WAIT`] (the soak test's loaded server).
+pub async fn open_within(addr: SocketAddr, session: &str, user: &str, tab: &str, within: Duration) -> Client {
     let url = ws_url(addr, Some(session), Some(&token(session, user)), Some(tab));
     // No Nagle: a test sends small frames back to back and must not wait for delayed ACKs.
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(url, None, true))
+    let (ws, _) = tokio::time::timeout(within, tokio_tungstenite::connect_async_with_config(url, None, true))
         .await
         .expect("connect timed out")
         .expect("connect");
@@ -321,7 +326,12 @@ impl Client {
 
     /// Reads until the server's close frame and returns its code; fails on EOF without one.
     pub async fn expect_close(&mut self) -> u16 {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.expect_close_within(WAIT).await
+    }
+
+    /// [`Client::expect_close`], failing after `within` instead of [`WAIT`].
+    pub async fn expect_close_within(&mut self, within: Duration) -> u16 {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next()).await;
             match next {
@@ -329,7 +339,7 @@ impl Client {
                 Ok(Some(Ok(Message::Close(None)))) => panic!("{}: close frame without a code", self.peer),
                 Ok(Some(Ok(_))) => continue,
                 Ok(other) => panic!("{}: socket ended without a close frame: {other:?}", self.peer),
-                Err(_) => panic!("{}: not closed within {WAIT:?}", self.peer),
+                Err(_) => panic!("{}: not closed within {within:?}", self.peer),
             }
         }
     }
