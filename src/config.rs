@@ -91,6 +91,10 @@ pub struct Config {
     /// always writes it.
     #[arg(long, env = "P2P_CLIENT_IP_HEADER", value_parser = parse_header_name)]
     pub client_ip_header: Option<HeaderName>,
+    /// Close an HTTP connection that takes longer than this to send a request head (its first request, or
+    /// the next one on an idle keep-alive connection), in seconds.
+    #[arg(long, env = "P2P_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
     /// Origins allowed to open signaling sockets besides the server's own, comma-separated
     /// `scheme://host[:port]` or `*` [default: none: same-origin browsers and clients without an Origin
     /// header only].
@@ -128,6 +132,11 @@ impl Config {
             allowed_origins: self.allowed_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
             ..SignalingConfig::default()
         }
+    }
+
+    /// How long an HTTP connection may take to send a request head (at least 1 ms).
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs).max(Duration::from_millis(1))
     }
 
     /// The ICE servers, parsed from `URL|username|credential` entries.
@@ -176,6 +185,7 @@ impl Config {
             max_connections_per_ip = signaling.max_connections_per_ip,
             client_ip_header = ?signaling.client_ip_header,
             allowed_origins = ?signaling.allowed_origins,
+            header_timeout_secs = self.header_timeout_secs,
             browser_heartbeat = ?defaults.heartbeat_interval,
             browser_idle_timeout = ?defaults.idle_timeout,
             "configuration"

@@ -6,7 +6,6 @@
 //! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`.
 
 use axum::routing::post;
-use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -14,7 +13,7 @@ use p2p_streams::admin::AdminToken;
 use p2p_streams::app::{shell, App};
 use p2p_streams::config::{Config, LogFormat};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
-use p2p_streams::p2p::server::{install_metrics, MemoryStore, SignalingServer};
+use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
@@ -141,14 +140,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The bound address (differs from `addr` for port 0).
     let addr = listener.local_addr()?;
     tracing::info!(%addr, store = "memory", "p2p-streams listening");
-    // Connect info: the signaling route counts open sockets per client address.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // Signaling frames are small and often back to back: send each at once (no Nagle delay).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(signaling)).await?;
+    // The accept loop: client addresses for the per-address limit, a header-read timeout for idle HTTP
+    // connections, TCP_NODELAY, graceful shutdown.
+    serve(listener, app, config.header_timeout(), shutdown_signal(signaling)).await;
     Ok(())
 }

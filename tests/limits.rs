@@ -181,3 +181,40 @@ async fn a_client_cannot_crown_itself_while_the_host_lives() {
     host.signal(&usurper.peer, offer(3)).await;
     assert_eq!(usurper.recv_frame().await, ServerToClient::Signal { from: host.peer.clone(), signal: offer(3) });
 }
+
+/// Reads from `tcp` until the server closes it; returns what arrived. Fails if it stays open for [`WAIT`].
+async fn read_until_closed(tcp: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(common::WAIT, tcp.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "the server kept an idle connection open: {:?}", String::from_utf8_lossy(&got));
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn http_connections_that_never_finish_a_request_head_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let timeout = std::time::Duration::from_millis(300);
+    let config = SignalingConfig { max_connections_per_ip: 2, ..test_config() };
+    let srv = common::start_served(config, timeout).await;
+    // Connects and sends nothing.
+    let mut silent = tokio::net::TcpStream::connect(srv.addr).await.expect("connect");
+    assert_eq!(read_until_closed(&mut silent).await, "", "closed without an answer");
+    // Starts a request head and stalls.
+    let mut slow = tokio::net::TcpStream::connect(srv.addr).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+    assert!(!read_until_closed(&mut slow).await.contains("200 OK"), "no answer to half a request");
+    // A complete request is answered, then the idle keep-alive connection is closed.
+    let mut idle = tokio::net::TcpStream::connect(srv.addr).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+    assert!(read_until_closed(&mut idle).await.starts_with("HTTP/1.1 200 OK"), "answered, then closed");
+    // A signaling socket left hyper at the upgrade: idle far longer than the header timeout, it lives on.
+    let (mut host, _, _) = join(srv.addr, "idle", "host", "h").await;
+    let (mut guest, _, _) = join(srv.addr, "idle", "guest", "g").await;
+    assert_eq!(host.recv_frame().await, ServerToClient::PeerJoined { peer: guest.peer.clone() });
+    tokio::time::sleep(timeout * 3).await;
+    host.signal(&guest.peer, offer(1)).await;
+    assert_eq!(guest.recv_frame().await, ServerToClient::Signal { from: host.peer.clone(), signal: offer(1) });
+    // The accept loop hands the client's address to the per-address limit: a third socket is refused.
+    assert_eq!(open_with(srv.addr, "idle", "third", "t", &[]).await.err(), Some(429));
+}

@@ -79,6 +79,17 @@ pub async fn start_app(
     TestServer { addr, server }
 }
 
+/// Starts a server with `config` on `127.0.0.1:0` behind the binary's accept loop
+/// ([`p2p_streams::p2p::server::serve`]) with `header_timeout`, serving the signaling and ops routes.
+pub async fn start_served(config: SignalingConfig, header_timeout: Duration) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), Arc::new(MemoryStore::new()), config);
+    let app = server.router().merge(server.ops_router(None));
+    tokio::spawn(p2p_streams::p2p::server::serve(listener, app, header_timeout, std::future::pending()));
+    TestServer { addr, server }
+}
+
 /// An HTTP response as the tests need it.
 #[derive(Debug)]
 pub struct HttpResponse {

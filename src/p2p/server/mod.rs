@@ -10,7 +10,8 @@
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
 //! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
 //! - `limits.rs`: the per-socket rate limit, the per-address connection count, the `Origin` check;
-//! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`).
+//! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`);
+//! - `serve.rs`: the HTTP accept loop with a header-read timeout, client addresses and graceful shutdown.
 //!
 //! Every socket task runs in a `signaling` tracing span with `session`, `peer` and `conn`; tokens and SDP are
 //! never logged.
@@ -38,12 +39,14 @@ mod error;
 mod limits;
 pub mod metrics;
 mod registry;
+mod serve;
 mod store;
 mod upgrade;
 
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
 pub use metrics::{install_metrics, MetricsError};
+pub use serve::serve;
 pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
 
 use crate::p2p::protocol::SIGNALING_PATH;
