@@ -129,7 +129,12 @@ impl Config {
             max_sessions: self.max_sessions,
             max_connections_per_ip: self.max_connections_per_ip,
             client_ip_header: self.client_ip_header.clone(),
-            allowed_origins: self.allowed_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+            allowed_origins: self
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
             ..SignalingConfig::default()
         }
     }

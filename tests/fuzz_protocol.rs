@@ -9,7 +9,7 @@ mod common;
 
 use common::{join, start, test_config, Client};
 use p2p_streams::p2p::protocol::{
-    ClientToServer, ErrorCode, PeerId, PeerStatus, LinkState, ServerToClient, SignalPayload, PROTOCOL_VERSION,
+    ClientToServer, ErrorCode, LinkState, PeerId, PeerStatus, ServerToClient, SignalPayload, PROTOCOL_VERSION,
 };
 use p2p_streams::p2p::server::{PeerError, SignalingConfig};
 use proptest::prelude::*;
@@ -154,10 +154,16 @@ fn pathological_documents_are_refused_without_overflowing_the_stack() {
             assert!(serde_json::from_str::<ClientToServer>(&text).is_err(), "{open} x {depth}");
         }
     }
-    let long = format!(r#"{{"type":"signal","to":"a#b","signal":{{"kind":"offer","link":1,"sdp":"{}"}}}}"#, "s".repeat(1 << 22));
+    let long = format!(
+        r#"{{"type":"signal","to":"a#b","signal":{{"kind":"offer","link":1,"sdp":"{}"}}}}"#,
+        "s".repeat(1 << 22)
+    );
     assert!(serde_json::from_str::<ClientToServer>(&long).is_ok(), "size is the socket's limit, not the decoder's");
     let version = r#"{"type":"join","version":4294967296}"#;
-    assert_eq!(PeerError::from_json(&serde_json::from_str::<ClientToServer>(version).unwrap_err()), PeerError::UnknownType);
+    assert_eq!(
+        PeerError::from_json(&serde_json::from_str::<ClientToServer>(version).unwrap_err()),
+        PeerError::UnknownType
+    );
 }
 
 /// Sends `bytes` on a joined socket, then a probe (`join` again). The socket must answer the probe with
@@ -206,7 +212,10 @@ fn a_running_server_survives_garbage_and_closes_only_oversized_frames() {
                 }
                 // The session's other peer saw nothing it should not (only frames addressed to it).
                 while let Some(frame) = bystander.recv_within(std::time::Duration::from_millis(10)).await {
-                    prop_assert!(matches!(frame, ServerToClient::Signal { .. } | ServerToClient::RoleChanged { .. }), "{frame:?}");
+                    prop_assert!(
+                        matches!(frame, ServerToClient::Signal { .. } | ServerToClient::RoleChanged { .. }),
+                        "{frame:?}"
+                    );
                 }
                 bystander.close().await;
                 Ok(())

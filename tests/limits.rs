@@ -94,8 +94,8 @@ async fn one_address_gets_a_bounded_number_of_sockets() {
     let a = open_with(srv.addr, "ip", "ada", "a", &[]).await.expect("first socket");
     let _b = open_with(srv.addr, "ip", "bob", "b", &[]).await.expect("second socket");
     assert_eq!(open_with(srv.addr, "ip", "cy", "c", &[]).await.err(), Some(429));
-    let refused = common::http(srv.addr, "GET", &format!("/p2p/ws?session=ip&token={}&tab=c", token("ip", "cy")), &[], "")
-        .await;
+    let refused =
+        common::http(srv.addr, "GET", &format!("/p2p/ws?session=ip&token={}&tab=c", token("ip", "cy")), &[], "").await;
     assert_eq!(refused.status, 429);
     assert_eq!(refused.body, "too many connections from this address");
     a.close().await;

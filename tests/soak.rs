@@ -219,13 +219,13 @@ async fn room(addr: SocketAddr, gate: Arc<Semaphore>, round: usize, r: usize) ->
     };
     let (clients, answered, ()) = tokio::join!(clients, host_side, bad_actors(addr, &gate, &room));
     for (i, c) in clients.into_iter().enumerate() {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             c.close().await;
         } else {
             c.drop_abruptly();
         }
     }
-    if r % 2 == 0 {
+    if r.is_multiple_of(2) {
         host.close().await;
     } else {
         host.drop_abruptly();

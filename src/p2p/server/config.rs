@@ -116,8 +116,7 @@ mod tests {
         assert_eq!((cfg.rate_limit_per_sec, cfg.rate_limit_burst), (100, 400));
         assert_eq!((cfg.max_peers_per_session, cfg.max_sessions, cfg.max_connections_per_ip), (256, 10_000, 64));
         assert!(cfg.allowed_origins.is_empty() && cfg.client_ip_header.is_none());
-        let zero =
-            SignalingConfig { ping_interval: Duration::ZERO, outbound_queue: 0, rate_limit_per_sec: 0, ..cfg };
+        let zero = SignalingConfig { ping_interval: Duration::ZERO, outbound_queue: 0, rate_limit_per_sec: 0, ..cfg };
         let fixed = zero.normalized();
         assert!(fixed.ping_interval > Duration::ZERO);
         assert_eq!(fixed.outbound_queue, 1);

@@ -134,8 +134,7 @@ impl World {
             let sid = session(s);
             let members = registry.others(&sid, None);
             live_sessions += usize::from(!members.is_empty());
-            let hosts: Vec<&PeerId> =
-                members.iter().filter(|(_, h)| h.role == Role::Host).map(|(p, _)| p).collect();
+            let hosts: Vec<&PeerId> = members.iter().filter(|(_, h)| h.role == Role::Host).map(|(p, _)| p).collect();
             assert!(hosts.len() <= 1, "two hosts in {sid}: {hosts:?}");
             if let Some(host) = hosts.first() {
                 let recorded = inner.store.current_host(&sid).await.expect("memory store");
@@ -174,11 +173,8 @@ impl World {
 }
 
 fn run(steps: Vec<Step>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime");
     runtime.block_on(async move {
         let config = SignalingConfig { host_grace: Duration::from_secs(5), ..SignalingConfig::default() };
         let server = SignalingServer::new(TokenSigner::new(b"prop".to_vec()), Arc::new(MemoryStore::new()), config);

@@ -131,8 +131,7 @@ fn register_zeroes() {
 }
 
 /// Every `reason` of [`UPGRADE_REJECTIONS`].
-pub const REJECTION_REASONS: &[&str] =
-    &[
+pub const REJECTION_REASONS: &[&str] = &[
     "missing",
     "malformed",
     "bad_signature",

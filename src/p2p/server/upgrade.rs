@@ -19,11 +19,11 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use tracing::Instrument;
 
 /// Query string of the upgrade request; every field optional so that a missing one is our answer, not axum's.
@@ -76,7 +76,11 @@ pub(crate) async fn ws_handler(
             Some(slot) => Some(slot),
             None => {
                 metrics::upgrade_rejected("too_many_connections");
-                return refuse(StatusCode::TOO_MANY_REQUESTS, "per-address limit", "too many connections from this address");
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "per-address limit",
+                    "too many connections from this address",
+                );
             }
         },
         None => {
