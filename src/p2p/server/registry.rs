@@ -332,6 +332,19 @@ mod tests {
         assert_eq!(registry.counts().sessions, 1, "a session with a socket stays");
     }
 
+    #[test]
+    fn a_full_outbound_queue_closes_the_slow_socket_with_1008() {
+        let (tx, _rx) = mpsc::channel(2);
+        let (closer, close_rx) = watch::channel(None);
+        let slow = ConnHandle { conn_id: 1, joined: 1, tx, closer, role: Role::Client, host: PeerId("h#1".into()) };
+        let frame = ServerToClient::PeerLeft { peer: PeerId("a#1".into()) };
+        assert!(slow.send(&frame) && slow.send(&frame), "room for two frames");
+        assert!(close_rx.borrow().is_none());
+        assert!(!slow.send(&frame), "the third does not fit");
+        assert_eq!(*close_rx.borrow(), Some(CloseRequest { code: CLOSE_TOO_SLOW, reason: "too slow" }));
+        assert_eq!(CLOSE_TOO_SLOW, 1008);
+    }
+
     #[tokio::test]
     async fn gates_are_forgotten_when_released() {
         let registry = Registry::default();
