@@ -252,8 +252,18 @@ async fn round(server: &Server, round: usize, peak: &Mutex<u64>) -> usize {
     }
 }
 
+/// The soft limit on open files of this process (the server child inherits it).
+fn open_files_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("proc limits");
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("open files line");
+    line.split_whitespace().nth(3).and_then(|soft| soft.parse().ok()).unwrap_or(u64::MAX)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_connections_with_garbage_leave_no_trace() {
+    let needed = (ROOMS * (PEERS_PER_ROOM + 3)) as u64 + 256;
+    let limit = open_files_limit();
+    assert!(limit >= needed, "open files limit {limit} < {needed}: raise `ulimit -n` (scripts/test.sh does)");
     let server = Server::spawn();
     let started = Instant::now();
     let initial = server.rss_kb();
