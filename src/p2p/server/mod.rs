@@ -6,7 +6,7 @@
 //! - `upgrade.rs`: the `GET /p2p/ws` handler, token and tab checks before the upgrade;
 //! - `connection.rs`: one socket's task (reader loop, writer task, pings, timeouts);
 //! - `election.rs`: join, leave, host election and the host's grace period;
-//! - `registry.rs`: the node-local map of joined sockets;
+//! - `registry.rs`: the node-local map of joined sockets; `handle.rs`: how to reach one of them;
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
 //! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
 //! - `limits.rs`: the per-socket rate limit, the per-address connection count, the `Origin` check;
@@ -36,6 +36,7 @@ mod election;
 #[cfg(test)]
 mod election_props;
 mod error;
+mod handle;
 mod limits;
 pub mod metrics;
 mod registry;
