@@ -9,6 +9,9 @@ scripts/setup.sh --test
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 step "Rust tests (server side)"
+# The soak test (tests/soak.rs) holds about 2,600 sockets in each of two processes: lift the soft limit on
+# open files to the hard limit when it is lower than that needs (allowed without privileges).
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then ulimit -n "$(ulimit -Hn)" || true; fi
 cargo test --features ssr --locked
 step "Room scaffolding generator (generates a room in a temporary copy and builds it for both sides)"
 cargo test --manifest-path xtask/Cargo.toml --locked

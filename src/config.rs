@@ -4,6 +4,7 @@
 
 use crate::p2p::server::SignalingConfig;
 use crate::p2p::IceServer;
+use axum::http::HeaderName;
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -69,6 +70,41 @@ pub struct Config {
     /// Frames queued per socket before it is closed as too slow.
     #[arg(long, env = "P2P_OUTBOUND_QUEUE", default_value_t = 256)]
     pub outbound_queue: usize,
+    /// Sustained frames per second one signaling socket may send; frames over it are dropped with a
+    /// `rate_limited` error frame, and a socket that keeps flooding is closed with 4010.
+    #[arg(long, env = "P2P_RATE_LIMIT_PER_SEC", default_value_t = 100)]
+    pub rate_limit_per_sec: u32,
+    /// Frames one signaling socket may send at once before the per-second rate applies.
+    #[arg(long, env = "P2P_RATE_LIMIT_BURST", default_value_t = 400)]
+    pub rate_limit_burst: u32,
+    /// Peers one session may have on this node; one more is closed with 4011 at join.
+    #[arg(long, env = "P2P_MAX_PEERS_PER_SESSION", default_value_t = 256)]
+    pub max_peers_per_session: usize,
+    /// Sessions this node holds at once; the first peer of one more is closed with 4012 at join.
+    #[arg(long, env = "P2P_MAX_SESSIONS", default_value_t = 10_000)]
+    pub max_sessions: usize,
+    /// Open signaling sockets per client IP address; one more upgrade is refused with HTTP 429.
+    #[arg(long, env = "P2P_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
+    /// Header carrying the client address from a trusted reverse proxy, e.g. `x-forwarded-for` (its last
+    /// entry is used) or `x-real-ip` [default: none, the TCP peer address]. Set it only behind a proxy that
+    /// always writes it.
+    #[arg(long, env = "P2P_CLIENT_IP_HEADER", value_parser = parse_header_name)]
+    pub client_ip_header: Option<HeaderName>,
+    /// Close an HTTP connection that takes longer than this to send a request head (its first request, or
+    /// the next one on an idle keep-alive connection), in seconds.
+    #[arg(long, env = "P2P_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Origins allowed to open signaling sockets besides the server's own, comma-separated
+    /// `scheme://host[:port]` or `*` [default: none: same-origin browsers and clients without an Origin
+    /// header only].
+    #[arg(long, env = "P2P_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+}
+
+/// Parses a header name for `--client-ip-header` (case-insensitive).
+fn parse_header_name(name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).map_err(|e| format!("{name:?}: {e}"))
 }
 
 impl Config {
@@ -87,8 +123,25 @@ impl Config {
             host_grace: Duration::from_millis(self.host_grace_ms),
             max_frame_bytes: self.max_frame_bytes,
             outbound_queue: self.outbound_queue,
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            rate_limit_burst: self.rate_limit_burst,
+            max_peers_per_session: self.max_peers_per_session,
+            max_sessions: self.max_sessions,
+            max_connections_per_ip: self.max_connections_per_ip,
+            client_ip_header: self.client_ip_header.clone(),
+            allowed_origins: self
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
             ..SignalingConfig::default()
         }
+    }
+
+    /// How long an HTTP connection may take to send a request head (at least 1 ms).
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs).max(Duration::from_millis(1))
     }
 
     /// The ICE servers, parsed from `URL|username|credential` entries.
@@ -130,6 +183,14 @@ impl Config {
             host_grace = ?signaling.host_grace,
             max_frame_bytes = signaling.max_frame_bytes,
             outbound_queue = signaling.outbound_queue,
+            rate_limit_per_sec = signaling.rate_limit_per_sec,
+            rate_limit_burst = signaling.rate_limit_burst,
+            max_peers_per_session = signaling.max_peers_per_session,
+            max_sessions = signaling.max_sessions,
+            max_connections_per_ip = signaling.max_connections_per_ip,
+            client_ip_header = ?signaling.client_ip_header,
+            allowed_origins = ?signaling.allowed_origins,
+            header_timeout_secs = self.header_timeout_secs,
             browser_heartbeat = ?defaults.heartbeat_interval,
             browser_idle_timeout = ?defaults.idle_timeout,
             "configuration"
@@ -159,5 +220,25 @@ mod tests {
         assert_eq!(ice[1].username.as_deref(), Some("ada"));
         assert_eq!(ice[1].credential.as_deref(), Some("pw"));
         assert_eq!(ice[0].credential, None);
+        assert_eq!(cfg.signaling(), SignalingConfig { host_grace: Duration::from_millis(1500), ..Default::default() });
+    }
+
+    #[test]
+    fn limit_flags_reach_the_signaling_config() {
+        let cfg = Config::try_parse_from([
+            "p2p-streams",
+            "--rate-limit-per-sec=5",
+            "--max-sessions=7",
+            "--max-connections-per-ip=3",
+            "--client-ip-header=X-Forwarded-For",
+            "--allowed-origins=https://a.example, https://b.example",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let signaling = cfg.signaling();
+        assert_eq!((signaling.rate_limit_per_sec, signaling.rate_limit_burst), (5, 400));
+        assert_eq!((signaling.max_sessions, signaling.max_connections_per_ip), (7, 3));
+        assert_eq!(signaling.client_ip_header.as_ref().map(HeaderName::as_str), Some("x-forwarded-for"));
+        assert_eq!(signaling.allowed_origins, ["https://a.example", "https://b.example"]);
+        assert!(Config::try_parse_from(["p2p-streams", "--client-ip-header=bad header"]).is_err());
     }
 }

@@ -13,7 +13,7 @@ use p2p_streams::admin::AdminToken;
 use p2p_streams::app::{shell, App};
 use p2p_streams::config::{Config, LogFormat};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
-use p2p_streams::p2p::server::{install_metrics, MemoryStore, SignalingServer};
+use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
@@ -137,7 +137,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    // The bound address (differs from `addr` for port 0).
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, store = "memory", "p2p-streams listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(signaling)).await?;
+    // The accept loop: client addresses for the per-address limit, a header-read timeout for idle HTTP
+    // connections, TCP_NODELAY, graceful shutdown.
+    serve(listener, app, config.header_timeout(), shutdown_signal(signaling)).await;
     Ok(())
 }

@@ -25,6 +25,17 @@ fn help_documents_each_setting_with_its_default() {
         "[default: 30]",
         "[default: 5000]",
         "[default: 65536]",
+        "P2P_RATE_LIMIT_PER_SEC",
+        "[default: 100]",
+        "[default: 400]",
+        "P2P_MAX_PEERS_PER_SESSION",
+        "P2P_MAX_SESSIONS",
+        "[default: 10000]",
+        "P2P_MAX_CONNECTIONS_PER_IP",
+        "[default: 64]",
+        "P2P_CLIENT_IP_HEADER",
+        "P2P_ALLOWED_ORIGINS",
+        "P2P_HEADER_TIMEOUT_SECS",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
@@ -63,8 +74,22 @@ fn json_logs_summarize_the_configuration_without_secrets() {
             break;
         }
     }
+    // SIGTERM: the accept loop shuts down gracefully and the process exits on its own.
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(term.is_ok_and(|s| s.success()), "cannot send SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exited = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            _ if Instant::now() > deadline => break None,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
     let _ = child.kill();
     let _ = child.wait();
+    assert!(exited.is_some_and(|s| s.success()), "no clean exit after SIGTERM: {exited:?}");
+    let listening = lines.iter().find(|l| l.contains("p2p-streams listening")).cloned().unwrap_or_default();
+    assert!(!listening.contains("127.0.0.1:0\""), "the bound port is logged: {listening}");
     let summary = summary.unwrap_or_else(|| panic!("no configuration summary in {lines:#?}"));
     assert_eq!(summary["secret"], "P2P_SECRET");
     assert_eq!(summary["admin"], "enabled");

@@ -232,6 +232,9 @@ pub enum ErrorCode {
     UnknownPeer,
     /// A host-only frame from a client.
     NotHost,
+    /// The socket sent frames faster than its rate limit allows; the frame was dropped. Keep flooding and the
+    /// socket is closed with [`close_code::RATE_LIMITED`].
+    RateLimited,
 }
 
 /// WebSocket close codes the server uses (4000-4999 is the application range).
@@ -246,6 +249,13 @@ pub mod close_code {
     pub const PING_TIMEOUT: u16 = 4008;
     /// No `join` frame within the join timeout.
     pub const JOIN_TIMEOUT: u16 = 4009;
+    /// The socket kept sending frames over its rate limit after an `Error` frame with `rate_limited`.
+    /// Reconnecting at once will not help: slow down.
+    pub const RATE_LIMITED: u16 = 4010;
+    /// The session already has the most peers the server allows (`max_peers_per_session`).
+    pub const SESSION_FULL: u16 = 4011;
+    /// This server already holds the most sessions it allows (`max_sessions`); another node may have room.
+    pub const SERVER_FULL: u16 = 4012;
 }
 
 #[cfg(test)]

@@ -70,7 +70,23 @@ pub async fn start_app(
     let addr = listener.local_addr().expect("local addr");
     let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), store, config);
     let app = app(&server);
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    // As the binary does: small signaling frames go out at once (no Nagle delay behind a delayed ACK).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
+    TestServer { addr, server }
+}
+
+/// Starts a server with `config` on `127.0.0.1:0` behind the binary's accept loop
+/// ([`p2p_streams::p2p::server::serve`]) with `header_timeout`, serving the signaling and ops routes.
+pub async fn start_served(config: SignalingConfig, header_timeout: Duration) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), Arc::new(MemoryStore::new()), config);
+    let app = server.router().merge(server.ops_router(None));
+    tokio::spawn(p2p_streams::p2p::server::serve(listener, app, header_timeout, std::future::pending()));
     TestServer { addr, server }
 }
 
@@ -197,12 +213,41 @@ pub struct Client {
 
 /// Opens a socket for `user` in tab `tab` of `session` without joining.
 pub async fn open(addr: SocketAddr, session: &str, user: &str, tab: &str) -> Client {
+    open_within(addr, session, user, tab, WAIT).await
+}
+
+/// [`open`], failing after `within` instead of [`WAIT`] (the soak test's loaded server).
+pub async fn open_within(addr: SocketAddr, session: &str, user: &str, tab: &str, within: Duration) -> Client {
     let url = ws_url(addr, Some(session), Some(&token(session, user)), Some(tab));
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+    // No Nagle: a test sends small frames back to back and must not wait for delayed ACKs.
+    let (ws, _) = tokio::time::timeout(within, tokio_tungstenite::connect_async_with_config(url, None, true))
         .await
         .expect("connect timed out")
         .expect("connect");
     Client { peer: PeerId::with_tab(user, tab), ws }
+}
+
+/// Opens a socket for `user` in tab `tab` of `session` with extra request headers (`Origin`, a forwarded
+/// address...), without joining: the socket, or the HTTP status of the refusal.
+pub async fn open_with(
+    addr: SocketAddr,
+    session: &str,
+    user: &str,
+    tab: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Client, u16> {
+    use tungstenite::client::IntoClientRequest;
+    let url = ws_url(addr, Some(session), Some(&token(session, user)), Some(tab));
+    let mut request = url.into_client_request().expect("request");
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().expect("header value"));
+    }
+    let connect = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(request, None, true)).await;
+    match connect.expect("connect timed out") {
+        Ok((ws, _)) => Ok(Client { peer: PeerId::with_tab(user, tab), ws }),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(err) => panic!("upgrade failed without an HTTP answer: {err}"),
+    }
 }
 
 /// Opens a socket and sends `join` (no `lost_host`).
@@ -292,7 +337,12 @@ impl Client {
 
     /// Reads until the server's close frame and returns its code; fails on EOF without one.
     pub async fn expect_close(&mut self) -> u16 {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.expect_close_within(WAIT).await
+    }
+
+    /// [`Client::expect_close`], failing after `within` instead of [`WAIT`].
+    pub async fn expect_close_within(&mut self, within: Duration) -> u16 {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next()).await;
             match next {
@@ -300,7 +350,7 @@ impl Client {
                 Ok(Some(Ok(Message::Close(None)))) => panic!("{}: close frame without a code", self.peer),
                 Ok(Some(Ok(_))) => continue,
                 Ok(other) => panic!("{}: socket ended without a close frame: {other:?}", self.peer),
-                Err(_) => panic!("{}: not closed within {WAIT:?}", self.peer),
+                Err(_) => panic!("{}: not closed within {within:?}", self.peer),
             }
         }
     }

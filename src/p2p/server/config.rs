@@ -30,6 +30,35 @@ pub struct SignalingConfig {
     pub read_buffer_size: usize,
     /// WebSocket write buffer per socket, in bytes (axum's default is 128 KiB). Default 4 KiB.
     pub write_buffer_size: usize,
+    /// Sustained frames per second one socket may send (a token bucket refilled at this rate; every message
+    /// but Close counts). A frame over the budget is dropped and answered with an `Error` frame `rate_limited`;
+    /// a socket that goes on to have `rate_limit_burst` more frames dropped before its bucket refills
+    /// completely is closed with `close_code::RATE_LIMITED`. Default 100.
+    pub rate_limit_per_sec: u32,
+    /// Size of the token bucket: frames a socket may send at once before the rate applies (a host negotiating
+    /// with many newcomers sends an offer and several candidates for each). Default 400.
+    pub rate_limit_burst: u32,
+    /// Peers (joined sockets) one session may have on this node; one more is closed with
+    /// `close_code::SESSION_FULL` at `join`. A reconnecting peer replacing its own socket always fits.
+    /// Default 256.
+    pub max_peers_per_session: usize,
+    /// Sessions this node holds at once (sessions with a joined socket here); the first socket of one more
+    /// session is closed with `close_code::SERVER_FULL` at `join`. Default 10,000.
+    pub max_sessions: usize,
+    /// Open signaling sockets per client IP address; one more upgrade request is refused with HTTP 429
+    /// before the upgrade. Needs the peer address (`ConnectInfo<SocketAddr>`, see
+    /// [`super::SignalingServer::router`]), or `client_ip_header`. Default 64.
+    pub max_connections_per_ip: usize,
+    /// Request header holding the client's address when the server sits behind a trusted reverse proxy
+    /// (for example `x-forwarded-for`: its LAST entry, the one the proxy appended, is used; or `x-real-ip`).
+    /// Only set it behind a proxy that always writes it, or clients can pick their own address.
+    /// Default none: the TCP peer address.
+    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Origins (`scheme://host[:port]`, exact match, or `*` for any) allowed to open a signaling socket
+    /// besides the server's own origin. A request whose `Origin` header is neither its own `Host` nor listed
+    /// is refused with 403 before the upgrade; a request without `Origin` (not a browser) is allowed, it still
+    /// needs a join token. Default empty: same-origin browsers and non-browser clients only.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for SignalingConfig {
@@ -44,6 +73,13 @@ impl Default for SignalingConfig {
             outbound_queue: 256,
             read_buffer_size: 4 * 1024,
             write_buffer_size: 4 * 1024,
+            rate_limit_per_sec: 100,
+            rate_limit_burst: 400,
+            max_peers_per_session: 256,
+            max_sessions: 10_000,
+            max_connections_per_ip: 64,
+            client_ip_header: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -61,6 +97,8 @@ impl SignalingConfig {
         let min = Duration::from_millis(1);
         self.ping_interval = self.ping_interval.max(min);
         self.outbound_queue = self.outbound_queue.max(1);
+        self.rate_limit_per_sec = self.rate_limit_per_sec.max(1);
+        self.rate_limit_burst = self.rate_limit_burst.max(1);
         self
     }
 }
@@ -75,9 +113,13 @@ mod tests {
         assert_eq!(cfg.ping_interval, Duration::from_secs(10));
         assert_eq!(cfg.max_frame_bytes, 65_536);
         assert_eq!(cfg.codec_limit(), 131_072);
-        let zero = SignalingConfig { ping_interval: Duration::ZERO, outbound_queue: 0, ..cfg };
+        assert_eq!((cfg.rate_limit_per_sec, cfg.rate_limit_burst), (100, 400));
+        assert_eq!((cfg.max_peers_per_session, cfg.max_sessions, cfg.max_connections_per_ip), (256, 10_000, 64));
+        assert!(cfg.allowed_origins.is_empty() && cfg.client_ip_header.is_none());
+        let zero = SignalingConfig { ping_interval: Duration::ZERO, outbound_queue: 0, rate_limit_per_sec: 0, ..cfg };
         let fixed = zero.normalized();
         assert!(fixed.ping_interval > Duration::ZERO);
         assert_eq!(fixed.outbound_queue, 1);
+        assert_eq!(fixed.rate_limit_per_sec, 1);
     }
 }

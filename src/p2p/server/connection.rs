@@ -5,8 +5,9 @@
 //! ping interval, the idle (ping-timeout) deadline, the join deadline, close requests from other tasks and the
 //! server's shutdown signal. The identity (session, peer) comes from the verified token, never from frames.
 
-use super::election::{self, Leave};
-use super::error::{PeerError, Reaction, ServerError};
+use super::election::{self, JoinError, Leave};
+use super::error::{read_failure_close, PeerError, Reaction, ServerError};
+use super::limits::{TokenBucket, Verdict};
 use super::registry::{CloseRequest, ConnHandle};
 use super::{metrics, Inner};
 use crate::p2p::protocol::{
@@ -45,6 +46,8 @@ struct Connection {
     joined: bool,
     /// When this socket joined as a client, until its first answer is relayed (the negotiation histogram).
     negotiating_since: Option<Instant>,
+    /// The socket's frame-rate budget.
+    bucket: TokenBucket,
 }
 
 /// Serves one upgraded socket until it ends. Generic over the socket so it can run on any message stream.
@@ -57,7 +60,8 @@ where
     let (closer, close_rx) = watch::channel(None);
     let mut writer = tokio::spawn(write_loop(sink, rx));
     let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone() };
-    let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None };
+    let bucket = TokenBucket::new(inner.config.rate_limit_per_sec, inner.config.rate_limit_burst, Instant::now());
+    let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None, bucket };
 
     let exit = conn.read_loop(&mut stream, close_rx).await;
     if conn.joined {
@@ -70,7 +74,18 @@ where
             let deadline = Instant::now() + CLOSE_LINGER;
             if conn.handle.tx.try_send(frame).is_ok() && tokio::time::timeout_at(deadline, &mut writer).await.is_ok() {
                 // Give the peer until the deadline to answer the close handshake before the TCP connection goes.
-                let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+                // If the stream ends without the peer's Close (a read error: an oversized frame whose payload
+                // is still unread), keep the connection until the deadline without reading: closing it with
+                // unread data sends a TCP reset, which can destroy our close frame before the peer reads it.
+                let drain = async {
+                    while let Some(Ok(message)) = stream.next().await {
+                        if matches!(message, Message::Close(_)) {
+                            while let Some(Ok(_)) = stream.next().await {}
+                            return;
+                        }
+                    }
+                    std::future::pending::<()>().await
+                };
                 let _ = tokio::time::timeout_at(deadline, drain).await;
                 return;
             }
@@ -132,7 +147,8 @@ impl Connection {
                     }
                     Some(Err(err)) => {
                         tracing::debug!(%err, "socket read failed");
-                        return Exit { how: Leave::Abnormal, close: None };
+                        let close = read_failure_close(err).map(|(code, reason)| CloseRequest { code, reason });
+                        return Exit { how: Leave::Abnormal, close };
                     }
                     None => {
                         let how = if close_received { Leave::Clean } else { Leave::Abnormal };
@@ -168,8 +184,17 @@ impl Connection {
         }
     }
 
-    /// Handles one received message (not Close). `Err` ends the socket.
+    /// Handles one received message (not Close) within the socket's rate limit. `Err` ends the socket.
     async fn on_message(&mut self, message: Message) -> Result<(), Exit> {
+        match self.bucket.take(Instant::now()) {
+            Verdict::Pass => {}
+            Verdict::Drop { first: true } => return self.refuse(PeerError::RateLimited),
+            Verdict::Drop { first: false } => {
+                metrics::peer_error(&PeerError::RateLimited);
+                return Ok(());
+            }
+            Verdict::Close => return self.refuse(PeerError::Flooding),
+        }
         let max = self.inner.config.max_frame_bytes;
         let result = match message {
             Message::Text(text) if text.len() > max => Err(PeerError::FrameTooLarge { len: text.len(), max }),
@@ -182,7 +207,14 @@ impl Connection {
             // Pings are answered by the codec; a Pong only proves liveness (the idle clock was reset).
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Ok(()),
         };
-        let Err(err) = result else { return Ok(()) };
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) => self.refuse(err),
+        }
+    }
+
+    /// Answers a refused frame with an `Error` frame, or ends the socket with a close code (`Err`).
+    fn refuse(&mut self, err: PeerError) -> Result<(), Exit> {
         tracing::debug!(%err, "refused a frame");
         metrics::peer_error(&err);
         match err.reaction() {
@@ -191,11 +223,9 @@ impl Connection {
                 Ok(())
             }
             Reaction::Close(code) => {
-                let reason = match err {
-                    PeerError::VersionMismatch { .. } => "protocol version mismatch",
-                    _ => "frame too large",
-                };
-                Err(Exit { how: Leave::Abnormal, close: Some(CloseRequest { code, reason }) })
+                tracing::info!(%err, code, "closing a socket for its input");
+                let close = CloseRequest { code, reason: err.close_reason() };
+                Err(Exit { how: Leave::Abnormal, close: Some(close) })
             }
         }
     }
@@ -215,7 +245,8 @@ impl Connection {
                         self.negotiating_since = (role == Role::Client).then(Instant::now);
                         Ok(Ok(()))
                     }
-                    Err(err) => {
+                    Err(JoinError::Refused(err)) => self.refuse(err).map(Ok),
+                    Err(JoinError::Store(err)) => {
                         let err = ServerError::from(err);
                         tracing::error!(%err, "join failed");
                         let close = CloseRequest { code: err.close_code(), reason: err.close_reason() };

@@ -9,6 +9,7 @@
 //! ABNORMAL drop keeps the record for `host_grace` (the host may come back with its role), then promotes.
 //! A peer that joins naming the dead host in `lost_host` takes over immediately.
 
+use super::error::PeerError;
 use super::registry::{CloseRequest, ConnHandle};
 use super::store::{HostClaim, StoreError};
 use super::{metrics, Inner};
@@ -28,17 +29,35 @@ pub(crate) enum Leave {
     Shutdown,
 }
 
-/// Handles `join` for `peer` in `session`: elects, welcomes, registers `handle` and tells the host.
+/// Why a `join` did not happen.
+#[derive(Debug)]
+pub(crate) enum JoinError {
+    /// The session or this node is full (the peer's socket is closed with the error's code).
+    Refused(PeerError),
+    /// The store failed (our failure).
+    Store(StoreError),
+}
+
+/// Handles `join` for `peer` in `session`: checks the session and server limits, elects, welcomes,
+/// registers `handle` and tells the host.
 pub(crate) async fn join(
     inner: &Arc<Inner>,
     session: &SessionId,
     peer: &PeerId,
     mut handle: ConnHandle,
     lost_host: Option<PeerId>,
-) -> Result<Role, StoreError> {
+) -> Result<Role, JoinError> {
     let registry = &inner.registry;
     let _gate = registry.gate(session).await;
-    let host = claim(inner, session, peer, lost_host.as_ref()).await?;
+    let config = &inner.config;
+    registry.admit(session, peer, config.max_peers_per_session, config.max_sessions).map_err(JoinError::Refused)?;
+    let host = match claim(inner, session, peer, lost_host.as_ref()).await {
+        Ok(host) => host,
+        Err(err) => {
+            registry.forget_if_empty(session);
+            return Err(JoinError::Store(err));
+        }
+    };
     let role = if host == *peer { Role::Host } else { Role::Client };
     handle.role = role;
     handle.host = host.clone();

@@ -14,6 +14,23 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 pub const CLOSE_TOO_SLOW: u16 = 1008;
 /// Close code for our own failure (RFC 6455 "internal error").
 pub const CLOSE_INTERNAL: u16 = 1011;
+/// Close code for a frame that breaks the WebSocket protocol (RFC 6455 "protocol error").
+pub const CLOSE_PROTOCOL: u16 = 1002;
+/// Close code for a text frame that is not UTF-8 (RFC 6455 "invalid frame payload data").
+pub const CLOSE_BAD_PAYLOAD: u16 = 1007;
+
+/// The close code and reason owed to a peer whose socket failed to read: the codec refused a frame larger
+/// than its hard limit (1009), a protocol violation (1002) or a text frame that is not UTF-8 (1007). `None`
+/// for I/O failures: the connection is gone, there is nobody to tell.
+pub fn read_failure_close(err: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::Error as Ws;
+    match err.into_inner().downcast::<Ws>().map(|e| *e) {
+        Ok(Ws::Capacity(_)) => Some((CLOSE_TOO_BIG, "frame too large")),
+        Ok(Ws::Protocol(_)) => Some((CLOSE_PROTOCOL, "protocol error")),
+        Ok(Ws::Utf8(_)) => Some((CLOSE_BAD_PAYLOAD, "invalid UTF-8")),
+        _ => None,
+    }
+}
 
 /// A peer sent something we refuse.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,6 +70,18 @@ pub enum PeerError {
         /// The client's version.
         got: u32,
     },
+    /// A frame over the socket's rate limit (dropped, not handled).
+    #[error("too many frames: slow down, this one was dropped")]
+    RateLimited,
+    /// Frames kept coming over the rate limit after [`PeerError::RateLimited`].
+    #[error("rate limit exceeded repeatedly")]
+    Flooding,
+    /// `join` to a session that has `max_peers_per_session` peers already.
+    #[error("session is full")]
+    SessionFull,
+    /// `join` opening a new session on a node that holds `max_sessions` already.
+    #[error("server is full")]
+    ServerFull,
 }
 
 /// What the connection does about a [`PeerError`].
@@ -75,8 +104,24 @@ impl PeerError {
             PeerError::AlreadyJoined => Reaction::Reply(ErrorCode::AlreadyJoined),
             PeerError::UnknownPeer(_) => Reaction::Reply(ErrorCode::UnknownPeer),
             PeerError::NotHost => Reaction::Reply(ErrorCode::NotHost),
+            PeerError::RateLimited => Reaction::Reply(ErrorCode::RateLimited),
             PeerError::FrameTooLarge { .. } => Reaction::Close(CLOSE_TOO_BIG),
             PeerError::VersionMismatch { .. } => Reaction::Close(close_code::VERSION_MISMATCH),
+            PeerError::Flooding => Reaction::Close(close_code::RATE_LIMITED),
+            PeerError::SessionFull => Reaction::Close(close_code::SESSION_FULL),
+            PeerError::ServerFull => Reaction::Close(close_code::SERVER_FULL),
+        }
+    }
+
+    /// Short reason for the close frame of an error that closes the socket (at most 123 bytes, no peer data).
+    pub fn close_reason(&self) -> &'static str {
+        match self {
+            PeerError::FrameTooLarge { .. } => "frame too large",
+            PeerError::VersionMismatch { .. } => "protocol version mismatch",
+            PeerError::Flooding => "rate limit exceeded",
+            PeerError::SessionFull => "session full",
+            PeerError::ServerFull => "server full",
+            _ => "refused",
         }
     }
 
@@ -132,6 +177,18 @@ mod tests {
     }
 
     #[test]
+    fn read_failures_owe_a_close_only_when_the_peer_can_hear_it() {
+        use tungstenite::error::{CapacityError, Error as Ws, ProtocolError};
+        let too_long = Ws::Capacity(CapacityError::MessageTooLong { size: 9, max_size: 1 });
+        assert_eq!(read_failure_close(axum::Error::new(too_long)), Some((1009, "frame too large")));
+        let masked = Ws::Protocol(ProtocolError::UnmaskedFrameFromClient);
+        assert_eq!(read_failure_close(axum::Error::new(masked)).map(|c| c.0), Some(1002));
+        assert_eq!(read_failure_close(axum::Error::new(Ws::Utf8("x".into()))).map(|c| c.0), Some(1007));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(read_failure_close(axum::Error::new(Ws::Io(reset))), None);
+    }
+
+    #[test]
     fn json_failures_are_classified() {
         assert_eq!(parse("{not json"), PeerError::BadJson);
         assert_eq!(parse(""), PeerError::BadJson);
@@ -141,9 +198,14 @@ mod tests {
     }
 
     #[test]
-    fn only_size_and_version_close_the_socket() {
+    fn only_size_version_floods_and_full_rooms_close_the_socket() {
         assert_eq!(PeerError::FrameTooLarge { len: 9, max: 1 }.reaction(), Reaction::Close(1009));
         assert_eq!(PeerError::VersionMismatch { got: 9 }.reaction(), Reaction::Close(close_code::VERSION_MISMATCH));
         assert_eq!(PeerError::NotHost.reaction(), Reaction::Reply(ErrorCode::NotHost));
+        assert_eq!(PeerError::RateLimited.reaction(), Reaction::Reply(ErrorCode::RateLimited));
+        assert_eq!(PeerError::Flooding.reaction(), Reaction::Close(close_code::RATE_LIMITED));
+        assert_eq!(PeerError::SessionFull.reaction(), Reaction::Close(close_code::SESSION_FULL));
+        assert_eq!(PeerError::ServerFull.reaction(), Reaction::Close(close_code::SERVER_FULL));
+        assert_eq!(PeerError::ServerFull.close_reason(), "server full");
     }
 }

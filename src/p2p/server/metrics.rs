@@ -131,8 +131,18 @@ fn register_zeroes() {
 }
 
 /// Every `reason` of [`UPGRADE_REJECTIONS`].
-pub const REJECTION_REASONS: &[&str] =
-    &["missing", "malformed", "bad_signature", "expired", "wrong_session", "bad_tab", "shutting_down", "not_websocket"];
+pub const REJECTION_REASONS: &[&str] = &[
+    "missing",
+    "malformed",
+    "bad_signature",
+    "expired",
+    "wrong_session",
+    "bad_tab",
+    "shutting_down",
+    "not_websocket",
+    "origin",
+    "too_many_connections",
+];
 
 /// Every `code` of [`PEER_ERRORS`].
 pub const PEER_ERROR_CODES: &[&str] = &[
@@ -145,6 +155,10 @@ pub const PEER_ERROR_CODES: &[&str] = &[
     "not_host",
     "frame_too_large",
     "version_mismatch",
+    "rate_limited",
+    "flooding",
+    "session_full",
+    "server_full",
 ];
 
 /// The `reason` label of a refused upgrade whose token failed verification.
@@ -170,6 +184,10 @@ fn peer_error_code(err: &PeerError) -> &'static str {
         PeerError::NotHost => "not_host",
         PeerError::FrameTooLarge { .. } => "frame_too_large",
         PeerError::VersionMismatch { .. } => "version_mismatch",
+        PeerError::RateLimited => "rate_limited",
+        PeerError::Flooding => "flooding",
+        PeerError::SessionFull => "session_full",
+        PeerError::ServerFull => "server_full",
     }
 }
 
@@ -305,6 +323,10 @@ mod tests {
             PeerError::NotHost,
             PeerError::FrameTooLarge { len: 2, max: 1 },
             PeerError::VersionMismatch { got: 9 },
+            PeerError::RateLimited,
+            PeerError::Flooding,
+            PeerError::SessionFull,
+            PeerError::ServerFull,
         ];
         let codes: Vec<_> = errors.iter().map(peer_error_code).collect();
         assert_eq!(codes, PEER_ERROR_CODES);

@@ -6,10 +6,12 @@
 //! - `upgrade.rs`: the `GET /p2p/ws` handler, token and tab checks before the upgrade;
 //! - `connection.rs`: one socket's task (reader loop, writer task, pings, timeouts);
 //! - `election.rs`: join, leave, host election and the host's grace period;
-//! - `registry.rs`: the node-local map of joined sockets;
+//! - `registry.rs`: the node-local map of joined sockets; `handle.rs`: how to reach one of them;
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
 //! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
-//! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`).
+//! - `limits.rs`: the per-socket rate limit, the per-address connection count, the `Origin` check;
+//! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`);
+//! - `serve.rs`: the HTTP accept loop with a header-read timeout, client addresses and graceful shutdown.
 //!
 //! Every socket task runs in a `signaling` tracing span with `session`, `peer` and `conn`; tokens and SDP are
 //! never logged.
@@ -23,28 +25,36 @@
 //! let signaling = SignalingServer::new(TokenSigner::random(), Arc::new(MemoryStore::new()), SignalingConfig::default());
 //! let app: axum::Router = axum::Router::new().merge(signaling.router());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, app).await
+//! // The client's address feeds the per-address connection limit.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 //! # }
 //! ```
 
 mod config;
 mod connection;
 mod election;
+#[cfg(test)]
+mod election_props;
 mod error;
+mod handle;
+mod limits;
 pub mod metrics;
 mod registry;
+mod serve;
 mod store;
 mod upgrade;
 
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
 pub use metrics::{install_metrics, MetricsError};
+pub use serve::serve;
 pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
 
 use crate::p2p::protocol::SIGNALING_PATH;
 use crate::p2p::token::TokenSigner;
+use limits::IpConnections;
 use registry::Registry;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -67,6 +77,10 @@ pub(crate) struct Inner {
     pub(crate) registry: Registry,
     /// `true` once [`SignalingServer::shutdown`] ran; every socket task watches it.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Open signaling sockets per client address (`max_connections_per_ip`).
+    pub(crate) ip_connections: Arc<IpConnections>,
+    /// Whether the "client address unknown" warning was logged (once per server).
+    pub(crate) warned_no_peer_addr: AtomicBool,
     /// Open signaling sockets on this node.
     open: AtomicUsize,
     /// Source of connection ids.
@@ -115,6 +129,8 @@ impl SignalingServer {
             config: config.normalized(),
             registry: Registry::default(),
             shutdown,
+            ip_connections: Arc::default(),
+            warned_no_peer_addr: AtomicBool::new(false),
             open: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
         };
@@ -132,6 +148,10 @@ impl SignalingServer {
     }
 
     /// `GET /p2p/ws` ([`SIGNALING_PATH`]) with this server as its state, mergeable into any `Router<S>`.
+    ///
+    /// Serve the app with `into_make_service_with_connect_info::<SocketAddr>()` so the route knows each
+    /// client's address; without it (and without [`SignalingConfig::client_ip_header`]) the per-address
+    /// connection limit cannot be enforced and a warning is logged once.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
         axum::Router::new().route(SIGNALING_PATH, axum::routing::get(upgrade::ws_handler)).with_state(self.clone())
     }

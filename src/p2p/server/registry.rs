@@ -9,78 +9,13 @@
 //!   peer always sees `Welcome` before any `RoleChanged`;
 //! - pending host grace periods, keyed by the dropped socket's connection id.
 
-use super::error::CLOSE_TOO_SLOW;
-use crate::p2p::protocol::{PeerId, Role, ServerToClient, SessionId};
-use axum::extract::ws::Message;
+use super::error::PeerError;
+pub(crate) use super::handle::{CloseRequest, ConnHandle};
+use crate::p2p::protocol::{PeerId, Role, SessionId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, watch, OwnedMutexGuard};
-
-/// Why the server wants a socket closed, sent to its connection task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CloseRequest {
-    /// WebSocket close code.
-    pub code: u16,
-    /// Short reason for the close frame.
-    pub reason: &'static str,
-}
-
-/// How to reach one joined socket, and what it was last told.
-#[derive(Clone, Debug)]
-pub(crate) struct ConnHandle {
-    /// Unique per socket on this node; a reloaded tab's new socket has a new one.
-    pub conn_id: u64,
-    /// Join order within the node (the earliest-joined waiting socket is promoted first).
-    pub joined: u64,
-    /// Outbound queue, drained by the socket's writer task.
-    pub tx: mpsc::Sender<Message>,
-    /// Asks the socket's task to close with a code.
-    pub closer: watch::Sender<Option<CloseRequest>>,
-    /// Role last announced to the socket.
-    pub role: Role,
-    /// Host last announced to the socket.
-    pub host: PeerId,
-}
-
-impl ConnHandle {
-    /// Queues `frame` (serialized once). A full queue closes the socket as too slow; a closed one means the
-    /// socket is ending and the frame is moot. Returns whether the frame was queued.
-    pub fn send(&self, frame: &ServerToClient) -> bool {
-        match serde_json::to_string(frame) {
-            Ok(text) => self.send_raw(Message::Text(text.into())),
-            Err(err) => {
-                tracing::error!(conn = self.conn_id, %err, "cannot serialize a server frame");
-                false
-            }
-        }
-    }
-
-    /// Queues an already-built WebSocket message (see [`ConnHandle::send`]).
-    pub fn send_raw(&self, message: Message) -> bool {
-        match self.tx.try_send(message) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                tracing::warn!(conn = self.conn_id, "outbound queue full, closing a slow socket");
-                self.close(CloseRequest { code: CLOSE_TOO_SLOW, reason: "too slow" });
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
-        }
-    }
-
-    /// Asks the socket's task to close; the first request wins.
-    pub fn close(&self, request: CloseRequest) {
-        self.closer.send_if_modified(|current| {
-            let first = current.is_none();
-            if first {
-                *current = Some(request);
-            }
-            first
-        });
-    }
-}
+use tokio::sync::OwnedMutexGuard;
 
 /// Held while one session's membership or host changes; dropping it forgets the gate when nobody else wants it.
 pub(crate) struct SessionGate<'a> {
@@ -151,6 +86,41 @@ impl Registry {
     /// Registers `handle` as `peer`'s socket in `session`, returning the socket it replaces (a reloaded tab).
     pub fn insert(&self, session: &SessionId, peer: &PeerId, handle: ConnHandle) -> Option<ConnHandle> {
         lock(&self.sessions).entry(session.clone()).or_default().insert(peer.clone(), handle)
+    }
+
+    /// Checks, under `session`'s gate, that `peer` may join: a peer already registered (a reconnect) always
+    /// fits; otherwise the session must have fewer than `max_peers` sockets, and a session new to this node
+    /// needs fewer than `max_sessions` sessions here. A new session is reserved by an empty entry (so two new
+    /// sessions joining at once cannot both take the last place); [`Registry::forget_if_empty`] drops it if
+    /// the join fails before [`Registry::insert`].
+    pub fn admit(
+        &self,
+        session: &SessionId,
+        peer: &PeerId,
+        max_peers: usize,
+        max_sessions: usize,
+    ) -> Result<(), PeerError> {
+        let mut sessions = lock(&self.sessions);
+        match sessions.get(session) {
+            Some(members) if members.contains_key(peer) => Ok(()),
+            Some(members) if members.len() >= max_peers => Err(PeerError::SessionFull),
+            Some(_) => Ok(()),
+            None if sessions.len() >= max_sessions || max_peers == 0 => {
+                Err(if max_peers == 0 { PeerError::SessionFull } else { PeerError::ServerFull })
+            }
+            None => {
+                sessions.insert(session.clone(), Members::new());
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops `session`'s entry if it has no socket (a reservation whose join failed).
+    pub fn forget_if_empty(&self, session: &SessionId) {
+        let mut sessions = lock(&self.sessions);
+        if sessions.get(session).is_some_and(HashMap::is_empty) {
+            sessions.remove(session);
+        }
     }
 
     /// Unregisters `peer`'s socket `conn_id` (not a newer socket of the same peer); drops an emptied session.
@@ -239,6 +209,12 @@ impl Registry {
         }
     }
 
+    /// Whether no gate is held or awaited and no grace period runs (nothing left behind; for tests).
+    #[cfg(test)]
+    pub fn is_idle(&self) -> bool {
+        lock(&self.gates).is_empty() && lock(&self.graces).is_empty()
+    }
+
     /// Consumes the grace period started for socket `conn_id`; `false` if it was cancelled or superseded.
     pub fn take_grace(&self, session: &SessionId, conn_id: u64) -> bool {
         let mut graces = lock(&self.graces);
@@ -253,6 +229,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::sync::{mpsc, watch};
 
     fn handle(conn_id: u64) -> ConnHandle {
         let (tx, _) = mpsc::channel(1);
@@ -270,6 +247,25 @@ mod tests {
         assert!(registry.is_live(&s, &p));
         assert_eq!(registry.remove(&s, &p, 2).map(|h| h.conn_id), Some(2));
         assert!(lock(&registry.sessions).is_empty(), "no entry left for an empty session");
+    }
+
+    #[test]
+    fn admission_bounds_peers_and_sessions_but_always_fits_a_reconnect() {
+        let registry = Registry::default();
+        let room = SessionId("room".into());
+        let (ada, bob) = (PeerId("ada#1".into()), PeerId("bob#1".into()));
+        assert_eq!(registry.admit(&room, &ada, 1, 1), Ok(()));
+        registry.insert(&room, &ada, handle(1));
+        assert_eq!(registry.admit(&room, &bob, 1, 1), Err(PeerError::SessionFull));
+        assert_eq!(registry.admit(&room, &ada, 1, 1), Ok(()), "a reconnect replaces its own socket");
+        let other = SessionId("other".into());
+        assert_eq!(registry.admit(&other, &bob, 1, 1), Err(PeerError::ServerFull));
+        assert_eq!(registry.admit(&other, &bob, 1, 2), Ok(()));
+        assert_eq!(registry.admit(&SessionId("third".into()), &bob, 1, 2), Err(PeerError::ServerFull), "reserved");
+        registry.forget_if_empty(&other);
+        assert_eq!(registry.counts().sessions, 1, "the failed reservation is gone");
+        registry.forget_if_empty(&room);
+        assert_eq!(registry.counts().sessions, 1, "a session with a socket stays");
     }
 
     #[tokio::test]

@@ -1,12 +1,15 @@
 //! The `GET /p2p/ws` route (server side, `ssr`): checks the join token and tab nonce BEFORE upgrading.
 //!
 //! `?session=<id>&token=<join token>&tab=<tab nonce>`. A refused request gets a plain HTTP status with a short
-//! reason (never the token): 401 for a missing, malformed, forged or expired token, 403 for a valid token of
-//! another session, 400 for a bad tab nonce, 503 while shutting down. The connection's identity is
-//! `PeerId::with_tab(claims.pid, tab)` in `SessionId(claims.sid)`.
+//! reason (never the token), checked in this order: 503 while shutting down, 403 for an `Origin` that is
+//! neither the server's own nor allowed, 401 for a missing, malformed, forged or expired token, 403 for a
+//! valid token of another session, 400 for a bad tab nonce, 429 when the client's address already has
+//! `max_connections_per_ip` open sockets. The connection's identity is `PeerId::with_tab(claims.pid, tab)` in
+//! `SessionId(claims.sid)`.
 
 use super::connection;
 use super::error::ServerError;
+use super::limits::{client_ip, origin_allowed};
 use super::metrics;
 use super::SignalingServer;
 use crate::p2p::protocol::{PeerId, SessionId};
@@ -14,10 +17,13 @@ use crate::p2p::token;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use tracing::Instrument;
 
 /// Query string of the upgrade request; every field optional so that a missing one is our answer, not axum's.
@@ -34,6 +40,8 @@ pub(crate) struct UpgradeQuery {
 /// Verifies, then upgrades and hands the socket to [`connection::serve`].
 pub(crate) async fn ws_handler(
     State(server): State<SignalingServer>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     query: Result<Query<UpgradeQuery>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -41,6 +49,10 @@ pub(crate) async fn ws_handler(
     if *inner.shutdown.borrow() {
         metrics::upgrade_rejected("shutting_down");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down", ServerError::ShuttingDown.close_reason());
+    }
+    if !origin_allowed(&headers, &inner.config.allowed_origins) {
+        metrics::upgrade_rejected("origin");
+        return refuse(StatusCode::FORBIDDEN, "origin refused", "origin not allowed");
     }
     // A query axum cannot parse is treated like an empty one: the missing token answers it.
     let UpgradeQuery { session, token, tab } = query.map(|Query(q)| q).unwrap_or_default();
@@ -58,6 +70,29 @@ pub(crate) async fn ws_handler(
         metrics::upgrade_rejected("bad_tab");
         return refuse(StatusCode::BAD_REQUEST, "bad tab nonce", "invalid tab nonce");
     }
+    let peer_addr = connect.map(|Extension(ConnectInfo(addr))| addr);
+    let slot = match client_ip(&headers, peer_addr, inner.config.client_ip_header.as_ref()) {
+        Some(ip) => match inner.ip_connections.try_acquire(ip, inner.config.max_connections_per_ip) {
+            Some(slot) => Some(slot),
+            None => {
+                metrics::upgrade_rejected("too_many_connections");
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "per-address limit",
+                    "too many connections from this address",
+                );
+            }
+        },
+        None => {
+            if !inner.warned_no_peer_addr.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "the client address is unknown (serve with into_make_service_with_connect_info::<SocketAddr>()): \
+                     the per-address connection limit is not enforced"
+                );
+            }
+            None
+        }
+    };
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
@@ -82,6 +117,9 @@ pub(crate) async fn ws_handler(
         .on_upgrade(move |socket| {
             async move {
                 let _open = inner.open_guard();
+                // Declared after the open guard, so dropped before it: the address's slot is free by the time
+                // the socket no longer counts as open.
+                let _slot = slot;
                 tracing::debug!("socket open");
                 connection::serve(inner.clone(), socket, session, peer, conn_id).await;
                 tracing::debug!("socket closed");
