@@ -50,33 +50,39 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal(signaling: SignalingServer) {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on ctrl-c or SIGTERM, then closes the signaling sockets. The SIGTERM handler is installed when this
+/// is called, not when the future is first polled, so a signal sent right after "listening" is never missed.
+fn shutdown_signal(signaling: SignalingServer) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %err, "cannot listen for ctrl-c");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down: closing signaling sockets");
+        signaling.shutdown();
     }
-    tracing::info!("shutting down: closing signaling sockets");
-    signaling.shutdown();
 }
 
 #[tokio::main]
@@ -139,9 +145,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     // The bound address (differs from `addr` for port 0).
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal(signaling);
     tracing::info!(%addr, store = "memory", "p2p-streams listening");
     // The accept loop: client addresses for the per-address limit, a header-read timeout for idle HTTP
     // connections, TCP_NODELAY, graceful shutdown.
-    serve(listener, app, config.header_timeout(), shutdown_signal(signaling)).await;
+    serve(listener, app, config.header_timeout(), shutdown).await;
     Ok(())
 }

@@ -67,7 +67,7 @@ test('a host drops malformed, forged and host-only frames from a client, reports
     channel.send('{"type":"Send","seq":'); // truncated JSON
     const forged = { from: 'hana#x', seq: 99, epoch: 1, index: 1, payload: { text: 'forged by bob' } };
     channel.send(JSON.stringify({ type: 'Data', ...forged })); // only a host orders messages
-    channel.send(JSON.stringify({ type: 'Hello', epoch: 1, acked: 0, tips: [] })); // host-only frame
+    channel.send(JSON.stringify({ type: 'Hello', epoch: 1, acked: 0 })); // host-only frame
     return 3;
   });
   expect(sent).toBe(3);

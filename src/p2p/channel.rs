@@ -64,18 +64,18 @@ pub enum PeerFrame {
     Hello {
         /// The host's epoch.
         epoch: u64,
-        /// Highest sequence number of this client the host has ordered: everything up to it is delivered.
+        /// Highest sequence number of this client the host has ordered: the client resends only what follows.
         acked: u64,
-        /// The host's tips (per epoch, the highest index it holds): the client reports what lies beyond.
-        tips: Vec<(u64, u64)>,
     },
-    /// Client -> host: messages the client holds beyond the host's tips (after a host migration), in order.
+    /// Client -> host: every message the client holds, in order and in chunks (the host merges them after a
+    /// migration and leaves them out of the replay).
     #[serde(rename = "History")]
     History {
         /// The entries, unchanged.
         entries: Vec<Entry>,
     },
-    /// Client -> host: the client's tips; the host replays every message beyond them.
+    /// Client -> host: the history is complete; the host replays what the client did not report. The tips
+    /// (per epoch, the highest index the client ever held) tell the host which pruned messages it missed.
     #[serde(rename = "Resume")]
     Resume {
         /// Per epoch, the highest index the client holds (empty for a newcomer).
@@ -119,9 +119,9 @@ mod tests {
         assert_eq!(serde_json::to_string(&send).unwrap(), r#"{"type":"Send","seq":3,"payload":{"text":"hi"}}"#);
         let gap: PeerFrame = serde_json::from_str(r#"{"type":"Gap","missed":4}"#).unwrap();
         assert_eq!(gap, PeerFrame::Gap { missed: 4 });
-        let hello = PeerFrame::Hello { epoch: 1, acked: 0, tips: vec![(1, 2)] };
-        let text = serde_json::to_string(&hello).unwrap();
-        assert_eq!(text, r#"{"type":"Hello","epoch":1,"acked":0,"tips":[[1,2]]}"#);
+        let resume = PeerFrame::Resume { tips: vec![(1, 2)] };
+        let text = serde_json::to_string(&resume).unwrap();
+        assert_eq!(text, r#"{"type":"Resume","tips":[[1,2]]}"#);
         assert!(serde_json::from_str::<PeerFrame>(r#"{"type":"Data","from":"a"}"#).is_err(), "incomplete entry");
     }
 }

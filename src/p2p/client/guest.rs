@@ -118,9 +118,9 @@ impl Inner {
             return;
         }
         match serde_json::from_str::<PeerFrame>(text) {
-            Ok(PeerFrame::Hello { acked, tips, .. }) => {
-                // Our history beyond the host's, our tips, then every unacknowledged message.
-                for frame in self.delivery.on_hello(acked, &tips) {
+            Ok(PeerFrame::Hello { acked, .. }) => {
+                // Our history, our tips, then every message the host has not ordered yet.
+                for frame in self.delivery.on_hello(acked) {
                     self.guest_send(&frame);
                 }
             }

@@ -53,8 +53,13 @@ impl Inner {
                 self.host_broadcast_entries(entry.into_iter().collect());
             }
             PeerFrame::History { entries } if entries.len() <= self.config.history_limit.max(1) => {
-                let added = self.delivery.on_history(entries, now);
-                self.host_broadcast_entries(added);
+                let (everyone, reporter) = self.delivery.on_history(&peer, entries, now);
+                self.host_broadcast_entries(everyone);
+                if let Some(link) = self.links.get(&peer) {
+                    reporter.into_iter().for_each(|entry| {
+                        link.send(&PeerFrame::Data(entry));
+                    });
+                }
             }
             PeerFrame::Resume { tips } if tips.len() <= MAX_TIPS => {
                 let frames = self.delivery.on_resume(&peer, &tips);

@@ -152,6 +152,10 @@ impl Inner {
         self.events.push(crate::p2p::client::DriverEvent::Signaling(false));
         match code {
             close_code::VERSION_MISMATCH => return self.fail("the server speaks another protocol version".into()),
+            close_code::SESSION_FULL => {
+                return self.fail("this room is full: it has the most peers the server allows".into())
+            }
+            // RATE_LIMITED, SERVER_FULL (another node may have room), RECONNECT ...: retry with backoff.
             close_code::SUPERSEDED => self.tab = browser::renew_tab_nonce(),
             _ => {}
         }

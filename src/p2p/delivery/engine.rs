@@ -7,9 +7,9 @@
 //! `Resume` (its own tips) and a resend of its unacknowledged messages. The host merges the history,
 //! replays what the client lacks and reports what it pruned as a `Gap`.
 
-use super::{Entry, HistoryLimits, Outbox, Sequencer, SessionLog, Tips};
+use super::{Entry, HistoryLimits, Merged, Outbox, Pos, Sequencer, SessionLog, Tips};
 use crate::p2p::protocol::{PeerFrame, PeerId};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Largest `History` frame a client sends, in bytes of JSON (a data channel carries 256 KiB at most).
 pub const HISTORY_CHUNK_BYTES: usize = 48 * 1024;
@@ -38,8 +38,11 @@ pub struct Delivery {
     /// Client: highest sequence number sent on the current link; `None` until the host's `Hello`.
     sent_upto: Option<u64>,
     /// Host: clients whose `Resume` was answered. Only they get live entries: before that, the replay covers
-    /// them, so every client receives the host's log in order (what the tips assume).
+    /// them.
     resumed: HashSet<PeerId>,
+    /// Host: what each client reported in `History` on its current link, id -> position (its replay skips an
+    /// entry only if it is still at the reported position).
+    reported: HashMap<PeerId, HashMap<(PeerId, u64), Pos>>,
     events: Vec<Delivered>,
 }
 
@@ -50,7 +53,16 @@ fn pairs(tips: &Tips) -> Vec<(u64, u64)> {
 impl Delivery {
     /// A peer `me` starting from a (possibly restored) log and outbox.
     pub fn new(me: PeerId, log: SessionLog, outbox: Outbox) -> Self {
-        Delivery { me, log, outbox, sequencer: None, sent_upto: None, resumed: HashSet::new(), events: Vec::new() }
+        Delivery {
+            me,
+            log,
+            outbox,
+            sequencer: None,
+            sent_upto: None,
+            resumed: HashSet::new(),
+            reported: HashMap::new(),
+            events: Vec::new(),
+        }
     }
 
     /// A fresh peer with `limits`.
@@ -89,6 +101,9 @@ impl Delivery {
         self.sequencer = Some(Sequencer::new(self.log.tips(), random));
         self.sent_upto = None;
         self.resumed.clear();
+        self.reported.clear();
+        // What we ordered or merged before (held in our log, or pruned from it) is delivered.
+        self.outbox.ack_through(self.log.high_water(&self.me));
         let pending: Vec<_> = self.outbox.pending().cloned().collect();
         pending.into_iter().filter_map(|(seq, payload)| self.order(self.me.clone(), seq, payload, now_ms)).collect()
     }
@@ -108,6 +123,7 @@ impl Delivery {
     /// Host: the link to `peer` closed.
     pub fn forget(&mut self, peer: &PeerId) {
         self.resumed.remove(peer);
+        self.reported.remove(peer);
     }
 
     /// An app message of ours. A host orders it and returns the entry to broadcast; a client with a resumed
@@ -134,9 +150,9 @@ impl Delivery {
 
     /// Host: the first frame on a new link to `peer` (live entries stop until it resumes).
     pub fn hello(&mut self, peer: &PeerId) -> Option<PeerFrame> {
-        self.resumed.remove(peer);
+        self.forget(peer);
         let epoch = self.sequencer.as_ref()?.epoch();
-        Some(PeerFrame::Hello { epoch, acked: self.log.high_water(peer), tips: pairs(self.log.tips()) })
+        Some(PeerFrame::Hello { epoch, acked: self.log.high_water(peer) })
     }
 
     /// Host: a client's message, stamped with the link's peer. Returns the entry to broadcast (`None` for a
@@ -145,24 +161,38 @@ impl Delivery {
         self.order(from, seq, payload, now_ms)
     }
 
-    /// Host: history a client reported. Returns the entries it did not have, to broadcast.
-    pub fn on_history(&mut self, entries: Vec<Entry>, now_ms: f64) -> Vec<Entry> {
-        let mut added = Vec::new();
+    /// Host: history client `peer` reported (everything it holds). Returns the entries every resumed client
+    /// must take (new here, or moved to an earlier position) and the ones only the reporter must take (it
+    /// holds them at a later position than this log).
+    pub fn on_history(&mut self, peer: &PeerId, entries: Vec<Entry>, now_ms: f64) -> (Vec<Entry>, Vec<Entry>) {
+        let (mut everyone, mut reporter) = (Vec::new(), Vec::new());
         for entry in entries {
-            if self.log.merge(entry.clone(), now_ms) {
-                self.events.push(Delivered::Message { entry: entry.clone(), fresh: true });
-                added.push(entry);
+            self.reported.entry(peer.clone()).or_default().insert(entry.id(), entry.pos());
+            match self.log.merge(entry.clone(), now_ms) {
+                Merged::Added => {
+                    self.events.push(Delivered::Message { entry: entry.clone(), fresh: true });
+                    everyone.push(entry);
+                }
+                Merged::Moved(_) => {
+                    self.events.push(Delivered::Message { entry: entry.clone(), fresh: false });
+                    everyone.push(entry);
+                }
+                Merged::Earlier(ours) => reporter.push(ours),
+                Merged::Same | Merged::Refused => {}
             }
         }
-        added
+        (everyone, reporter)
     }
 
-    /// Host: client `peer` resumed with `tips`; it gets live entries from now on. Returns the frames it lacks (`Data` in order), then a `Gap` if
-    /// this log pruned some of them (only for a client that had history: a newcomer misses nothing).
+    /// Host: client `peer` resumed with `tips`; it gets live entries from now on. Returns every entry it did
+    /// not report (`Data`, in order), then a `Gap` if this log pruned messages beyond its tips (only for a
+    /// client that had history: a newcomer misses nothing).
     pub fn on_resume(&mut self, peer: &PeerId, tips: &[(u64, u64)]) -> Vec<PeerFrame> {
         self.resumed.insert(peer.clone());
+        let reported = self.reported.remove(peer).unwrap_or_default();
         let tips: Tips = tips.iter().copied().collect();
-        let mut frames: Vec<_> = self.log.after(&tips).into_iter().map(PeerFrame::Data).collect();
+        let mut frames: Vec<_> =
+            self.log.iter().filter(|e| reported.get(&e.id()) != Some(&e.pos())).cloned().map(PeerFrame::Data).collect();
         let missed = if tips.is_empty() { 0 } else { self.log.missed(&tips) };
         if missed > 0 {
             frames.push(PeerFrame::Gap { missed });
@@ -170,15 +200,16 @@ impl Delivery {
         frames
     }
 
-    /// Client: the host's `Hello`. Returns our history beyond its tips (in chunks), our `Resume`, and every
-    /// unacknowledged message.
-    pub fn on_hello(&mut self, acked: u64, host_tips: &[(u64, u64)]) -> Vec<PeerFrame> {
+    /// Client: the host's `Hello`. Returns our whole history (in chunks: the host merges it and skips it in
+    /// the replay), our `Resume`, and every message the host has not ordered yet.
+    ///
+    /// Messages the host says it ordered (`acked`) are not resent, but stay in the outbox until this peer
+    /// holds them in its own log: if this host dies before replaying them, the next host gets them again.
+    pub fn on_hello(&mut self, acked: u64) -> Vec<PeerFrame> {
         self.sequencer = None;
-        self.outbox.ack_through(acked);
-        let host_tips: Tips = host_tips.iter().copied().collect();
         let mut frames = Vec::new();
         let (mut chunk, mut size) = (Vec::new(), 0);
-        for entry in self.log.after(&host_tips) {
+        for entry in self.log.iter().cloned() {
             let len = serde_json::to_string(&entry).map_or(0, |s| s.len());
             if !chunk.is_empty() && size + len > HISTORY_CHUNK_BYTES {
                 frames.push(PeerFrame::History { entries: std::mem::take(&mut chunk) });
@@ -192,7 +223,7 @@ impl Delivery {
         }
         frames.push(PeerFrame::Resume { tips: pairs(self.log.tips()) });
         let mut sent = acked;
-        for (seq, payload) in self.outbox.pending() {
+        for (seq, payload) in self.outbox.pending_after(acked) {
             frames.push(PeerFrame::Send { seq: *seq, payload: payload.clone() });
             sent = *seq;
         }

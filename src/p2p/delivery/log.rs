@@ -36,6 +36,21 @@ pub enum Added {
     Moved(Pos),
 }
 
+/// What [`SessionLog::merge`] did with a reported entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Merged {
+    /// A message this log did not have.
+    Added,
+    /// This log held it at a later position (the one given) and moved it to the reported, earlier one.
+    Moved(Pos),
+    /// This log holds it at an earlier position: this entry, which the reporter should take instead.
+    Earlier(Entry),
+    /// Already held at that position.
+    Same,
+    /// Refused: its position is taken by another message, or older than what this log pruned.
+    Refused,
+}
+
 /// Pruned positions remembered for gap reports, as a multiple of `max_messages`.
 const PRUNED_MEMORY: usize = 4;
 
@@ -89,17 +104,36 @@ impl SessionLog {
         added
     }
 
-    /// Takes an entry a client reported after a reconnect (the host rebuilding the log): kept only if its id
-    /// is unknown, its position free, and it is newer than what this log already pruned. Returns whether it
-    /// was added.
-    pub fn merge(&mut self, entry: Entry, now_ms: f64) -> bool {
+    /// Takes an entry a client reported after a reconnect (the host rebuilding the log). One id may have been
+    /// ordered twice by hosts that never heard of each other; its earliest position wins everywhere, so the
+    /// outcome depends only on what is known, not on who reported first:
+    /// - unknown id: added, unless its position is taken or older than what this log already pruned;
+    /// - known at a later position: moved to the reported one ([`Merged::Moved`]: everyone must move it);
+    /// - known at an earlier position: kept ([`Merged::Earlier`]: the reporter must move its copy);
+    /// - known at the same position: nothing to do.
+    pub fn merge(&mut self, entry: Entry, now_ms: f64) -> Merged {
         let pos = entry.pos();
-        let stale = self.horizon.is_some_and(|horizon| pos <= horizon);
-        if stale || self.ids.contains_key(&entry.id()) || self.entries.contains_key(&pos) {
-            return false;
+        match self.ids.get(&entry.id()).copied() {
+            Some(held) if held == pos => Merged::Same,
+            Some(held) if held < pos => match self.entries.get(&held) {
+                Some((ours, _)) => Merged::Earlier(ours.clone()),
+                None => Merged::Same,
+            },
+            Some(_) if self.entries.contains_key(&pos) => Merged::Refused,
+            Some(held) => {
+                self.entries.remove(&held);
+                self.store(entry, now_ms);
+                Merged::Moved(held)
+            }
+            None => {
+                let stale = self.horizon.is_some_and(|horizon| pos <= horizon);
+                if stale || self.entries.contains_key(&pos) {
+                    return Merged::Refused;
+                }
+                self.store(entry, now_ms);
+                Merged::Added
+            }
         }
-        self.store(entry, now_ms);
-        true
     }
 
     /// Orders a new message (the host): `None` for a duplicate (an id already ordered, or a sequence number

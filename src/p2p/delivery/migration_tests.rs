@@ -178,8 +178,11 @@ impl Net {
                 self.broadcast(out.into_iter().map(PeerFrame::Data).collect());
             }
             PeerFrame::History { entries } => {
-                let out = host.engine.on_history(entries, now);
-                self.broadcast(out.into_iter().map(PeerFrame::Data).collect());
+                let (everyone, reporter) = host.engine.on_history(&id(i), entries, now);
+                self.broadcast(everyone.into_iter().map(PeerFrame::Data).collect());
+                if let Some(peer) = self.peers[i].as_mut() {
+                    peer.to_client.extend(reporter.into_iter().map(PeerFrame::Data));
+                }
             }
             PeerFrame::Resume { tips } => {
                 let frames = host.engine.on_resume(&id(i), &tips);
@@ -196,8 +199,8 @@ impl Net {
         let Some(peer) = self.peers[i].as_mut() else { return };
         let Some(frame) = peer.to_client.pop_front() else { return };
         match frame {
-            PeerFrame::Hello { acked, tips, .. } => {
-                let frames = peer.engine.on_hello(acked, &tips);
+            PeerFrame::Hello { acked, .. } => {
+                let frames = peer.engine.on_hello(acked);
                 peer.to_host.extend(frames);
             }
             PeerFrame::Data(entry) => peer.engine.on_data(entry, now),
@@ -242,7 +245,7 @@ fn blank() -> Peer {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
     #[test]
     fn survivors_converge_to_one_log_with_every_survivor_message_once(ops in prop::collection::vec(op(), 1..250)) {

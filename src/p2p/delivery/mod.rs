@@ -14,7 +14,7 @@ mod log;
 mod outbox;
 
 pub use engine::{Delivered, Delivery, HISTORY_CHUNK_BYTES};
-pub use log::{Added, HistoryLimits, LogSnapshot, SessionLog};
+pub use log::{Added, HistoryLimits, LogSnapshot, Merged, SessionLog};
 pub use outbox::{Outbox, OutboxSnapshot, Sequencer};
 
 use crate::p2p::protocol::PeerId;
@@ -116,8 +116,12 @@ mod tests {
         assert_eq!(log.accept(entry("a", 1, 2, 2), 0.0), Added::Moved(Pos { epoch: 1, index: 5 }));
         let order: Vec<_> = log.iter().map(|e| (e.from.0.clone(), e.index)).collect();
         assert_eq!(order, vec![("b".into(), 1), ("a".into(), 2)]);
-        assert!(!log.merge(entry("a", 1, 1, 5), 0.0), "a host keeps its own position for a known id");
-        assert!(log.merge(entry("c", 1, 1, 6), 0.0));
+        assert_eq!(log.accept(entry("a", 1, 2, 2), 0.0), Added::Known);
+        assert_eq!(log.merge(entry("a", 1, 2, 2), 0.0), Merged::Same);
+        assert_eq!(log.merge(entry("a", 1, 2, 9), 0.0), Merged::Earlier(entry("a", 1, 2, 2)), "the earliest wins");
+        assert_eq!(log.merge(entry("a", 1, 1, 7), 0.0), Merged::Moved(Pos { epoch: 2, index: 2 }));
+        assert_eq!(log.merge(entry("z", 1, 1, 7), 0.0), Merged::Refused, "position taken");
+        assert_eq!(log.merge(entry("c", 1, 1, 6), 0.0), Merged::Added);
         assert_eq!(log.iter().next().map(|e| e.from.0.as_str()), Some("c"), "an older epoch sorts first");
     }
 
@@ -136,7 +140,7 @@ mod tests {
         assert_eq!(log.missed(&late), 1, "index 2 is gone, 3..5 are replayed");
         assert_eq!(log.after(&late).len(), 3);
         assert_eq!(log.missed(&Tips::new()), 2);
-        assert!(!log.merge(entry("z", 9, epoch, 2), 0.0), "older than the pruning horizon");
+        assert_eq!(log.merge(entry("z", 9, epoch, 2), 0.0), Merged::Refused, "older than the pruning horizon");
         log.prune(5_000.0);
         assert!(log.is_empty(), "past the age limit");
         assert_eq!(log.tips().get(&epoch), Some(&5), "tips survive pruning");
@@ -171,14 +175,17 @@ mod tests {
         host.start_hosting(9, 0.0);
         let own = host.send(serde_json::json!("mine"), 0.0);
         assert!(matches!(own, Some(PeerFrame::Data(ref e)) if e.epoch >> 32 == 1), "no history yet: epoch 1");
-        let Some(PeerFrame::Hello { acked, tips, .. }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
-        let frames = client.on_hello(acked, &tips);
-        assert!(matches!(&frames[0], PeerFrame::History { entries } if entries.len() == 2));
+        let Some(PeerFrame::Hello { acked, .. }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
+        let frames = client.on_hello(acked);
+        assert!(matches!(&frames[0], PeerFrame::History { entries } if entries.len() == 2), "all it holds");
         assert!(matches!(&frames[2], PeerFrame::Send { seq: 1, .. }));
         assert!(!host.is_resumed(&PeerId("c".into())));
         for frame in frames {
             match frame {
-                PeerFrame::History { entries } => assert_eq!(host.on_history(entries, 0.0).len(), 2),
+                PeerFrame::History { entries } => {
+                    let (everyone, reporter) = host.on_history(&PeerId("c".into()), entries, 0.0);
+                    assert_eq!((everyone.len(), reporter.len()), (2, 0));
+                }
                 PeerFrame::Resume { tips } => {
                     for reply in host.on_resume(&PeerId("c".into()), &tips) {
                         let PeerFrame::Data(entry) = reply else { panic!("unexpected {reply:?}") };
