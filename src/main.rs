@@ -13,6 +13,7 @@ use p2p_streams::admin::AdminToken;
 use p2p_streams::app::{shell, App};
 use p2p_streams::config::{Config, LogFormat};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
+use axum::serve::ListenerExt;
 use p2p_streams::p2p::server::{install_metrics, MemoryStore, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
@@ -136,7 +137,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
         }));
 
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Signaling frames are small and latency-bound: no Nagle delay between the frames of one burst (an offer
+    // and its candidates), which otherwise waits out the peer's delayed ACK (~40 ms).
+    let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!(%addr, store = "memory", "p2p-streams listening");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(signaling)).await?;
     Ok(())

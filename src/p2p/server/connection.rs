@@ -8,6 +8,7 @@
 use super::election::{self, Leave};
 use super::error::{PeerError, Reaction, ServerError};
 use super::registry::{CloseRequest, ConnHandle};
+use super::route::{self, RawSignal};
 use super::{metrics, Inner};
 use crate::p2p::protocol::{
     close_code, ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
@@ -45,6 +46,8 @@ struct Connection {
     joined: bool,
     /// When this socket joined as a client, until its first answer is relayed (the negotiation histogram).
     negotiating_since: Option<Instant>,
+    /// `peer` as a JSON string, encoded once: the `from` of every signal this socket sends.
+    from_json: String,
 }
 
 /// Serves one upgraded socket until it ends. Generic over the socket so it can run on any message stream.
@@ -57,7 +60,8 @@ where
     let (closer, close_rx) = watch::channel(None);
     let mut writer = tokio::spawn(write_loop(sink, rx));
     let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone() };
-    let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None };
+    let from_json = serde_json::to_string(&peer).unwrap_or_default();
+    let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None, from_json };
 
     let exit = conn.read_loop(&mut stream, close_rx).await;
     if conn.joined {
@@ -80,15 +84,29 @@ where
     }
 }
 
-/// Sends queued messages in order; stops after a close frame or when the socket fails.
+/// Sends queued messages in order, flushing once per batch; stops after a close frame or when the socket fails.
 async fn write_loop<K>(mut sink: K, mut rx: mpsc::Receiver<Message>)
 where
     K: Sink<Message> + Unpin,
 {
-    while let Some(message) = rx.recv().await {
-        let closing = matches!(message, Message::Close(_));
-        metrics::sent(&message);
-        if sink.send(message).await.is_err() || closing {
+    // Everything already queued goes out in one flush (one write syscall for a burst of signals).
+    'outer: while let Some(mut message) = rx.recv().await {
+        loop {
+            let closing = matches!(message, Message::Close(_));
+            metrics::sent(&message);
+            if sink.feed(message).await.is_err() {
+                break 'outer;
+            }
+            if closing {
+                let _ = sink.flush().await;
+                break 'outer;
+            }
+            match rx.try_recv() {
+                Ok(next) => message = next,
+                Err(_) => break,
+            }
+        }
+        if sink.flush().await.is_err() {
             break;
         }
     }
@@ -173,9 +191,13 @@ impl Connection {
         let max = self.inner.config.max_frame_bytes;
         let result = match message {
             Message::Text(text) if text.len() > max => Err(PeerError::FrameTooLarge { len: text.len(), max }),
-            Message::Text(text) => match serde_json::from_str::<ClientToServer>(text.as_str()) {
-                Ok(frame) => self.on_frame(frame).await?,
-                Err(err) => Err(PeerError::from_json(&err)),
+            Message::Text(text) => match route::parse_signal(text.as_str()) {
+                // The hot path: a well-formed signal is forwarded without parsing its SDP.
+                Some(signal) if self.joined => self.route(signal),
+                _ => match serde_json::from_str::<ClientToServer>(text.as_str()) {
+                    Ok(frame) => self.on_frame(frame).await?,
+                    Err(err) => Err(PeerError::from_json(&err)),
+                },
             },
             Message::Binary(data) if data.len() > max => Err(PeerError::FrameTooLarge { len: data.len(), max }),
             Message::Binary(_) => Err(PeerError::BinaryFrame),
@@ -198,6 +220,23 @@ impl Connection {
                 Err(Exit { how: Leave::Abnormal, close: Some(CloseRequest { code, reason }) })
             }
         }
+    }
+
+    /// Forwards a checked signal to its one target, as sent, with this socket's peer stamped as `from`.
+    fn route(&mut self, signal: RawSignal<'_>) -> Result<(), PeerError> {
+        let to = PeerId(signal.to.into_owned());
+        let Some(target) = self.inner.registry.get(&self.session, &to) else {
+            return Err(PeerError::UnknownPeer(to));
+        };
+        tracing::debug!(%to, kind = signal.kind, "routing signal");
+        let frame = route::signal_frame(&self.from_json, signal.payload);
+        if target.send_raw(Message::Text(frame.into())) {
+            metrics::signal_routed(signal.kind);
+            if let Some(since) = self.negotiating_since.take_if(|_| signal.kind == "answer") {
+                metrics::negotiated(since.elapsed());
+            }
+        }
+        Ok(())
     }
 
     /// Handles one parsed frame. The outer `Err` ends the socket; the inner one is the peer's mistake.
