@@ -65,7 +65,9 @@ where
 
     let exit = conn.read_loop(&mut stream, close_rx).await;
     if conn.joined {
-        election::leave(&conn.inner, &conn.session, &conn.peer, conn_id, exit.how).await;
+        // Boxed (here and for join and refresh): a rare step's state is allocated while it runs instead of
+        // enlarging every idle socket's task by its size.
+        Box::pin(election::leave(&conn.inner, &conn.session, &conn.peer, conn_id, exit.how)).await;
     }
     match exit.close {
         Some(CloseRequest { code, reason }) => {
@@ -172,7 +174,7 @@ impl Connection {
                 _ = ping.tick() => {
                     self.handle.send_raw(Message::Ping(Default::default()));
                     if self.joined {
-                        election::refresh(&self.inner, &self.session, &self.peer, self.handle.conn_id).await;
+                        Box::pin(election::refresh(&self.inner, &self.session, &self.peer, self.handle.conn_id)).await;
                     }
                 }
                 changed = close_rx.changed() => {
@@ -248,7 +250,7 @@ impl Connection {
             }
             ClientToServer::Join { lost_host, .. } => {
                 let handle = self.handle.clone();
-                match election::join(&self.inner, &self.session, &self.peer, handle, lost_host).await {
+                match Box::pin(election::join(&self.inner, &self.session, &self.peer, handle, lost_host)).await {
                     Ok(role) => {
                         self.joined = true;
                         self.negotiating_since = (role == Role::Client).then(Instant::now);
