@@ -146,7 +146,7 @@ OUT="docs/bench-results/$(date -u +%Y-%m-%d).md"
   echo
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr); open files $(ulimit -n)"
   echo "- servers pinned to core 0, generator to core 1: ${SERVER_CPU[*]:-no taskset} / ${GEN_CPU[*]:-no taskset} (nice $NICE)"
-  echo "- ours: $OURS_VERSION, axum WebSocket buffers 4 KiB; PeerJS: $PEERJS_VERSION, concurrent_limit raised"
+  echo "- ours: $OURS_VERSION, WebSocket read buffer 512 B, write buffer 4 KiB; PeerJS: $PEERJS_VERSION, concurrent_limit raised"
   echo "- load generator: bench/loadgen (Rust, tokio current-thread, tokio-tungstenite)"
   echo "- load on the machine: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1/5/15 min load averages; other jobs were running)"
   echo
