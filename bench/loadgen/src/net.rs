@@ -77,9 +77,8 @@ async fn open_inner(proto: &Proto, url: &str, source: IpAddr) -> Result<Ws, Open
     stream.set_nodelay(true).map_err(OpenError::Connect)?;
     // Small buffers: 19.5k client sockets live in this one process too.
     let config = WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
-        .await
-        .map_err(OpenError::Upgrade)?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await.map_err(OpenError::Upgrade)?;
     if let Some(join) = proto.join_frame() {
         ws.send(Message::text(join)).await.map_err(OpenError::Upgrade)?;
     }

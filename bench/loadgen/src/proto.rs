@@ -136,10 +136,7 @@ impl Proto {
                     _ => return Incoming::Other,
                 };
                 // PeerJS appends `src` after the payload: search from the end.
-                let from = text
-                    .rfind(r#""src":""#)
-                    .and_then(|at| text[at + 7..].split('"').next())
-                    .unwrap_or_default();
+                let from = text.rfind(r#""src":""#).and_then(|at| text[at + 7..].split('"').next()).unwrap_or_default();
                 Incoming::Signal { from, kind, ts: num_field(text, "ts").unwrap_or(0) }
             }
         }

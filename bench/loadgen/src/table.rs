@@ -15,7 +15,11 @@ fn f(v: &Value, digits: usize) -> String {
 
 fn name(r: &Value) -> String {
     let label = r["label"].as_str().unwrap_or_default();
-    if label.is_empty() { r["server"].as_str().unwrap_or("?").to_owned() } else { label.to_owned() }
+    if label.is_empty() {
+        r["server"].as_str().unwrap_or("?").to_owned()
+    } else {
+        label.to_owned()
+    }
 }
 
 /// Renders the tables for the JSON lines in `text` (lines that are not JSON objects are skipped).
@@ -32,8 +36,14 @@ pub fn render(text: &str) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {:.1} | {} | {}% |",
-            r["conns"], name(r), r["opened"], r["failures"], f(&r["open_ms"], 0),
-            r["rss_kib"].as_f64().unwrap_or(0.0) / 1024.0, f(&r["rss_per_conn_kib"], 2), f(&r["cpu_hold_pct"], 1)
+            r["conns"],
+            name(r),
+            r["opened"],
+            r["failures"],
+            f(&r["open_ms"], 0),
+            r["rss_kib"].as_f64().unwrap_or(0.0) / 1024.0,
+            f(&r["rss_per_conn_kib"], 2),
+            f(&r["cpu_hold_pct"], 1)
         );
     }
     let _ = writeln!(out, "\n### W2 relay (pairs ping-pong 1,500-byte SDP signals; one-way latency)\n");
@@ -44,11 +54,21 @@ pub fn render(text: &str) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {}% |",
-            r["pairs"], name(r), f(&r["msgs_per_s"], 0), ms(&l["p50"]), ms(&l["p99"]), ms(&l["p999"]),
-            ms(&l["max"]), r["failures"], f(&r["cpu_pct"], 0)
+            r["pairs"],
+            name(r),
+            f(&r["msgs_per_s"], 0),
+            ms(&l["p50"]),
+            ms(&l["p99"]),
+            ms(&l["p999"]),
+            ms(&l["max"]),
+            r["failures"],
+            f(&r["cpu_pct"], 0)
         );
     }
-    let _ = writeln!(out, "\n### W3 negotiation (sessions of 1 host + 4 clients: join, offer, answer, 4 candidates each way, leave)\n");
+    let _ = writeln!(
+        out,
+        "\n### W3 negotiation (sessions of 1 host + 4 clients: join, offer, answer, 4 candidates each way, leave)\n"
+    );
     let _ = writeln!(out, "| sessions | server | pairs/s | p50 ms | p99 ms | p99.9 ms | failed rounds | server CPU |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for r in of("w3") {
@@ -56,8 +76,14 @@ pub fn render(text: &str) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {}% |",
-            r["sessions"], name(r), f(&r["pairs_per_s"], 0), ms(&l["p50"]), ms(&l["p99"]), ms(&l["p999"]),
-            r["failures"], f(&r["cpu_pct"], 0)
+            r["sessions"],
+            name(r),
+            f(&r["pairs_per_s"], 0),
+            ms(&l["p50"]),
+            ms(&l["p99"]),
+            ms(&l["p999"]),
+            r["failures"],
+            f(&r["cpu_pct"], 0)
         );
     }
     let _ = writeln!(out, "\n### Ours vs PeerJS server (same run)\n");
@@ -67,7 +93,8 @@ pub fn render(text: &str) -> String {
         let find = |s: &str| rows.iter().find(|r| r["workload"] == w && &r["param"] == p && r["server"] == s);
         find("ours").zip(find("peerjs"))
     };
-    let mut params: Vec<(String, Value)> = rows.iter().map(|r| (r["workload"].as_str().unwrap_or("").to_owned(), r["param"].clone())).collect();
+    let mut params: Vec<(String, Value)> =
+        rows.iter().map(|r| (r["workload"].as_str().unwrap_or("").to_owned(), r["param"].clone())).collect();
     params.dedup();
     for (w, p) in params {
         let Some((o, j)) = pair(&w, &p) else { continue };

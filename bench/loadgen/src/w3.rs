@@ -42,8 +42,7 @@ pub async fn run(ctx: &Ctx, sessions: usize, round: Round, secs: Duration) -> Va
                 let session = format!("w3-{}-{s}-{rounds}", ctx.run_id);
                 let base = ctx.target.url(s + rounds as usize);
                 let sock = s * 7919 + rounds as usize * 5;
-                match tokio::time::timeout(ROUND_TIMEOUT, one_round(&ctx, base, &session, sock, round, &sdp)).await
-                {
+                match tokio::time::timeout(ROUND_TIMEOUT, one_round(&ctx, base, &session, sock, round, &sdp)).await {
                     Ok(Some(latencies)) => {
                         pairs += latencies.len() as u64;
                         latencies.into_iter().for_each(|us| hist.record_us(us));
@@ -75,7 +74,14 @@ pub async fn run(ctx: &Ctx, sessions: usize, round: Round, secs: Duration) -> Va
 }
 
 /// One round of one session; the latency (µs) of each pair, or `None` if anything failed.
-async fn one_round(ctx: &Ctx, base: &str, session: &str, sock: usize, round: Round, sdp: &Arc<str>) -> Option<Vec<u64>> {
+async fn one_round(
+    ctx: &Ctx,
+    base: &str,
+    session: &str,
+    sock: usize,
+    round: Round,
+    sdp: &Arc<str>,
+) -> Option<Vec<u64>> {
     let proto = &ctx.proto;
     let within = Duration::from_secs(10);
     let host_user = format!("{session}-h");

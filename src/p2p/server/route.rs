@@ -125,7 +125,12 @@ mod tests {
         vec![
             SignalPayload::Offer { link: 7, sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n\"quoted\"".into() },
             SignalPayload::Answer { link: u64::MAX, sdp: String::new() },
-            SignalPayload::Candidate { link: 1, candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(), sdp_mid: Some("0".into()), sdp_m_line_index: Some(0) },
+            SignalPayload::Candidate {
+                link: 1,
+                candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+            },
             SignalPayload::Candidate { link: 2, candidate: String::new(), sdp_mid: None, sdp_m_line_index: None },
         ]
     }
@@ -135,7 +140,9 @@ mod tests {
         let from = PeerId("ada \"the\" host#t1".into());
         let from_json = serde_json::to_string(&from).unwrap();
         for signal in payloads() {
-            let sent = serde_json::to_string(&ClientToServer::Signal { to: PeerId("bob#t".into()), signal: signal.clone() }).unwrap();
+            let sent =
+                serde_json::to_string(&ClientToServer::Signal { to: PeerId("bob#t".into()), signal: signal.clone() })
+                    .unwrap();
             let raw = parse_signal(&sent).expect("a valid signal takes the fast path");
             assert_eq!(raw.to, "bob#t");
             assert_eq!(raw.kind, signal.kind());
