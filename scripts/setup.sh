@@ -65,5 +65,10 @@ if ((WITH_TEST)); then
     log "npm: installing end2end dependencies"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
+  # 6. PeerJS server, pinned, for the signaling benchmark's smoke run (scripts/bench.sh --smoke).
+  if [[ ! -f "$ROOT/bench/peerjs/node_modules/peer/package.json" ]]; then
+    log "npm: installing PeerJS server for the benchmark smoke"
+    (cd "$ROOT/bench/peerjs" && npm ci --no-audit --no-fund)
+  fi
 fi
 log "ready"

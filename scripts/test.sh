@@ -19,6 +19,8 @@ step "Browser-side code compiles (wasm32, feature hydrate)"
 cargo check --features hydrate --lib --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build)"
 cargo leptos build
+step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
+scripts/bench.sh --smoke
 step "Playwright end-to-end tests (Chromium)"
 cd end2end
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test

@@ -26,7 +26,8 @@ pub struct SignalingConfig {
     pub max_frame_bytes: usize,
     /// Frames queued for one socket before it is closed as too slow (1008). Default 256.
     pub outbound_queue: usize,
-    /// WebSocket read buffer per socket, in bytes (axum's default is 128 KiB). Default 4 KiB.
+    /// Initial WebSocket read buffer per socket, in bytes (axum's default is 128 KiB). It grows to fit a larger
+    /// frame when one arrives, so this is what an idle socket keeps. Default 512 B.
     pub read_buffer_size: usize,
     /// WebSocket write buffer per socket, in bytes (axum's default is 128 KiB). Default 4 KiB.
     pub write_buffer_size: usize,
@@ -71,7 +72,7 @@ impl Default for SignalingConfig {
             host_grace: Duration::from_secs(5),
             max_frame_bytes: 64 * 1024,
             outbound_queue: 256,
-            read_buffer_size: 4 * 1024,
+            read_buffer_size: 512,
             write_buffer_size: 4 * 1024,
             rate_limit_per_sec: 100,
             rate_limit_burst: 400,

@@ -9,6 +9,7 @@ use super::election::{self, JoinError, Leave};
 use super::error::{read_failure_close, PeerError, Reaction, ServerError};
 use super::limits::{TokenBucket, Verdict};
 use super::registry::{CloseRequest, ConnHandle};
+use super::route::{self, RawSignal};
 use super::{metrics, Inner};
 use crate::p2p::protocol::{
     close_code, ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
@@ -48,6 +49,8 @@ struct Connection {
     negotiating_since: Option<Instant>,
     /// The socket's frame-rate budget.
     bucket: TokenBucket,
+    /// `peer` as a JSON string, encoded once: the `from` of every signal this socket sends.
+    from_json: String,
 }
 
 /// Serves one upgraded socket until it ends. Generic over the socket so it can run on any message stream.
@@ -61,11 +64,15 @@ where
     let mut writer = tokio::spawn(write_loop(sink, rx));
     let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone() };
     let bucket = TokenBucket::new(inner.config.rate_limit_per_sec, inner.config.rate_limit_burst, Instant::now());
-    let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None, bucket };
+    let from_json = serde_json::to_string(&peer).unwrap_or_default();
+    let mut conn =
+        Connection { inner, session, peer, handle, joined: false, negotiating_since: None, bucket, from_json };
 
     let exit = conn.read_loop(&mut stream, close_rx).await;
     if conn.joined {
-        election::leave(&conn.inner, &conn.session, &conn.peer, conn_id, exit.how).await;
+        // Boxed (here and for join and refresh): a rare step's state is allocated while it runs instead of
+        // enlarging every idle socket's task by its size.
+        Box::pin(election::leave(&conn.inner, &conn.session, &conn.peer, conn_id, exit.how)).await;
     }
     match exit.close {
         Some(CloseRequest { code, reason }) => {
@@ -95,15 +102,29 @@ where
     }
 }
 
-/// Sends queued messages in order; stops after a close frame or when the socket fails.
+/// Sends queued messages in order, flushing once per batch; stops after a close frame or when the socket fails.
 async fn write_loop<K>(mut sink: K, mut rx: mpsc::Receiver<Message>)
 where
     K: Sink<Message> + Unpin,
 {
-    while let Some(message) = rx.recv().await {
-        let closing = matches!(message, Message::Close(_));
-        metrics::sent(&message);
-        if sink.send(message).await.is_err() || closing {
+    // Everything already queued goes out in one flush (one write syscall for a burst of signals).
+    'outer: while let Some(mut message) = rx.recv().await {
+        loop {
+            let closing = matches!(message, Message::Close(_));
+            metrics::sent(&message);
+            if sink.feed(message).await.is_err() {
+                break 'outer;
+            }
+            if closing {
+                let _ = sink.flush().await;
+                break 'outer;
+            }
+            match rx.try_recv() {
+                Ok(next) => message = next,
+                Err(_) => break,
+            }
+        }
+        if sink.flush().await.is_err() {
             break;
         }
     }
@@ -170,7 +191,7 @@ impl Connection {
                 _ = ping.tick() => {
                     self.handle.send_raw(Message::Ping(Default::default()));
                     if self.joined {
-                        election::refresh(&self.inner, &self.session, &self.peer, self.handle.conn_id).await;
+                        Box::pin(election::refresh(&self.inner, &self.session, &self.peer, self.handle.conn_id)).await;
                     }
                 }
                 changed = close_rx.changed() => {
@@ -198,9 +219,13 @@ impl Connection {
         let max = self.inner.config.max_frame_bytes;
         let result = match message {
             Message::Text(text) if text.len() > max => Err(PeerError::FrameTooLarge { len: text.len(), max }),
-            Message::Text(text) => match serde_json::from_str::<ClientToServer>(text.as_str()) {
-                Ok(frame) => self.on_frame(frame).await?,
-                Err(err) => Err(PeerError::from_json(&err)),
+            Message::Text(text) => match route::parse_signal(text.as_str()) {
+                // The hot path: a well-formed signal is forwarded without parsing its SDP.
+                Some(signal) if self.joined => self.route(signal),
+                _ => match serde_json::from_str::<ClientToServer>(text.as_str()) {
+                    Ok(frame) => self.on_frame(frame).await?,
+                    Err(err) => Err(PeerError::from_json(&err)),
+                },
             },
             Message::Binary(data) if data.len() > max => Err(PeerError::FrameTooLarge { len: data.len(), max }),
             Message::Binary(_) => Err(PeerError::BinaryFrame),
@@ -230,6 +255,23 @@ impl Connection {
         }
     }
 
+    /// Forwards a checked signal to its one target, as sent, with this socket's peer stamped as `from`.
+    fn route(&mut self, signal: RawSignal<'_>) -> Result<(), PeerError> {
+        let to = PeerId(signal.to.into_owned());
+        let Some(target) = self.inner.registry.get(&self.session, &to) else {
+            return Err(PeerError::UnknownPeer(to));
+        };
+        tracing::debug!(%to, kind = signal.kind, "routing signal");
+        let frame = route::signal_frame(&self.from_json, signal.payload);
+        if target.send_raw(Message::Text(frame.into())) {
+            metrics::signal_routed(signal.kind);
+            if let Some(since) = self.negotiating_since.take_if(|_| signal.kind == "answer") {
+                metrics::negotiated(since.elapsed());
+            }
+        }
+        Ok(())
+    }
+
     /// Handles one parsed frame. The outer `Err` ends the socket; the inner one is the peer's mistake.
     async fn on_frame(&mut self, frame: ClientToServer) -> Result<Result<(), PeerError>, Exit> {
         match frame {
@@ -239,7 +281,7 @@ impl Connection {
             }
             ClientToServer::Join { lost_host, .. } => {
                 let handle = self.handle.clone();
-                match election::join(&self.inner, &self.session, &self.peer, handle, lost_host).await {
+                match Box::pin(election::join(&self.inner, &self.session, &self.peer, handle, lost_host)).await {
                     Ok(role) => {
                         self.joined = true;
                         self.negotiating_since = (role == Role::Client).then(Instant::now);

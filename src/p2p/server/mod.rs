@@ -5,6 +5,7 @@
 //! - [`SignalingServer`] (here): shared state, the router, the lobby query, shutdown;
 //! - `upgrade.rs`: the `GET /p2p/ws` handler, token and tab checks before the upgrade;
 //! - `connection.rs`: one socket's task (reader loop, writer task, pings, timeouts);
+//! - `route.rs`: the signal fast path (shape check, payload forwarded unparsed, frame built once);
 //! - `election.rs`: join, leave, host election and the host's grace period;
 //! - `registry.rs`: the node-local map of joined sockets; `handle.rs`: how to reach one of them;
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
@@ -40,6 +41,7 @@ mod handle;
 mod limits;
 pub mod metrics;
 mod registry;
+mod route;
 mod serve;
 mod store;
 mod upgrade;

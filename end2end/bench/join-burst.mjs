@@ -1,0 +1,82 @@
+// Join-burst benchmark: 1 host + N clients (separate browser contexts) open a chat room at the same moment.
+// Prints markdown: navigation -> connected (the `p2p:connected` performance mark, relative to the page's
+// navigation start) p50/p95 over the clients; host -> all fan-out of one chat line (submit on the host to the
+// line appearing on each client, in-page clocks); and the time from closing the host's page until every
+// survivor is connected to the new host with the full peer list. Figures only, no pass/fail.
+//   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
+import { chromium } from 'playwright';
+const args = ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync','--disable-features=WebRtcHideLocalIpsWithMdns'];
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args });
+const base = process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:3000';
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]; };
+const fmt = (x) => x.toFixed(0);
+
+/** A signed-in browser context (POST /join sets the identity cookie) and a blank page. */
+async function signedIn(name, room) {
+  const ctx = await browser.newContext();
+  const res = await ctx.request.post(base + '/join', { form: { name, room }, maxRedirects: 0 });
+  if (res.status() >= 400) throw new Error(`sign-in failed: ${res.status()}`);
+  return ctx.newPage();
+}
+const connected = (page) => page.getByTestId('p2p-status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 60_000 });
+const navToConnected = (page) => page.evaluate(() => performance.getEntriesByName('p2p:connected')[0]?.startTime ?? NaN);
+
+async function round(n) {
+  const room = `burst${n}x${Date.now()}`;
+  const url = `${base}/rooms/${room}`;
+  const host = await signedIn('host', room);
+  await host.goto(url);
+  await connected(host);
+  const clients = await Promise.all(Array.from({ length: n }, (_, i) => signedIn(`c${i}`, room)));
+  await Promise.all(clients.map((p) => p.goto(url)));
+  await Promise.all(clients.map(connected));
+  await host.getByTestId('peer').nth(n).waitFor({ timeout: 60_000 });
+  const join = await Promise.all(clients.map(navToConnected));
+
+  // Fan-out: the host's submit time and each client's arrival time, both read from in-page clocks.
+  const text = `fanout-${Date.now()}`;
+  await Promise.all(clients.map((p) => p.evaluate((t) => new Promise((ready) => {
+    const seen = () => [...document.querySelectorAll('[data-testid=chat-line] .text')].some((e) => e.textContent === t);
+    window.__fanout = new Promise((done) => {
+      const obs = new MutationObserver(() => { if (seen()) { obs.disconnect(); done(performance.timeOrigin + performance.now()); } });
+      obs.observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
+    ready();
+  }), text)));
+  await host.evaluate(() => addEventListener('submit', () => { window.__sentAt = performance.timeOrigin + performance.now(); }, true));
+  await host.getByTestId('chat-input').fill(text);
+  await host.getByTestId('chat-send').click();
+  const arrivals = await Promise.all(clients.map((p) => p.evaluate(() => window.__fanout)));
+  const sentAt = await host.evaluate(() => window.__sentAt);
+  const fanout = arrivals.map((t) => t - sentAt);
+
+  // Migration: close the host; every survivor connected, n peers listed, exactly one host.
+  const t0 = Date.now();
+  await host.close();
+  const ends = await Promise.all(clients.map((p) => p.waitForFunction((count) => {
+    const q = (id) => document.querySelector(`[data-testid=${id}]`)?.textContent;
+    return q('p2p-status') === 'connected' && ['host', 'client'].includes(q('role'))
+      && document.querySelectorAll('[data-testid=peer]').length === count;
+  }, n, { polling: 10, timeout: 60_000 }).then(() => Date.now())));
+  const migration = Math.max(...ends) - t0;
+  const roles = await Promise.all(clients.map((p) => p.getByTestId('role').textContent()));
+  const hosts = roles.filter((r) => r === 'host').length;
+  await Promise.all(clients.map((p) => p.context().close()));
+  await host.context().close();
+  return { join, fanout, migration, hosts };
+}
+
+console.log('### Browser (Chromium, one machine, release build)\n');
+console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms | fan-out host->all p50 ms | max ms | host closed -> all on new host ms (median, max) | new hosts |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const n of sizes.length ? sizes : [8, 16]) {
+  const join = [], fanout = [], migration = [], hosts = [];
+  for (let r = 0; r < rounds; r++) {
+    const res = await round(n);
+    join.push(...res.join); fanout.push(...res.fanout); migration.push(res.migration); hosts.push(res.hosts);
+  }
+  console.log(`| ${n} | ${rounds} | ${fmt(pct(join, 0.5))} | ${fmt(pct(join, 0.95))} | ${fmt(Math.max(...join))} | ${fanout.length ? pct(fanout, 0.5).toFixed(1) : '-'} | ${Math.max(...fanout).toFixed(1)} | ${pct(migration, 0.5)}, ${Math.max(...migration)} | ${hosts.join(',')} |`);
+}
+await browser.close();
