@@ -62,9 +62,11 @@ fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
-/// The checkout this xtask was built from (`xtask/..`).
+/// The checkout this xtask runs in (`xtask/..`): cargo's run-time `CARGO_MANIFEST_DIR` (the binary may come
+/// from a target directory shared with another checkout), else the one it was built in.
 fn default_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or(PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 

@@ -31,8 +31,10 @@ impl Drop for TempCheckout {
     }
 }
 
+/// The checkout under test: cargo's run-time `CARGO_MANIFEST_DIR` (a test binary reused from a shared target
+/// directory may have been compiled in another checkout), else the compile-time one.
 fn repo_root() -> PathBuf {
-    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let xtask = std::env::var_os("CARGO_MANIFEST_DIR").map_or(PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     xtask.parent().expect("xtask/ lives in the repository").to_path_buf()
 }
 
