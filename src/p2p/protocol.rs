@@ -230,6 +230,9 @@ pub enum ErrorCode {
     UnknownPeer,
     /// A host-only frame from a client.
     NotHost,
+    /// The server could not route the frame right now (the store shared by several nodes is unreachable):
+    /// our failure, not the peer's; the frame was dropped and may be sent again later.
+    Unavailable,
 }
 
 /// WebSocket close codes the server uses (4000-4999 is the application range).

@@ -10,7 +10,7 @@ use super::error::{PeerError, Reaction, ServerError};
 use super::registry::{CloseRequest, ConnHandle};
 use super::{metrics, Inner};
 use crate::p2p::protocol::{
-    close_code, ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
+    close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
 };
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -56,7 +56,7 @@ where
     let (tx, rx) = mpsc::channel(inner.config.outbound_queue);
     let (closer, close_rx) = watch::channel(None);
     let mut writer = tokio::spawn(write_loop(sink, rx));
-    let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone() };
+    let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone(), introduced: None };
     let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None };
 
     let exit = conn.read_loop(&mut stream, close_rx).await;
@@ -225,14 +225,31 @@ impl Connection {
             }
             _ if !self.joined => Ok(Err(PeerError::NotJoined)),
             ClientToServer::Signal { to, signal } => {
-                let registry = &self.inner.registry;
-                let Some(target) = registry.get(&self.session, &to) else {
-                    return Ok(Err(PeerError::UnknownPeer(to)));
-                };
                 tracing::debug!(%to, kind = signal.kind(), link = signal.link(), "routing signal");
                 let (kind, answer) = (signal.kind(), matches!(signal, SignalPayload::Answer { .. }));
-                if target.send(&ServerToClient::Signal { from: self.peer.clone(), signal }) {
-                    metrics::signal_routed(kind);
+                let frame = ServerToClient::Signal { from: self.peer.clone(), signal };
+                let routed = match self.inner.registry.get(&self.session, &to) {
+                    // Node-local delivery never touches the shared store.
+                    Some(target) => {
+                        let queued = target.send(&frame);
+                        if queued {
+                            metrics::signal_routed(kind);
+                        }
+                        queued
+                    }
+                    // On another node, if any (published in order: this task awaits each frame).
+                    None => match election::forward(&self.inner, &self.session, &to, frame).await {
+                        Ok(true) => true,
+                        Ok(false) => return Ok(Err(PeerError::UnknownPeer(to))),
+                        Err(err) => {
+                            tracing::error!(%err, "could not route a signal to another node");
+                            let message = "signal not delivered: the shared session store is unreachable".into();
+                            self.handle.send(&ServerToClient::Error { code: ErrorCode::Unavailable, message });
+                            return Ok(Ok(()));
+                        }
+                    },
+                };
+                if routed {
                     if let Some(since) = self.negotiating_since.take_if(|_| answer) {
                         metrics::negotiated(since.elapsed());
                     }

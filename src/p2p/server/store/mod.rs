@@ -5,11 +5,13 @@
 //! a host, and a record whose node died simply expires. The node-local socket registry lives elsewhere
 //! (`registry.rs`); this trait is the only state that a multi-node deployment shares.
 //!
-//! [`MemoryStore`] is the single-node default; a Redis implementation can replace it behind the same trait.
+//! [`MemoryStore`] is the single-node default; [`RedisStore`] shares the records between nodes (docs/scaling.md).
 
 mod memory;
+pub(crate) mod redis;
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 use crate::p2p::protocol::{PeerId, PeerStatus, SessionId};
 use serde::{Deserialize, Serialize};
