@@ -176,6 +176,7 @@ async fn a_killed_nodes_host_is_replaced_within_the_node_ttl() {
 
 #[tokio::test]
 async fn a_redis_restart_is_survived_with_clear_errors_meanwhile() {
+    let _ = tracing_subscriber::fmt().with_env_filter("debug,redis=debug").with_test_writer().try_init();
     let mut redis = RedisProcess::start().await;
     let config = SignalingConfig { ping_interval: Duration::from_millis(200), ..test_config() };
     let (a, b) = two_nodes(&redis.url(), config).await;

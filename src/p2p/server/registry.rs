@@ -241,6 +241,13 @@ impl Registry {
         }
     }
 
+    /// Every joined socket: session, peer and connection id.
+    pub fn sockets(&self) -> Vec<(SessionId, PeerId, u64)> {
+        let sessions = lock(&self.sessions);
+        let all = sessions.iter().flat_map(|(s, m)| m.iter().map(|(p, h)| (s.clone(), p.clone(), h.conn_id)));
+        all.collect()
+    }
+
     /// Sessions with sockets on this node but no socket told it is host.
     pub fn sessions_without_host(&self) -> Vec<SessionId> {
         let sessions = lock(&self.sessions);

@@ -4,7 +4,10 @@
 //! Keys and channels, all under the configured prefix (`p2p` by default); docs/scaling.md has the full table:
 //! - `{prefix}:peer:{len(session)}:{session}:{peer}` -> `"{node}/{conn}"`: where a joined socket lives, set at
 //!   join, re-set on every ping tick of that socket with TTL `peer_ttl`, deleted (compare-and-delete) on leave;
-//! - `{prefix}:node:{node}` -> `1`: the node is alive, re-set every `node_ttl / 3`, deleted on shutdown;
+//! - `{prefix}:node:{node}` -> `1`: the node is alive, re-set every `node_ttl / 3`, deleted on shutdown; a
+//!   node whose key stays away for `node_ttl` is dead (see [`Cluster::node_alive`]);
+//! - `{prefix}:epoch`: a random id set once; a new one means Redis restarted empty, and every node re-records
+//!   its sockets and hosts at once;
 //! - channel `{prefix}:bus:node:{node}`: frames for sockets on that node ([`bus::BusMessage::Deliver`]);
 //! - channel `{prefix}:bus:all`: election news every node hears (`HostElected`, `Vacant`).
 //!
@@ -20,8 +23,10 @@ use super::store::{RedisStore, StoreError};
 use super::Inner;
 use crate::p2p::protocol::{PeerId, SessionId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Settings of a multi-node deployment.
 #[derive(Clone, Debug)]
@@ -115,6 +120,11 @@ pub(crate) struct Cluster {
     pub node: String,
     /// Connection and settings.
     backend: RedisBackend,
+    /// Nodes whose liveness key was found missing, and since when (see [`Cluster::node_alive`]).
+    missing: Mutex<HashMap<String, Instant>>,
+    /// Sessions with waiting sockets here whose host record was found missing, and since when
+    /// (see [`Cluster::vacant_long_enough`]).
+    vacant: Mutex<HashMap<SessionId, Instant>>,
 }
 
 /// Deletes a directory entry only if it still points at the given socket (a newer socket may own it).
@@ -125,11 +135,21 @@ static UNREGISTER: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new
     )
 });
 
+/// Returns the data set's epoch, creating it if this Redis has none.
+static EPOCH: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local e = redis.call('GET', KEYS[1])
+        if e then return e end
+        redis.call('SET', KEYS[1], ARGV[1])
+        return ARGV[1]",
+    )
+});
+
 impl Cluster {
     /// A cluster view for a new node on `backend`.
     pub fn new(backend: RedisBackend) -> Self {
         let node = format!("{:016x}", rand::random::<u64>());
-        Cluster { node, backend }
+        Cluster { node, backend, missing: Mutex::default(), vacant: Mutex::default() }
     }
 
     /// Starts the bus subscriber and the heartbeat/sweep task; both stop with the server.
@@ -206,9 +226,47 @@ impl Cluster {
         Ok(found.as_deref().and_then(Location::decode))
     }
 
-    /// Whether `node`'s liveness key exists.
+    /// Whether `node` is alive: its liveness key exists, or has been missing for less than `node_ttl` as seen
+    /// from here. A key that just vanished may be a Redis restart (the node sets it again within a third of the
+    /// TTL), so a node is declared dead only after its key stayed away for a whole `node_ttl`: a crashed node
+    /// is noticed between `node_ttl` and `2 * node_ttl` after its last beat.
     pub async fn node_alive(&self, node: &str) -> Result<bool, StoreError> {
-        redis::cmd("EXISTS").arg(self.node_key(node)).query_async(&mut self.conn()).await.map_err(unavailable)
+        let exists: bool =
+            redis::cmd("EXISTS").arg(self.node_key(node)).query_async(&mut self.conn()).await.map_err(unavailable)?;
+        let ttl = self.options().node_ttl;
+        let now = Instant::now();
+        let mut missing = self.missing.lock().unwrap_or_else(PoisonError::into_inner);
+        missing.retain(|_, since| now.duration_since(*since) < ttl * 4);
+        if exists {
+            missing.remove(node);
+            return Ok(true);
+        }
+        let since = *missing.entry(node.to_owned()).or_insert(now);
+        Ok(now.duration_since(since) < ttl)
+    }
+
+    /// Whether `session`'s host record, now missing, has been missing for `node_ttl` as seen from here; `None`
+    /// forgets it (the record is back). Right after Redis lost its data every record is missing until each
+    /// host's node re-claims it (within `node_ttl / 3`, see `heartbeat.rs`): waiting that long keeps a sweep
+    /// from electing a second host in that window.
+    pub fn vacant_long_enough(&self, session: &SessionId, missing: bool) -> bool {
+        let mut vacant = self.vacant.lock().unwrap_or_else(PoisonError::into_inner);
+        if !missing {
+            vacant.remove(session);
+            return false;
+        }
+        let now = Instant::now();
+        let since = *vacant.entry(session.clone()).or_insert(now);
+        let ttl = self.options().node_ttl;
+        vacant.retain(|_, since| now.duration_since(*since) < ttl * 4);
+        now.duration_since(since) >= ttl
+    }
+
+    /// The id of Redis's current data set: created once, so a Redis that restarted empty has a new one.
+    async fn epoch(&self) -> Result<String, StoreError> {
+        let mut invocation = EPOCH.key(format!("{}:epoch", self.prefix()));
+        invocation.arg(format!("{:016x}", rand::random::<u64>()));
+        invocation.invoke_async(&mut self.conn()).await.map_err(unavailable)
     }
 
     /// Publishes `message` on `channel`.

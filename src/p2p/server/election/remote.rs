@@ -5,7 +5,8 @@
 //!   it and introduces each of them with `PeerJoined`, exactly once per host socket;
 //! - a vacancy with nobody waiting here is offered to the other nodes (`Vacant`), whose waiting sockets race
 //!   for the record in the store (exactly one wins);
-//! - the periodic sweep promotes a waiting socket when the host's node is dead, and re-introduces waiting
+//! - the periodic sweep promotes a waiting socket when the host's node is dead or the record stayed missing
+//!   for `node_ttl` (a host that left a stopping node and did not come back), and re-introduces waiting
 //!   sockets to a live remote host whose announcement was lost.
 //!
 //! Every function is a no-op without a cluster, so a single node behaves exactly as before.
@@ -130,11 +131,14 @@ pub(crate) async fn sweep(inner: &Inner, session: &SessionId) {
     let holder = match inner.store.current_host(session).await {
         Ok(Some(holder)) => holder,
         Ok(None) => {
-            elect_if_vacant(inner, session).await;
+            if cluster.vacant_long_enough(session, true) {
+                elect_if_vacant(inner, session).await;
+            }
             return;
         }
         Err(err) => return tracing::error!(%err, "sweep: store unavailable"),
     };
+    cluster.vacant_long_enough(session, false);
     if inner.registry.is_live(session, &holder) {
         return;
     }
