@@ -99,7 +99,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (signer, secret_source) = signer_from(config.secret.as_deref());
     config.log_summary(addr, secret_source);
     let signaling = match (config.store_kind(), config.redis_url.as_deref()) {
-        (StoreKind::Memory, _) => SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), config.signaling()),
+        (StoreKind::Memory, _) => {
+            SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), config.signaling())
+        }
         (StoreKind::Redis, None) => return Err("--store redis needs --redis-url (P2P_REDIS_URL)".into()),
         (StoreKind::Redis, Some(url)) => {
             let backend = RedisBackend::connect(url, config.redis_options())

@@ -10,7 +10,9 @@
 mod common;
 
 use common::redis::{free_port, options, shared_redis, start_node, RedisProcess};
-use common::{answer, candidate, connect, eventually_async, join, offer, test_config, Client, TestServer, SECRET, WAIT};
+use common::{
+    answer, candidate, connect, eventually_async, join, offer, test_config, Client, TestServer, SECRET, WAIT,
+};
 use p2p_streams::p2p::protocol::{close_code, ErrorCode, PeerId, Role, ServerToClient};
 use p2p_streams::p2p::server::SignalingConfig;
 use std::time::Duration;
@@ -65,7 +67,8 @@ async fn an_election_race_across_nodes_crowns_exactly_one_host() {
         async move { join(addr, "race", &format!("u{i}"), "1").await }
     });
     let mut peers: Vec<(Client, Role, _)> = futures::future::join_all(joins).await;
-    let hosts: Vec<_> = peers.iter().filter(|(_, role, _)| *role == Role::Host).map(|(c, _, _)| c.peer.clone()).collect();
+    let hosts: Vec<_> =
+        peers.iter().filter(|(_, role, _)| *role == Role::Host).map(|(c, _, _)| c.peer.clone()).collect();
     assert_eq!(hosts.len(), 1, "exactly one host across both nodes: {hosts:?}");
     let host_id = hosts[0].clone();
     assert!(peers.iter().all(|(_, _, named)| *named == host_id), "everyone names the same host");
@@ -176,7 +179,7 @@ async fn a_killed_nodes_host_is_replaced_within_the_node_ttl() {
 
 #[tokio::test]
 async fn a_redis_restart_is_survived_with_clear_errors_meanwhile() {
-    let _ = tracing_subscriber::fmt().with_env_filter("debug,redis=debug").with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
     let mut redis = RedisProcess::start().await;
     let config = SignalingConfig { ping_interval: Duration::from_millis(200), ..test_config() };
     let (a, b) = two_nodes(&redis.url(), config).await;

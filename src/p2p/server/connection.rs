@@ -56,7 +56,8 @@ where
     let (tx, rx) = mpsc::channel(inner.config.outbound_queue);
     let (closer, close_rx) = watch::channel(None);
     let mut writer = tokio::spawn(write_loop(sink, rx));
-    let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone(), introduced: None };
+    let handle =
+        ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone(), introduced: None };
     let mut conn = Connection { inner, session, peer, handle, joined: false, negotiating_since: None };
 
     let exit = conn.read_loop(&mut stream, close_rx).await;

@@ -39,10 +39,10 @@ mod registry;
 mod store;
 mod upgrade;
 
+pub use cluster::{RedisBackend, RedisOptions};
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
 pub use metrics::{install_metrics, MetricsError};
-pub use cluster::{RedisBackend, RedisOptions};
 pub use store::{HostClaim, MemoryStore, RedisStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
 
 use crate::p2p::protocol::SIGNALING_PATH;

@@ -221,8 +221,11 @@ impl Cluster {
 
     /// Where `peer`'s socket in `session` lives, if it is joined anywhere.
     pub async fn locate(&self, session: &SessionId, peer: &PeerId) -> Result<Option<Location>, StoreError> {
-        let found: Option<String> =
-            redis::cmd("GET").arg(self.peer_key(session, peer)).query_async(&mut self.conn()).await.map_err(unavailable)?;
+        let found: Option<String> = redis::cmd("GET")
+            .arg(self.peer_key(session, peer))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
         Ok(found.as_deref().and_then(Location::decode))
     }
 
@@ -272,7 +275,13 @@ impl Cluster {
     /// Publishes `message` on `channel`.
     pub async fn publish(&self, channel: String, message: &bus::BusMessage) -> Result<(), StoreError> {
         let payload = serde_json::to_string(message).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        redis::cmd("PUBLISH").arg(channel).arg(payload).query_async::<i64>(&mut self.conn()).await.map(drop).map_err(unavailable)
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<i64>(&mut self.conn())
+            .await
+            .map(drop)
+            .map_err(unavailable)
     }
 
     /// Marks this node alive for `node_ttl`.
@@ -290,7 +299,12 @@ impl Cluster {
 
     /// Marks this node dead at once (graceful shutdown).
     async fn forget_node(&self) -> Result<(), StoreError> {
-        redis::cmd("DEL").arg(self.node_key(&self.node)).query_async::<i64>(&mut self.conn()).await.map(drop).map_err(unavailable)
+        redis::cmd("DEL")
+            .arg(self.node_key(&self.node))
+            .query_async::<i64>(&mut self.conn())
+            .await
+            .map(drop)
+            .map_err(unavailable)
     }
 
     /// A pub/sub connection (a new one per call: the subscriber reconnects with it).

@@ -85,7 +85,9 @@ pub(super) async fn offer_vacancy(inner: &Inner, session: &SessionId) {
 pub(super) async fn introduce(inner: &Inner, session: &SessionId, peer: &PeerId, host: &PeerId) {
     let Some(cluster) = &inner.cluster else { return };
     match cluster.locate(session, host).await {
-        Ok(Some(location)) if location.node != cluster.node => introduce_at(inner, session, peer, host, &location).await,
+        Ok(Some(location)) if location.node != cluster.node => {
+            introduce_at(inner, session, peer, host, &location).await
+        }
         Ok(_) => {} // in its grace period: it is introduced when it comes back
         Err(err) => tracing::error!(%err, "could not look up the host's node (the sweep retries)"),
     }
@@ -98,8 +100,11 @@ async fn introduce_at(inner: &Inner, session: &SessionId, peer: &PeerId, host: &
     if !inner.registry.introduce(session, peer, &key) {
         return;
     }
-    let message =
-        BusMessage::Deliver { session: session.clone(), to: host.clone(), frame: ServerToClient::PeerJoined { peer: peer.clone() } };
+    let message = BusMessage::Deliver {
+        session: session.clone(),
+        to: host.clone(),
+        frame: ServerToClient::PeerJoined { peer: peer.clone() },
+    };
     if let Err(err) = cluster.publish(cluster.node_channel(&location.node), &message).await {
         tracing::error!(%err, "could not introduce a peer to its remote host (the sweep retries)");
         inner.registry.introduce(session, peer, "");

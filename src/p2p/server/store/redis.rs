@@ -120,7 +120,8 @@ impl SessionStore for RedisStore {
     async fn claim_host(&self, s: &SessionId, p: &PeerId, ttl: Duration) -> Result<HostClaim, StoreError> {
         let mut invocation = CLAIM.key(self.host_key(s));
         invocation.key(self.index_key()).arg(&p.0).arg(millis(ttl)).arg(&s.0);
-        let (won, holder): (i64, String) = invocation.invoke_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let (won, holder): (i64, String) =
+            invocation.invoke_async(&mut self.conn.clone()).await.map_err(unavailable)?;
         Ok(if won == 1 { HostClaim::Won } else { HostClaim::Taken(PeerId(holder)) })
     }
 
@@ -172,8 +173,13 @@ impl SessionStore for RedisStore {
 
     async fn sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
         let mut conn = self.conn.clone();
-        let ids: Vec<String> =
-            redis::cmd("ZRANGE").arg(self.index_key()).arg(0).arg(-1).query_async(&mut conn).await.map_err(unavailable)?;
+        let ids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.index_key())
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
