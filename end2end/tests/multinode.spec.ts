@@ -67,6 +67,8 @@ test('a host on node A and clients on node B chat; when node A and its host go, 
     for (const p of clients) await p.expectLinesWhere(after, expected);
     await expectSameLines(clients, expected.length);
     for (const p of clients) await p.expectNoReload();
+    // Leave before node B stops, or the host's page would retry a node that is gone (a console error).
+    for (const p of clients) await p.close();
   } finally {
     await nodeA.stop();
     await nodeB.stop();
