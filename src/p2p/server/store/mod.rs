@@ -3,7 +3,8 @@
 //! A host record says "peer P is the host of session S until T". Every election step is one atomic store call
 //! (claim, compare-and-swap, conditional refresh or release), so two nodes sharing a store can never both crown
 //! a host, and a record whose node died simply expires. The node-local socket registry lives elsewhere
-//! (`registry.rs`); this trait is the only state that a multi-node deployment shares.
+//! (`registry.rs`); with several nodes, these records plus the peer directory and node liveness of `cluster/`
+//! are all the state they share.
 //!
 //! [`MemoryStore`] is the single-node default; [`RedisStore`] shares the records between nodes (docs/scaling.md).
 
