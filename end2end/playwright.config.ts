@@ -8,27 +8,13 @@
  * Environment:
  *   E2E_PORT          port for the spawned server (default 3100)
  *   E2E_BASE_URL      test an already running server instead of spawning one
- *   P2P_SERVER_BIN    server binary (default `${CARGO_TARGET_DIR:-../target}/debug/p2p-streams`)
- *   LEPTOS_SITE_ROOT  site root with /pkg (default: first existing of `${target}/site`, `<repo>/target/site`)
+ *   P2P_SERVER_BIN, LEPTOS_SITE_ROOT   the server binary and its site (see server-paths.ts)
+ *   P2P_TEST_REDIS_URL  Redis for multinode.spec.ts, which starts two nodes on E2E_PORT+1 and E2E_PORT+2 itself
  *   CHROMIUM_PATH     browser binary (default /usr/bin/chromium; browsers are never downloaded)
  *   E2E_SERVER_LOGS=1 show the server's stdout (RUST_LOG=info) in the test output
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { defineConfig } from '@playwright/test';
-
-const repoRoot = path.resolve(__dirname, '..');
-/** Cargo's target dir; a relative CARGO_TARGET_DIR is taken relative to the crate root (where cargo runs). */
-const targetDir = path.resolve(repoRoot, process.env.CARGO_TARGET_DIR ?? 'target');
-const serverBin = process.env.P2P_SERVER_BIN ?? path.join(targetDir, 'debug', 'p2p-streams');
-/**
- * Cargo.toml has `site-root = "target/site"` (literal, relative to the crate root), so cargo-leptos writes the site
- * there even when CARGO_TARGET_DIR points elsewhere; `${target}/site` is tried first in case that ever changes.
- */
-const siteRoot =
-  process.env.LEPTOS_SITE_ROOT ??
-  [path.join(targetDir, 'site'), path.join(repoRoot, 'target', 'site')].find((p) => existsSync(p)) ??
-  path.join(targetDir, 'site');
+import { E2E_SECRET, repoRoot, serverBin, siteRoot } from './server-paths';
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const externalBaseURL = process.env.E2E_BASE_URL;
@@ -83,7 +69,7 @@ export default defineConfig({
         env: {
           LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
           LEPTOS_SITE_ROOT: siteRoot,
-          P2P_SECRET: 'e2e-test-fixture-secret-not-for-production',
+          P2P_SECRET: E2E_SECRET,
           P2P_ADMIN_TOKEN: 'e2e-admin-token-test-fixture',
           RUST_LOG: 'info',
         },

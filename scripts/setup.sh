@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for p2p-streams: installs only what is missing.
 #   scripts/setup.sh          toolchain for building and running the app
-#   scripts/setup.sh --test   also Chromium and the Playwright dependencies
+#   scripts/setup.sh --test   also Chromium, redis-server (multi-node tests) and the Playwright dependencies
 # Every step checks first and skips what is already present, so running it twice is cheap.
 set -euo pipefail
 
@@ -60,6 +60,7 @@ fi
 if ((WITH_TEST)); then
   # 4. Debian's Chromium (never a downloaded browser) and Redis for the multi-node tests.
   command -v chromium >/dev/null 2>&1 || apt_install chromium
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   # 5. Playwright from npm, without its browser download.
   if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]]; then
     log "npm: installing end2end dependencies"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs every test: Rust unit and integration tests (real server on
-# 127.0.0.1:0, real WebSockets) and the Playwright suite (real Chromium, real WebRTC).
+# 127.0.0.1:0, real WebSockets; multi-node ones on a redis-server started here) and the Playwright suite (real
+# Chromium, real WebRTC).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 scripts/setup.sh --test
+# One Redis for the multi-node Rust tests and the two-node Playwright test, stopped on exit.
+source scripts/redis.sh
+start_test_redis
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 step "Rust tests (server side)"

@@ -2,7 +2,7 @@
 //! variables (clap), each documented with its default in `--help`, and a start-up summary that never prints
 //! a secret.
 
-use crate::p2p::server::SignalingConfig;
+use crate::p2p::server::{RedisOptions, SignalingConfig};
 use crate::p2p::IceServer;
 use axum::http::HeaderName;
 use clap::{Parser, ValueEnum};
@@ -14,6 +14,8 @@ use std::time::Duration;
 pub enum StoreKind {
     /// In this process (one signaling node; nothing external needed).
     Memory,
+    /// In Redis at `--redis-url`, shared by several signaling nodes (docs/scaling.md).
+    Redis,
 }
 
 /// How log lines are written.
@@ -36,9 +38,20 @@ pub struct Config {
     /// (development only: tokens and cookies die with the process).
     #[arg(long, env = "P2P_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// Session store.
-    #[arg(long, env = "P2P_STORE", value_enum, default_value_t = StoreKind::Memory)]
-    pub store: StoreKind,
+    /// Session store [default: `redis` when a Redis URL is set, else `memory`].
+    #[arg(long, env = "P2P_STORE", value_enum)]
+    pub store: Option<StoreKind>,
+    /// Redis shared by several signaling nodes, e.g. `redis://127.0.0.1:6379/0`; setting it selects the
+    /// Redis store [default: none, single node].
+    #[arg(long, env = "P2P_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel (several deployments can share one Redis).
+    #[arg(long, env = "P2P_REDIS_PREFIX", default_value = "p2p")]
+    pub redis_prefix: String,
+    /// With Redis: a node that has not renewed its liveness key for this long is dead, and its peers are
+    /// taken over by the other nodes, in milliseconds.
+    #[arg(long, env = "P2P_NODE_TTL_MS", default_value_t = 6000)]
+    pub node_ttl_ms: u64,
     /// ICE servers handed to browsers, comma-separated `URL` or `URL|username|credential`, e.g.
     /// `stun:stun.example.org:3478,turn:turn.example.org:3478|user|pass` [default: none, host candidates only].
     #[arg(long = "ice-servers", env = "P2P_ICE_SERVERS", value_delimiter = ',', hide_env_values = true)]
@@ -144,6 +157,21 @@ impl Config {
         Duration::from_secs(self.header_timeout_secs).max(Duration::from_millis(1))
     }
 
+    /// The store in force: `--store`, else Redis when a URL is set, else memory.
+    pub fn store_kind(&self) -> StoreKind {
+        self.store.unwrap_or(if self.redis_url.is_some() { StoreKind::Redis } else { StoreKind::Memory })
+    }
+
+    /// Settings of the Redis store and bus.
+    pub fn redis_options(&self) -> RedisOptions {
+        RedisOptions {
+            prefix: self.redis_prefix.clone(),
+            node_ttl: Duration::from_millis(self.node_ttl_ms.max(30)),
+            peer_ttl: Duration::from_secs(self.ping_timeout_secs.max(self.ping_interval_secs.saturating_mul(3)).max(1)),
+            ..RedisOptions::default()
+        }
+    }
+
     /// The ICE servers, parsed from `URL|username|credential` entries.
     pub fn ice(&self) -> Vec<IceServer> {
         self.ice_servers
@@ -174,7 +202,9 @@ impl Config {
         tracing::info!(
             %addr,
             secret = secret_source,
-            store = ?self.store,
+            store = ?self.store_kind(),
+            redis = if self.redis_url.is_some() { "<set>" } else { "none" },
+            node_ttl_ms = self.node_ttl_ms,
             ice_servers = ?ice,
             admin = if self.admin_token.is_some() { "enabled" } else { "disabled" },
             ping_interval = ?signaling.ping_interval,
@@ -212,7 +242,7 @@ mod tests {
             "1500",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cfg.store, StoreKind::Memory);
+        assert_eq!(cfg.store_kind(), StoreKind::Memory);
         assert_eq!(cfg.signaling().host_grace, Duration::from_millis(1500));
         assert_eq!(cfg.signaling().ping_timeout, Duration::from_secs(30));
         let ice = cfg.ice();
@@ -240,5 +270,17 @@ mod tests {
         assert_eq!(signaling.client_ip_header.as_ref().map(HeaderName::as_str), Some("x-forwarded-for"));
         assert_eq!(signaling.allowed_origins, ["https://a.example", "https://b.example"]);
         assert!(Config::try_parse_from(["p2p-streams", "--client-ip-header=bad header"]).is_err());
+    }
+
+    #[test]
+    fn a_redis_url_selects_the_redis_store_unless_memory_is_asked_for() {
+        let parse = |args: &[&str]| Config::try_parse_from(args).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = parse(&["p2p-streams", "--redis-url", "redis://127.0.0.1:6400"]);
+        assert_eq!(cfg.store_kind(), StoreKind::Redis);
+        assert_eq!(cfg.redis_options().prefix, "p2p");
+        assert_eq!(cfg.redis_options().node_ttl, Duration::from_secs(6));
+        let cfg = parse(&["p2p-streams", "--redis-url", "redis://x", "--store", "memory"]);
+        assert_eq!(cfg.store_kind(), StoreKind::Memory);
+        assert_eq!(parse(&["p2p-streams", "--store", "redis"]).redis_url, None, "checked at start-up");
     }
 }

@@ -1,5 +1,6 @@
 //! The p2p-streams server binary (`ssr`): tracing, configuration from the environment, the signaling server
-//! with the in-memory session store, the Leptos SSR routes and server functions, and graceful shutdown.
+//! with the in-memory session store (or Redis, shared by several nodes), the Leptos SSR routes and server
+//! functions, and graceful shutdown.
 //!
 //! Every setting is a flag with an environment variable (`p2p-streams --help`, see `config.rs`); the ones
 //! you usually set are `P2P_SECRET` (HMAC key for join tokens and the demo's identity cookie; a random
@@ -11,9 +12,9 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use p2p_streams::admin::AdminToken;
 use p2p_streams::app::{shell, App};
-use p2p_streams::config::{Config, LogFormat};
+use p2p_streams::config::{Config, LogFormat, StoreKind};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
-use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, SignalingServer};
+use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, RedisBackend, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
@@ -103,7 +104,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = leptos_options.site_addr;
     let (signer, secret_source) = signer_from(config.secret.as_deref());
     config.log_summary(addr, secret_source);
-    let signaling = SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), config.signaling());
+    let signaling = match (config.store_kind(), config.redis_url.as_deref()) {
+        (StoreKind::Memory, _) => {
+            SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), config.signaling())
+        }
+        (StoreKind::Redis, None) => return Err("--store redis needs --redis-url (P2P_REDIS_URL)".into()),
+        (StoreKind::Redis, Some(url)) => {
+            let backend = RedisBackend::connect(url, config.redis_options())
+                .await
+                .map_err(|err| format!("cannot connect to Redis: {err}"))?;
+            SignalingServer::clustered(signer.clone(), backend, config.signaling())
+        }
+    };
     let ice = ServerIceServers(config.ice());
     let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(signer.clone()));
 
@@ -145,10 +157,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     // The bound address (differs from `addr` for port 0).
     let addr = listener.local_addr()?;
-    let shutdown = shutdown_signal(signaling);
-    tracing::info!(%addr, store = "memory", "p2p-streams listening");
+    let shutdown = shutdown_signal(signaling.clone());
+    tracing::info!(%addr, store = ?config.store_kind(), node = signaling.node_id(), "p2p-streams listening");
     // The accept loop: client addresses for the per-address limit, a header-read timeout for idle HTTP
     // connections, TCP_NODELAY, graceful shutdown.
     serve(listener, app, config.header_timeout(), shutdown).await;
+    // Upgraded sockets are not awaited by the accept loop: let them send their close frames and leave the store.
+    signaling.drained(std::time::Duration::from_secs(3)).await;
     Ok(())
 }

@@ -38,9 +38,12 @@ export class Peers {
     private readonly baseURL: string | undefined,
   ) {}
 
-  /** A new browser context (own cookies and sessionStorage) with one page; nothing joined yet. */
-  async open(label: string): Promise<RoomPage> {
-    const context = await this.browser.newContext({ baseURL: this.baseURL });
+  /**
+   * A new browser context (own cookies and sessionStorage) with one page; nothing joined yet. `baseURL` picks
+   * another server than the suite's (a second signaling node).
+   */
+  async open(label: string, baseURL = this.baseURL): Promise<RoomPage> {
+    const context = await this.browser.newContext({ baseURL });
     await context.addInitScript(installSocketRecorder);
     await context.addInitScript(installChannelRecorder);
     const page = await context.newPage();

@@ -235,6 +235,9 @@ pub enum ErrorCode {
     /// The socket sent frames faster than its rate limit allows; the frame was dropped. Keep flooding and the
     /// socket is closed with [`close_code::RATE_LIMITED`].
     RateLimited,
+    /// The server could not route the frame right now (the store shared by several nodes is unreachable):
+    /// our failure, not the peer's; the frame was dropped and may be sent again later.
+    Unavailable,
 }
 
 /// WebSocket close codes the server uses (4000-4999 is the application range).

@@ -2,11 +2,15 @@
 //! client (tokio-tungstenite) that speaks the protocol. Every wait has a timeout, so a hang fails the test.
 #![allow(dead_code)] // each test binary uses a subset
 
+pub mod redis;
+
 use futures::{SinkExt, StreamExt};
 use p2p_streams::p2p::protocol::{
     ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION, SIGNALING_PATH,
 };
-use p2p_streams::p2p::server::{install_metrics, MemoryStore, SessionStore, SignalingConfig, SignalingServer};
+use p2p_streams::p2p::server::{
+    install_metrics, MemoryStore, RedisBackend, SessionStore, SignalingConfig, SignalingServer,
+};
 use p2p_streams::p2p::token::TokenSigner;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,6 +91,16 @@ pub async fn start_served(config: SignalingConfig, header_timeout: Duration) -> 
     let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), Arc::new(MemoryStore::new()), config);
     let app = server.router().merge(server.ops_router(None));
     tokio::spawn(p2p_streams::p2p::server::serve(listener, app, header_timeout, std::future::pending()));
+    TestServer { addr, server }
+}
+
+/// Starts a clustered node (store and bus in `backend`'s Redis) on `127.0.0.1:0`.
+pub async fn start_node_app(config: SignalingConfig, backend: RedisBackend) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let server = SignalingServer::clustered(TokenSigner::new(SECRET.to_vec()), backend, config);
+    let app = server.router().into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     TestServer { addr, server }
 }
 

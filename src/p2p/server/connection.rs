@@ -12,7 +12,7 @@ use super::registry::{CloseRequest, ConnHandle};
 use super::route::{self, RawSignal};
 use super::{metrics, Inner};
 use crate::p2p::protocol::{
-    close_code, ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
+    close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION,
 };
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -62,7 +62,8 @@ where
     let (tx, rx) = mpsc::channel(inner.config.outbound_queue);
     let (closer, close_rx) = watch::channel(None);
     let mut writer = tokio::spawn(write_loop(sink, rx));
-    let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone() };
+    let handle =
+        ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone(), introduced: None };
     let bucket = TokenBucket::new(inner.config.rate_limit_per_sec, inner.config.rate_limit_burst, Instant::now());
     let from_json = serde_json::to_string(&peer).unwrap_or_default();
     let mut conn =
@@ -219,14 +220,18 @@ impl Connection {
         let max = self.inner.config.max_frame_bytes;
         let result = match message {
             Message::Text(text) if text.len() > max => Err(PeerError::FrameTooLarge { len: text.len(), max }),
-            Message::Text(text) => match route::parse_signal(text.as_str()) {
-                // The hot path: a well-formed signal is forwarded without parsing its SDP.
-                Some(signal) if self.joined => self.route(signal),
-                _ => match serde_json::from_str::<ClientToServer>(text.as_str()) {
-                    Ok(frame) => self.on_frame(frame).await?,
-                    Err(err) => Err(PeerError::from_json(&err)),
-                },
-            },
+            Message::Text(text) => {
+                // The hot path: a well-formed signal to a socket on this node is forwarded without parsing its
+                // SDP. Anything else (a signal for another node included) takes the typed path.
+                let fast = route::parse_signal(text.as_str()).filter(|_| self.joined).and_then(|s| self.route(s));
+                match fast {
+                    Some(result) => result,
+                    None => match serde_json::from_str::<ClientToServer>(text.as_str()) {
+                        Ok(frame) => self.on_frame(frame).await?,
+                        Err(err) => Err(PeerError::from_json(&err)),
+                    },
+                }
+            }
             Message::Binary(data) if data.len() > max => Err(PeerError::FrameTooLarge { len: data.len(), max }),
             Message::Binary(_) => Err(PeerError::BinaryFrame),
             // Pings are answered by the codec; a Pong only proves liveness (the idle clock was reset).
@@ -255,11 +260,13 @@ impl Connection {
         }
     }
 
-    /// Forwards a checked signal to its one target, as sent, with this socket's peer stamped as `from`.
-    fn route(&mut self, signal: RawSignal<'_>) -> Result<(), PeerError> {
+    /// Forwards a checked signal to its one target on this node, as sent, with this socket's peer stamped as
+    /// `from`. `None` when the target is not on this node and other nodes exist (the typed path forwards it).
+    fn route(&mut self, signal: RawSignal<'_>) -> Option<Result<(), PeerError>> {
         let to = PeerId(signal.to.into_owned());
         let Some(target) = self.inner.registry.get(&self.session, &to) else {
-            return Err(PeerError::UnknownPeer(to));
+            // Not on this node: another node may hold it (the typed path asks the cluster), or nobody does.
+            return self.inner.cluster.is_none().then_some(Err(PeerError::UnknownPeer(to)));
         };
         tracing::debug!(%to, kind = signal.kind, "routing signal");
         let frame = route::signal_frame(&self.from_json, signal.payload);
@@ -269,7 +276,7 @@ impl Connection {
                 metrics::negotiated(since.elapsed());
             }
         }
-        Ok(())
+        Some(Ok(()))
     }
 
     /// Handles one parsed frame. The outer `Err` ends the socket; the inner one is the peer's mistake.
@@ -298,14 +305,31 @@ impl Connection {
             }
             _ if !self.joined => Ok(Err(PeerError::NotJoined)),
             ClientToServer::Signal { to, signal } => {
-                let registry = &self.inner.registry;
-                let Some(target) = registry.get(&self.session, &to) else {
-                    return Ok(Err(PeerError::UnknownPeer(to)));
-                };
                 tracing::debug!(%to, kind = signal.kind(), link = signal.link(), "routing signal");
                 let (kind, answer) = (signal.kind(), matches!(signal, SignalPayload::Answer { .. }));
-                if target.send(&ServerToClient::Signal { from: self.peer.clone(), signal }) {
-                    metrics::signal_routed(kind);
+                let frame = ServerToClient::Signal { from: self.peer.clone(), signal };
+                let routed = match self.inner.registry.get(&self.session, &to) {
+                    // Node-local delivery never touches the shared store.
+                    Some(target) => {
+                        let queued = target.send(&frame);
+                        if queued {
+                            metrics::signal_routed(kind);
+                        }
+                        queued
+                    }
+                    // On another node, if any (published in order: this task awaits each frame).
+                    None => match election::forward(&self.inner, &self.session, &to, frame).await {
+                        Ok(true) => true,
+                        Ok(false) => return Ok(Err(PeerError::UnknownPeer(to))),
+                        Err(err) => {
+                            tracing::error!(%err, "could not route a signal to another node");
+                            let message = "signal not delivered: the shared session store is unreachable".into();
+                            self.handle.send(&ServerToClient::Error { code: ErrorCode::Unavailable, message });
+                            return Ok(Ok(()));
+                        }
+                    },
+                };
+                if routed {
                     if let Some(since) = self.negotiating_since.take_if(|_| answer) {
                         metrics::negotiated(since.elapsed());
                     }

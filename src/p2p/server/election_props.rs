@@ -74,7 +74,7 @@ impl World {
         let conn_id = inner.next_conn_id();
         let (tx, rx) = mpsc::channel(4096);
         let (closer, closer_rx) = watch::channel(None);
-        let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer(u) };
+        let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer(u), introduced: None };
         let (sid, pid) = (session(s), peer(u));
         election::join(inner, &sid, &pid, handle, lost_host.map(peer)).await.expect("memory store never fails");
         self.sockets.insert(conn_id, Socket { session: sid, peer: pid, rx, closer: closer_rx, told: None });

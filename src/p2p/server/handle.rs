@@ -31,6 +31,9 @@ pub(crate) struct ConnHandle {
     pub role: Role,
     /// Host last announced to the socket.
     pub host: PeerId,
+    /// The remote host socket (`host@node/conn`) this socket was last introduced to with `PeerJoined`, so
+    /// the bus and the sweep never introduce it twice to the same host socket.
+    pub introduced: Option<String>,
 }
 
 impl ConnHandle {
@@ -79,7 +82,15 @@ mod tests {
     fn a_full_outbound_queue_closes_the_slow_socket_with_1008() {
         let (tx, _rx) = mpsc::channel(2);
         let (closer, close_rx) = watch::channel(None);
-        let slow = ConnHandle { conn_id: 1, joined: 1, tx, closer, role: Role::Client, host: PeerId("h#1".into()) };
+        let slow = ConnHandle {
+            conn_id: 1,
+            joined: 1,
+            tx,
+            closer,
+            role: Role::Client,
+            host: PeerId("h#1".into()),
+            introduced: None,
+        };
         let frame = ServerToClient::PeerLeft { peer: PeerId("a#1".into()) };
         assert!(slow.send(&frame) && slow.send(&frame), "room for two frames");
         assert!(close_rx.borrow().is_none());

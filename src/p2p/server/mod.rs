@@ -8,7 +8,9 @@
 //! - `route.rs`: the signal fast path (shape check, payload forwarded unparsed, frame built once);
 //! - `election.rs`: join, leave, host election and the host's grace period;
 //! - `registry.rs`: the node-local map of joined sockets; `handle.rs`: how to reach one of them;
-//! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default);
+//! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default, [`RedisStore`]);
+//! - `cluster/`: several nodes on one Redis ([`SignalingServer::clustered`]): peer directory, node liveness,
+//!   the signaling bus and the election sweep (docs/scaling.md);
 //! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
 //! - `limits.rs`: the per-socket rate limit, the per-address connection count, the `Origin` check;
 //! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`);
@@ -31,6 +33,7 @@
 //! # }
 //! ```
 
+mod cluster;
 mod config;
 mod connection;
 mod election;
@@ -46,11 +49,12 @@ mod serve;
 mod store;
 mod upgrade;
 
+pub use cluster::{RedisBackend, RedisOptions};
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
 pub use metrics::{install_metrics, MetricsError};
 pub use serve::serve;
-pub use store::{HostClaim, MemoryStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
+pub use store::{HostClaim, MemoryStore, RedisStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
 
 use crate::p2p::protocol::SIGNALING_PATH;
 use crate::p2p::token::TokenSigner;
@@ -77,6 +81,8 @@ pub(crate) struct Inner {
     pub(crate) config: SignalingConfig,
     /// Joined sockets on this node.
     pub(crate) registry: Registry,
+    /// The other nodes sharing the store (`None`: this node is alone).
+    pub(crate) cluster: Option<cluster::Cluster>,
     /// `true` once [`SignalingServer::shutdown`] ran; every socket task watches it.
     pub(crate) shutdown: watch::Sender<bool>,
     /// Open signaling sockets per client address (`max_connections_per_ip`).
@@ -124,12 +130,33 @@ impl SignalingServer {
     /// A server verifying tokens with `signer` and keeping host records in `store`. Zero values in `config`
     /// that would make no sense (ping interval, queue size) are raised to their minimum.
     pub fn new(signer: TokenSigner, store: Arc<dyn SessionStore>, config: SignalingConfig) -> Self {
+        Self::build(signer, store, None, config)
+    }
+
+    /// A node of a multi-node deployment: host records in `backend`'s [`RedisStore`], peers on other nodes
+    /// reached over its pub/sub bus. Starts the node's bus subscriber and heartbeat, so it must be called
+    /// inside a tokio runtime.
+    pub fn clustered(signer: TokenSigner, backend: RedisBackend, config: SignalingConfig) -> Self {
+        let store: Arc<dyn SessionStore> = Arc::new(backend.store());
+        let server = Self::build(signer, store, Some(cluster::Cluster::new(backend)), config);
+        cluster::Cluster::start(&server.inner);
+        server
+    }
+
+    /// The shared constructor.
+    fn build(
+        signer: TokenSigner,
+        store: Arc<dyn SessionStore>,
+        cluster: Option<cluster::Cluster>,
+        config: SignalingConfig,
+    ) -> Self {
         let (shutdown, _) = watch::channel(false);
         let inner = Inner {
             signer,
             store,
             config: config.normalized(),
             registry: Registry::default(),
+            cluster,
             shutdown,
             ip_connections: Arc::default(),
             warned_no_peer_addr: AtomicBool::new(false),
@@ -137,6 +164,11 @@ impl SignalingServer {
             next_conn: AtomicU64::new(1),
         };
         SignalingServer { inner: Arc::new(inner) }
+    }
+
+    /// This node's id in a multi-node deployment (`None` for a single node).
+    pub fn node_id(&self) -> Option<&str> {
+        self.inner.cluster.as_ref().map(|c| c.node.as_str())
     }
 
     /// The token signer (the app's server function signs join tokens with it).
@@ -174,5 +206,14 @@ impl SignalingServer {
     pub fn shutdown(&self) {
         tracing::info!(open = self.open_connections(), "signaling server shutting down");
         self.inner.shutdown.send_replace(true);
+    }
+
+    /// After [`SignalingServer::shutdown`]: waits until every socket task has finished (sent its close frame
+    /// and left the store), at most `limit`.
+    pub async fn drained(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }

@@ -196,6 +196,35 @@ impl Registry {
         }
     }
 
+    /// Records that `peer`'s socket is introduced to the remote host socket `key`; `false` if it already was.
+    pub fn introduce(&self, session: &SessionId, peer: &PeerId, key: &str) -> bool {
+        let mut sessions = lock(&self.sessions);
+        match sessions.get_mut(session).and_then(|m| m.get_mut(peer)) {
+            Some(h) if h.introduced.as_deref() != Some(key) => {
+                h.introduced = Some(key.to_owned());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Every joined socket: session, peer and connection id.
+    pub fn sockets(&self) -> Vec<(SessionId, PeerId, u64)> {
+        let sessions = lock(&self.sessions);
+        let all = sessions.iter().flat_map(|(s, m)| m.iter().map(|(p, h)| (s.clone(), p.clone(), h.conn_id)));
+        all.collect()
+    }
+
+    /// Sessions with sockets on this node but no socket told it is host.
+    pub fn sessions_without_host(&self) -> Vec<SessionId> {
+        let sessions = lock(&self.sessions);
+        sessions
+            .iter()
+            .filter(|(_, members)| members.values().all(|h| h.role != Role::Host))
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
     /// Starts `host`'s grace period after its socket `conn_id` dropped.
     pub fn start_grace(&self, session: &SessionId, host: &PeerId, conn_id: u64) {
         lock(&self.graces).insert(session.clone(), (host.clone(), conn_id));
@@ -234,7 +263,8 @@ mod tests {
     fn handle(conn_id: u64) -> ConnHandle {
         let (tx, _) = mpsc::channel(1);
         let (closer, _) = watch::channel(None);
-        ConnHandle { conn_id, joined: conn_id, tx, closer, role: Role::Client, host: PeerId("h#1".into()) }
+        let host = PeerId("h#1".into());
+        ConnHandle { conn_id, joined: conn_id, tx, closer, role: Role::Client, host, introduced: None }
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! A host record says "peer P is the host of session S until T". Every election step is one atomic store call
 //! (claim, compare-and-swap, conditional refresh or release), so two nodes sharing a store can never both crown
 //! a host, and a record whose node died simply expires. The node-local socket registry lives elsewhere
-//! (`registry.rs`); this trait is the only state that a multi-node deployment shares.
+//! (`registry.rs`); with several nodes, these records plus the peer directory and node liveness of `cluster/`
+//! are all the state they share.
 //!
-//! [`MemoryStore`] is the single-node default; a Redis implementation can replace it behind the same trait.
+//! [`MemoryStore`] is the single-node default; [`RedisStore`] shares the records between nodes (docs/scaling.md).
 
 mod memory;
+pub(crate) mod redis;
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 use crate::p2p::protocol::{PeerId, PeerStatus, SessionId};
 use serde::{Deserialize, Serialize};

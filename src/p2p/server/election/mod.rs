@@ -8,6 +8,14 @@
 //! Host loss: a CLEAN leave releases the record and promotes the earliest-joined waiting socket at once; an
 //! ABNORMAL drop keeps the record for `host_grace` (the host may come back with its role), then promotes.
 //! A peer that joins naming the dead host in `lost_host` takes over immediately.
+//!
+//! With several nodes (`Inner::cluster`), `remote.rs` carries the same events across nodes: a host elected
+//! here is announced on the bus, a vacancy with nobody waiting here is offered to the other nodes, and a peer
+//! whose host lives elsewhere is introduced to it through the bus.
+
+mod remote;
+
+pub(crate) use remote::{forward, remote_host, sweep, vacant};
 
 use super::error::PeerError;
 use super::registry::{CloseRequest, ConnHandle};
@@ -58,6 +66,16 @@ pub(crate) async fn join(
             return Err(JoinError::Store(err));
         }
     };
+    if let Some(cluster) = &inner.cluster {
+        if let Err(err) = cluster.register(session, peer, handle.conn_id).await {
+            if host == *peer {
+                // Best effort: the record would otherwise keep the session hostless until its TTL.
+                let _ = inner.store.release_host(session, peer).await;
+            }
+            registry.forget_if_empty(session);
+            return Err(JoinError::Store(err));
+        }
+    }
     let role = if host == *peer { Role::Host } else { Role::Client };
     handle.role = role;
     handle.host = host.clone();
@@ -79,10 +97,13 @@ pub(crate) async fn join(
     tracing::info!(role = role.as_str(), %host, "peer joined");
     if role == Role::Host {
         announce_host(inner, session, &host);
+        remote::publish_elected(inner, session, &host).await;
     } else if let Some(host_socket) = registry.get(session, &host) {
         host_socket.send(&ServerToClient::PeerJoined { peer: peer.clone() });
+    } else {
+        remote::introduce(inner, session, peer, &host).await;
     }
-    // Otherwise the host is in its grace period (or on another node): the peer waits.
+    // Otherwise the host is in its grace period: the peer waits.
     Ok(role)
 }
 
@@ -98,7 +119,7 @@ async fn claim(
         HostClaim::Won => return Ok(peer.clone()),
         HostClaim::Taken(holder) => holder,
     };
-    if lost_host != Some(&holder) || inner.registry.is_live(session, &holder) {
+    if lost_host != Some(&holder) || remote::is_live(inner, session, &holder).await? {
         return Ok(holder);
     }
     if store.replace_host(session, &holder, peer, ttl).await? {
@@ -120,9 +141,16 @@ pub(crate) async fn leave(inner: &Arc<Inner>, session: &SessionId, peer: &PeerId
     // None: a newer socket of the same peer replaced this one and owns everything now.
     let Some(gone) = registry.remove(session, peer, conn_id) else { return };
     tracing::info!(role = gone.role.as_str(), how = ?how, "peer left");
+    if let Some(cluster) = &inner.cluster {
+        if let Err(err) = cluster.unregister(session, peer, conn_id).await {
+            tracing::warn!(%err, "could not remove a peer from the directory; it expires by itself");
+        }
+    }
     if gone.role == Role::Client {
         if let Some((_, host)) = registry.local_host(session) {
             host.send(&ServerToClient::PeerLeft { peer: peer.clone() });
+        } else if gone.host != *peer {
+            remote::deliver(inner, session, &gone.host, ServerToClient::PeerLeft { peer: peer.clone() }).await;
         }
         return;
     }
@@ -145,7 +173,7 @@ pub(crate) async fn leave(inner: &Arc<Inner>, session: &SessionId, peer: &PeerId
         Leave::Shutdown => store.refresh_host(session, peer, grace).await.map(|_| false),
     };
     match vacant {
-        Ok(true) => elect_if_vacant(inner, session).await,
+        Ok(true) => elect_or_offer(inner, session).await,
         Ok(false) => {}
         Err(err) => tracing::error!(%err, "store failed while a host left"),
     }
@@ -169,29 +197,39 @@ fn spawn_grace_timer(inner: Arc<Inner>, session: SessionId, host: PeerId, conn_i
                     return;
                 }
             }
-            elect_if_vacant(&inner, &session).await;
+            elect_or_offer(&inner, &session).await;
         }
         .instrument(span),
     );
 }
 
-/// With no local host, promotes the earliest-joined socket of `session` if the store lets it.
-async fn elect_if_vacant(inner: &Inner, session: &SessionId) {
+/// Elects a host among this node's waiting sockets; with none here, asks the other nodes to (`Vacant`).
+async fn elect_or_offer(inner: &Inner, session: &SessionId) {
+    if !elect_if_vacant(inner, session).await {
+        remote::offer_vacancy(inner, session).await;
+    }
+}
+
+/// With no local host, promotes the earliest-joined socket of `session` if the store lets it. Returns `false`
+/// when this node has no socket of `session` at all.
+async fn elect_if_vacant(inner: &Inner, session: &SessionId) -> bool {
     let registry = &inner.registry;
     if registry.local_host(session).is_some() {
-        return;
+        return true;
     }
-    let Some((first, handle)) = registry.others(session, None).into_iter().next() else { return };
+    let Some((first, handle)) = registry.others(session, None).into_iter().next() else { return false };
     match inner.store.claim_host(session, &first, inner.config.host_ttl).await {
         Ok(HostClaim::Won) => {
             tracing::info!(host = %first, "promoted a waiting peer to host");
             registry.set_view(session, &first, Role::Host, &first);
             handle.send(&ServerToClient::RoleChanged { role: Role::Host, host: first.clone() });
             announce_host(inner, session, &first);
+            remote::publish_elected(inner, session, &first).await;
         }
         Ok(HostClaim::Taken(holder)) => follow(inner, session, &holder),
         Err(err) => tracing::error!(%err, "store failed electing a new host"),
     }
+    true
 }
 
 /// Tells every other local socket that `host` hosts, and the host who waits for an offer.
@@ -217,8 +255,16 @@ fn follow(inner: &Inner, session: &SessionId, host: &PeerId) {
 }
 
 /// Keeps a live host's record from expiring; called every `ping_interval` by the host's socket task.
+/// With several nodes, every joined socket also re-registers its directory entry here (which re-creates it
+/// after a Redis restart).
 pub(crate) async fn refresh(inner: &Arc<Inner>, session: &SessionId, peer: &PeerId, conn_id: u64) {
-    if inner.registry.role_of(session, peer, conn_id) != Some(Role::Host) {
+    let role = inner.registry.role_of(session, peer, conn_id);
+    if let (Some(cluster), Some(_)) = (&inner.cluster, role) {
+        if let Err(err) = cluster.register(session, peer, conn_id).await {
+            tracing::error!(%err, "store failed refreshing a peer's directory entry");
+        }
+    }
+    if role != Some(Role::Host) {
         return;
     }
     match inner.store.refresh_host(session, peer, inner.config.host_ttl).await {
@@ -235,7 +281,10 @@ async fn reassert(inner: &Inner, session: &SessionId, peer: &PeerId, conn_id: u6
         return;
     }
     match inner.store.claim_host(session, peer, inner.config.host_ttl).await {
-        Ok(HostClaim::Won) => tracing::warn!("host record had vanished, claimed it again"),
+        Ok(HostClaim::Won) => {
+            tracing::warn!("host record had vanished, claimed it again");
+            remote::publish_elected(inner, session, peer).await;
+        }
         Ok(HostClaim::Taken(holder)) => {
             tracing::warn!(%holder, "host record taken by another peer, stepping down");
             follow(inner, session, &holder);

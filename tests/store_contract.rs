@@ -1,0 +1,119 @@
+//! The `SessionStore` contract, run against both stores: the in-memory default and Redis. Same calls, same
+//! answers: claims, compare-and-swap, conditional refresh and release, rosters that keep the TTL, sorted
+//! listings, truncated states, expiry with real (short) TTLs, and a claim race between many tasks.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::redis::{options, shared_redis};
+use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus, SessionId};
+use p2p_streams::p2p::server::{HostClaim, MemoryStore, RedisBackend, SessionStore, SessionSummary, MAX_ROSTER_STATES};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TTL: Duration = Duration::from_secs(30);
+
+fn ids() -> (SessionId, PeerId, PeerId) {
+    (SessionId("room:1".into()), PeerId("ada#1".into()), PeerId("bob#1".into()))
+}
+
+fn status(peer: &PeerId, state: LinkState, host: bool) -> PeerStatus {
+    PeerStatus { peer: peer.clone(), state, host }
+}
+
+fn summary(s: &SessionId, host: &PeerId, peers: u32, states: Vec<PeerStatus>) -> SessionSummary {
+    SessionSummary { session_id: s.clone(), host: host.clone(), peers, states }
+}
+
+/// Every contract check, in sequence, on a store that starts empty.
+async fn contract(store: Arc<dyn SessionStore>) {
+    let (s, ada, bob) = ids();
+    // claim
+    assert_eq!(store.claim_host(&s, &ada, TTL).await.ok(), Some(HostClaim::Won));
+    assert_eq!(store.claim_host(&s, &bob, TTL).await.ok(), Some(HostClaim::Taken(ada.clone())));
+    assert_eq!(store.claim_host(&s, &ada, TTL).await.ok(), Some(HostClaim::Won), "own record is re-won");
+    assert_eq!(store.current_host(&s).await.ok(), Some(Some(ada.clone())));
+    // refresh and release only by the holder
+    assert_eq!(store.refresh_host(&s, &bob, TTL).await.ok(), Some(false));
+    assert_eq!(store.release_host(&s, &bob).await.ok(), Some(false));
+    assert_eq!(store.refresh_host(&s, &ada, TTL).await.ok(), Some(true));
+    // rosters, listing, truncation
+    let states = vec![status(&ada, LinkState::Connected, true), status(&bob, LinkState::Connecting, false)];
+    store.set_roster(&s, 7, states.clone()).await.expect("roster");
+    assert_eq!(store.sessions().await.ok(), Some(vec![summary(&s, &ada, 7, states)]));
+    let many = vec![status(&bob, LinkState::Negotiating, false); MAX_ROSTER_STATES + 10];
+    store.set_roster(&s, 0, many).await.expect("roster");
+    let listed = store.sessions().await.expect("sessions");
+    assert_eq!(listed.first().map(|x| (x.peers, x.states.len())), Some((1, MAX_ROSTER_STATES)));
+    // compare-and-swap
+    assert_eq!(store.replace_host(&s, &bob, &bob, TTL).await.ok(), Some(false), "wrong expected");
+    assert_eq!(store.replace_host(&s, &ada, &bob, TTL).await.ok(), Some(true));
+    assert_eq!(store.sessions().await.ok(), Some(vec![summary(&s, &bob, 1, vec![])]), "new host, fresh roster");
+    assert_eq!(store.release_host(&s, &bob).await.ok(), Some(true));
+    assert_eq!(store.current_host(&s).await.ok(), Some(None));
+    assert_eq!(store.replace_host(&s, &bob, &ada, TTL).await.ok(), Some(false), "no record");
+    store.set_roster(&s, 3, vec![]).await.expect("roster");
+    assert_eq!(store.current_host(&s).await.ok(), Some(None), "set_roster never creates a record");
+    // sorted listing
+    for name in ["b", "a", "c"] {
+        store.claim_host(&SessionId(name.into()), &PeerId(format!("{name}#1")), TTL).await.expect("claim");
+    }
+    let names: Vec<_> = store.sessions().await.expect("sessions").into_iter().map(|x| x.session_id.0).collect();
+    assert_eq!(names, vec!["a", "b", "c"]);
+}
+
+/// Expiry with real time: a refreshed record lives on, an unrefreshed one vanishes, rosters keep the TTL.
+async fn expiry(store: Arc<dyn SessionStore>) {
+    let (s, ada, bob) = ids();
+    let ttl = Duration::from_millis(1500);
+    store.claim_host(&s, &ada, ttl).await.expect("claim");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(store.refresh_host(&s, &ada, ttl).await.ok(), Some(true));
+    store.set_roster(&s, 4, vec![]).await.expect("roster");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(store.current_host(&s).await.ok(), Some(Some(ada.clone())), "refreshed record lives on");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(store.current_host(&s).await.ok(), Some(None), "the roster update did not extend it");
+    assert_eq!(store.sessions().await.ok(), Some(vec![]));
+    assert_eq!(store.claim_host(&s, &bob, ttl).await.ok(), Some(HostClaim::Won), "an expired host strands nobody");
+}
+
+/// Many concurrent claimants: exactly one wins, all agree on it.
+async fn race(store: Arc<dyn SessionStore>) {
+    let s = SessionId("race".into());
+    let claims = (0..32).map(|i| {
+        let (store, s) = (store.clone(), s.clone());
+        tokio::spawn(async move { store.claim_host(&s, &PeerId(format!("p{i}#1")), TTL).await })
+    });
+    let results: Vec<HostClaim> =
+        futures::future::join_all(claims).await.into_iter().map(|r| r.expect("task").expect("claim")).collect();
+    assert_eq!(results.iter().filter(|c| **c == HostClaim::Won).count(), 1);
+    let holder = store.current_host(&s).await.expect("host").expect("a host");
+    assert!(results.iter().all(|c| *c == HostClaim::Won || *c == HostClaim::Taken(holder.clone())));
+}
+
+async fn redis_store() -> (common::redis::SharedRedis, Arc<dyn SessionStore>) {
+    let redis = shared_redis().await;
+    let backend = RedisBackend::connect(&redis.url, options(Duration::from_secs(6))).await.expect("connect");
+    (redis, Arc::new(backend.store()))
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_contract() {
+    contract(Arc::new(MemoryStore::new())).await;
+    race(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn redis_store_keeps_the_contract() {
+    let (_redis, store) = redis_store().await;
+    contract(store).await;
+    let (_redis, store) = redis_store().await;
+    race(store).await;
+}
+
+#[tokio::test]
+async fn both_stores_expire_records_that_are_not_refreshed() {
+    let (_redis, store) = redis_store().await;
+    tokio::join!(expiry(Arc::new(MemoryStore::new())), expiry(store));
+}
