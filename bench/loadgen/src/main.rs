@@ -36,6 +36,10 @@ struct Cli {
     /// PeerJS: the connection key.
     #[arg(long, default_value = "peerjs", global = true)]
     key: String,
+    /// With several `--url`s: put the peers of one session on different servers (W2: the two ends of a pair;
+    /// W3: each client on another server than its host), so every signal crosses nodes.
+    #[arg(long, global = true)]
+    cross_node: bool,
     /// Local source addresses for the sockets, comma-separated (spreads ephemeral ports).
     #[arg(long, value_delimiter = ',', default_value = "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4", global = true)]
     sources: Vec<IpAddr>,
@@ -144,7 +148,7 @@ fn main() -> ExitCode {
         Server::Peerjs => proto::Proto::PeerJs(cli.key.clone()),
     };
     let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    let target = Arc::new(net::Target { urls: cli.urls.clone(), sources: cli.sources.clone() });
+    let target = Arc::new(net::Target { urls: cli.urls.clone(), sources: cli.sources.clone(), cross_node: cli.cross_node });
     let ctx = Ctx { proto, target, pid: cli.server_pid, run_id };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -36,12 +36,24 @@ pub struct Target {
     pub urls: Vec<String>,
     /// Local source addresses, used round-robin per socket.
     pub sources: Vec<IpAddr>,
+    /// Peer `k` of session `n` goes to the server after the session's own ([`Target::peer_url`]).
+    pub cross_node: bool,
 }
 
 impl Target {
     /// The base URL for session number `n`.
     pub fn url(&self, n: usize) -> &str {
         &self.urls[n % self.urls.len()]
+    }
+
+    /// The base URL for peer `k` (0-based, the host or first end excluded) of session number `n`: the
+    /// session's own server, or with `cross_node` the next ones round-robin.
+    pub fn peer_url(&self, n: usize, k: usize) -> &str {
+        if self.cross_node {
+            self.url(n + 1 + k)
+        } else {
+            self.url(n)
+        }
     }
 
     /// The source address for socket number `n`.

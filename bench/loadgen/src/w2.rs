@@ -30,14 +30,14 @@ pub async fn run(ctx: &Ctx, pairs: usize, warmup: Duration, secs: Duration, payl
     for i in 0..pairs {
         let (proto, gate) = (ctx.proto.clone(), gate.clone());
         let session = format!("w2-{}-{i}", ctx.run_id);
-        let base = ctx.target.url(i).to_owned();
+        let (base, base_b) = (ctx.target.url(i).to_owned(), ctx.target.peer_url(i, 0).to_owned());
         let (src_a, src_b) = (ctx.target.source(2 * i), ctx.target.source(2 * i + 1));
         opening.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let (a_user, b_user) = (format!("{session}-a"), format!("{session}-b"));
             let within = Duration::from_secs(20);
             let a = net::open(&proto, &proto.url(&base, &session, &a_user), src_a, within).await.ok()?;
-            let b = net::open(&proto, &proto.url(&base, &session, &b_user), src_b, within).await.ok()?;
+            let b = net::open(&proto, &proto.url(&base_b, &session, &b_user), src_b, within).await.ok()?;
             Some((a, proto.peer_id(&a_user), b, proto.peer_id(&b_user)))
         });
     }

@@ -40,9 +40,9 @@ pub async fn run(ctx: &Ctx, sessions: usize, round: Round, secs: Duration) -> Va
             let (mut hist, mut pairs, mut failures, mut rounds) = (Hist::new(), 0u64, 0u64, 0u64);
             while Instant::now() < end {
                 let session = format!("w3-{}-{s}-{rounds}", ctx.run_id);
-                let base = ctx.target.url(s + rounds as usize);
+                let n = s + rounds as usize;
                 let sock = s * 7919 + rounds as usize * 5;
-                match tokio::time::timeout(ROUND_TIMEOUT, one_round(&ctx, base, &session, sock, round, &sdp)).await {
+                match tokio::time::timeout(ROUND_TIMEOUT, one_round(&ctx, n, &session, sock, round, &sdp)).await {
                     Ok(Some(latencies)) => {
                         pairs += latencies.len() as u64;
                         latencies.into_iter().for_each(|us| hist.record_us(us));
@@ -76,7 +76,7 @@ pub async fn run(ctx: &Ctx, sessions: usize, round: Round, secs: Duration) -> Va
 /// One round of one session; the latency (µs) of each pair, or `None` if anything failed.
 async fn one_round(
     ctx: &Ctx,
-    base: &str,
+    n: usize,
     session: &str,
     sock: usize,
     round: Round,
@@ -86,6 +86,7 @@ async fn one_round(
     let within = Duration::from_secs(10);
     let host_user = format!("{session}-h");
     let host_id = proto.peer_id(&host_user);
+    let base = ctx.target.url(n);
     let host = net::open(proto, &proto.url(base, session, &host_user), ctx.target.source(sock), within).await.ok()?;
     // In a JoinSet so a timed-out round aborts the host task with it.
     let mut host_task = tokio::task::JoinSet::new();
@@ -93,7 +94,7 @@ async fn one_round(
     let mut clients = tokio::task::JoinSet::new();
     for k in 0..round.clients {
         let (proto, sdp, host_id) = (proto.clone(), sdp.clone(), host_id.clone());
-        let url = proto.url(base, session, &format!("{session}-c{k}"));
+        let url = proto.url(ctx.target.peer_url(n, k), session, &format!("{session}-c{k}"));
         let my_id = proto.peer_id(&format!("{session}-c{k}"));
         let source = ctx.target.source(sock + 1 + k);
         clients.spawn(async move {
