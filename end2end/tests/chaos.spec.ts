@@ -27,7 +27,11 @@ function generator(seed: number): () => number {
   };
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The gap before a peer's next line: part of the seeded send schedule (the "random moments" under test), never a
+ * wait for some state. Every wait for state in this spec is a web-first assertion.
+ */
+const gapBeforeNextLine = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 for (const seed of SEEDS) {
   test(`chaos seed ${seed}: every survivor converges to one log with nothing lost or doubled`, async ({
@@ -55,7 +59,7 @@ for (const seed of SEEDS) {
 
     const sender = async (peer: RoomPage, delays: number[]) => {
       for (let k = 0; k < PER_PEER; k += 1) {
-        await pause(delays[k]);
+        await gapBeforeNextLine(delays[k]);
         if (peer === host && hostClosed) return;
         const text = `${peer.name}-${k}`;
         // Recorded before typing: a line the host typed as its page closed may or may not have gone out.
