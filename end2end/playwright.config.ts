@@ -38,7 +38,10 @@ export default defineConfig({
   // 2-core machine, and every test drives several browser contexts at once.
   workers: 1,
   fullyParallel: false,
-  retries: 0,
+  // One retry, reported as "flaky" in the output (never silently): a whole-suite run is the CI gate, and one
+  // unexplained stall (a first peer that never got its role in 30 s, seen once in a clean-clone run and not
+  // reproduced since) must not hide the rest. A test that fails twice fails the run.
+  retries: 1,
   forbidOnly: !!process.env.CI,
   reporter: 'list',
   timeout: 90_000,
