@@ -148,7 +148,8 @@ fn main() -> ExitCode {
         Server::Peerjs => proto::Proto::PeerJs(cli.key.clone()),
     };
     let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    let target = Arc::new(net::Target { urls: cli.urls.clone(), sources: cli.sources.clone(), cross_node: cli.cross_node });
+    let target =
+        Arc::new(net::Target { urls: cli.urls.clone(), sources: cli.sources.clone(), cross_node: cli.cross_node });
     let ctx = Ctx { proto, target, pid: cli.server_pid, run_id };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -74,14 +74,7 @@ pub async fn run(ctx: &Ctx, sessions: usize, round: Round, secs: Duration) -> Va
 }
 
 /// One round of one session; the latency (µs) of each pair, or `None` if anything failed.
-async fn one_round(
-    ctx: &Ctx,
-    n: usize,
-    session: &str,
-    sock: usize,
-    round: Round,
-    sdp: &Arc<str>,
-) -> Option<Vec<u64>> {
+async fn one_round(ctx: &Ctx, n: usize, session: &str, sock: usize, round: Round, sdp: &Arc<str>) -> Option<Vec<u64>> {
     let proto = &ctx.proto;
     let within = Duration::from_secs(10);
     let host_user = format!("{session}-h");
