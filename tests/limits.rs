@@ -7,7 +7,7 @@
 mod common;
 
 use common::{expect_http_status, join, offer, open_with, start, test_config, token, ws_url, Client, SECRET};
-use p2p_streams::p2p::protocol::{close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient};
+use p2p_streams::p2p::protocol::{close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, SignalPayload};
 use p2p_streams::p2p::server::SignalingConfig;
 use p2p_streams::p2p::token::{JoinClaims, TokenSigner, MAX_TOKEN_LEN};
 use std::net::SocketAddr;
@@ -217,4 +217,38 @@ async fn http_connections_that_never_finish_a_request_head_are_closed() {
     assert_eq!(guest.recv_frame().await, ServerToClient::Signal { from: host.peer.clone(), signal: offer(1) });
     // The accept loop hands the client's address to the per-address limit: a third socket is refused.
     assert_eq!(open_with(srv.addr, "idle", "third", "t", &[]).await.err(), Some(429));
+}
+
+#[tokio::test]
+async fn a_peer_that_reads_nothing_is_closed_as_too_slow_and_its_host_is_told() {
+    // A short queue, no rate limit, and a ping timeout far beyond the test: only the full queue can end it.
+    let config = SignalingConfig {
+        outbound_queue: 8,
+        rate_limit_per_sec: 1_000_000,
+        rate_limit_burst: 1_000_000,
+        ping_timeout: std::time::Duration::from_secs(600),
+        ..test_config()
+    };
+    let srv = start(config).await;
+    let (mut host, _, _) = join(srv.addr, "slow", "host", "h").await;
+    let (stalled, _, _) = join(srv.addr, "slow", "guest", "g").await;
+    assert_eq!(host.recv_frame().await, ServerToClient::PeerJoined { peer: stalled.peer.clone() });
+    // The guest never reads again: its socket buffers fill (a few MB on loopback), then the server's write to
+    // it blocks, then its queue of 8 frames fills and the server gives up on it while the write still hangs.
+    let sdp = "a=x-filler\r\n".repeat(2_500);
+    let mut told = None;
+    for link in 0..10_000u64 {
+        host.signal(&stalled.peer, SignalPayload::Offer { link, sdp: sdp.clone() }).await;
+        if link % 32 == 31 {
+            told = host.recv_within(std::time::Duration::from_millis(1)).await;
+            if told.is_some() {
+                break;
+            }
+        }
+    }
+    assert_eq!(told, Some(ServerToClient::PeerLeft { peer: stalled.peer.clone() }), "host told within 300 MB");
+    srv.wait_open(1).await;
+    host.signal(&stalled.peer, offer(1)).await;
+    expect_error(&mut host, ErrorCode::UnknownPeer).await;
+    drop(stalled);
 }

@@ -1,12 +1,15 @@
-//! One signaling socket after the upgrade (server side, `ssr`): the axum chat example's shape.
+//! One signaling socket after the upgrade (server side, `ssr`).
 //!
-//! The socket is split; a writer task drains a bounded queue of ready-made messages (so the registry can
-//! queue frames for this socket without awaiting), and the reader loop below `select!`s on the socket, the
-//! ping interval, the idle (ping-timeout) deadline, the join deadline, close requests from other tasks and the
-//! server's shutdown signal. The identity (session, peer) comes from the verified token, never from frames.
+//! One task per socket: it owns the WebSocket, reads frames, and writes what other tasks queued for it in its
+//! [`Outbound`] when woken (several queued frames go out in one flush). The loop `select!`s on the socket, the
+//! queue, the ping interval, the idle (ping-timeout) deadline, the join deadline and the server's shutdown
+//! signal. Keeping everything in one task with an allocation-free idle queue is what keeps an idle socket
+//! small (docs/performance.md, W1). The identity (session, peer) comes from the verified token, never from
+//! frames.
 
 use super::election::{self, JoinError, Leave};
 use super::error::{read_failure_close, PeerError, Reaction, ServerError};
+use super::handle::Outbound;
 use super::limits::{TokenBucket, Verdict};
 use super::registry::{CloseRequest, ConnHandle};
 use super::route::{self, RawSignal};
@@ -16,9 +19,9 @@ use crate::p2p::protocol::{
 };
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// How long a closing socket may take to flush its queue and close frame, or to finish a close handshake the
@@ -33,7 +36,7 @@ struct Exit {
     close: Option<CloseRequest>,
 }
 
-/// The per-socket state the reader loop needs.
+/// The per-socket state the loop needs.
 struct Connection {
     /// The server (store, registry, config).
     inner: Arc<Inner>,
@@ -50,116 +53,134 @@ struct Connection {
     /// The socket's frame-rate budget.
     bucket: TokenBucket,
     /// `peer` as a JSON string, encoded once: the `from` of every signal this socket sends.
-    from_json: String,
+    from_json: Box<str>,
 }
 
 /// Serves one upgraded socket until it ends. Generic over the socket so it can run on any message stream.
-pub(crate) async fn serve<S>(inner: Arc<Inner>, socket: S, session: SessionId, peer: PeerId, conn_id: u64)
+pub(crate) async fn serve<S>(inner: Arc<Inner>, mut socket: S, session: SessionId, peer: PeerId, conn_id: u64)
 where
-    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Send + 'static,
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin + Send + 'static,
 {
-    let (sink, mut stream) = socket.split();
-    let (tx, rx) = mpsc::channel(inner.config.outbound_queue);
-    let (closer, close_rx) = watch::channel(None);
-    let mut writer = tokio::spawn(write_loop(sink, rx));
-    let handle =
-        ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer.clone(), introduced: None };
+    let handle = ConnHandle::new(conn_id, peer.clone(), inner.config.outbound_queue);
+    let out = handle.out.clone();
     let bucket = TokenBucket::new(inner.config.rate_limit_per_sec, inner.config.rate_limit_burst, Instant::now());
-    let from_json = serde_json::to_string(&peer).unwrap_or_default();
+    let from_json = serde_json::to_string(&peer).unwrap_or_default().into();
     let mut conn =
         Connection { inner, session, peer, handle, joined: false, negotiating_since: None, bucket, from_json };
 
-    let exit = conn.read_loop(&mut stream, close_rx).await;
+    let exit = conn.run(&mut socket, &out).await;
     if conn.joined {
-        // Boxed (here and for join and refresh): a rare step's state is allocated while it runs instead of
-        // enlarging every idle socket's task by its size.
+        // Boxed (here and for join, refresh and typed frames): a rare step's state is allocated while it runs
+        // instead of enlarging every idle socket's task by its size.
         Box::pin(election::leave(&conn.inner, &conn.session, &conn.peer, conn_id, exit.how)).await;
     }
-    match exit.close {
-        Some(CloseRequest { code, reason }) => {
-            tracing::info!(code, reason, "closing socket");
-            let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
-            let deadline = Instant::now() + CLOSE_LINGER;
-            if conn.handle.tx.try_send(frame).is_ok() && tokio::time::timeout_at(deadline, &mut writer).await.is_ok() {
-                // Give the peer until the deadline to answer the close handshake before the TCP connection goes.
-                // If the stream ends without the peer's Close (a read error: an oversized frame whose payload
-                // is still unread), keep the connection until the deadline without reading: closing it with
-                // unread data sends a TCP reset, which can destroy our close frame before the peer reads it.
-                let drain = async {
-                    while let Some(Ok(message)) = stream.next().await {
-                        if matches!(message, Message::Close(_)) {
-                            while let Some(Ok(_)) = stream.next().await {}
-                            return;
-                        }
-                    }
-                    std::future::pending::<()>().await
-                };
-                let _ = tokio::time::timeout_at(deadline, drain).await;
-                return;
+    // Whatever is still queued goes out before the close frame; nothing is queued after this.
+    let mut frames = out.take_frames();
+    out.end();
+    let Some(CloseRequest { code, reason }) = exit.close else { return };
+    tracing::info!(code, reason, "closing socket");
+    frames.push_back(Message::Close(Some(CloseFrame { code, reason: reason.into() })));
+    let deadline = Instant::now() + CLOSE_LINGER;
+    if let Ok(Ok(())) = tokio::time::timeout_at(deadline, write_frames(&mut socket, frames)).await {
+        // Give the peer until the deadline to answer the close handshake before the TCP connection goes. If
+        // the stream ends without the peer's Close (a read error: an oversized frame whose payload is still
+        // unread), keep the connection until the deadline without reading: closing it with unread data sends
+        // a TCP reset, which can destroy our close frame before the peer reads it.
+        let drain = async {
+            while let Some(Ok(message)) = socket.next().await {
+                if matches!(message, Message::Close(_)) {
+                    while let Some(Ok(_)) = socket.next().await {}
+                    return;
+                }
             }
-            writer.abort();
-        }
-        None => writer.abort(),
+            std::future::pending::<()>().await
+        };
+        let _ = tokio::time::timeout_at(deadline, drain).await;
     }
 }
 
-/// Sends queued messages in order, flushing once per batch; stops after a close frame or when the socket fails.
-async fn write_loop<K>(mut sink: K, mut rx: mpsc::Receiver<Message>)
+/// Writes `frames` in order and flushes once (one write syscall for a burst of signals).
+async fn write_frames<K>(sink: &mut K, mut frames: VecDeque<Message>) -> Result<(), K::Error>
 where
     K: Sink<Message> + Unpin,
 {
-    // Everything already queued goes out in one flush (one write syscall for a burst of signals).
-    'outer: while let Some(mut message) = rx.recv().await {
-        loop {
-            let closing = matches!(message, Message::Close(_));
-            metrics::sent(&message);
-            if sink.feed(message).await.is_err() {
-                break 'outer;
-            }
-            if closing {
-                let _ = sink.flush().await;
-                break 'outer;
-            }
-            match rx.try_recv() {
-                Ok(next) => message = next,
-                Err(_) => break,
-            }
+    while let Some(message) = frames.pop_front() {
+        metrics::sent(&message);
+        sink.feed(message).await?;
+    }
+    sink.flush().await
+}
+
+/// Writes what is queued for the socket until the queue is empty; `Some` ends the socket: a close request
+/// (also one made while a write is blocked: a slow peer's full queue), a failed write, or a peer that took
+/// nothing for `stall` (a peer that reads nothing is gone, like one that sends nothing).
+async fn write_queued<S>(socket: &mut S, out: &Outbound, stall: Duration) -> Option<Exit>
+where
+    S: Sink<Message> + Unpin,
+{
+    let close = |request| Some(Exit { how: Leave::Abnormal, close: Some(request) });
+    loop {
+        if let Some(request) = out.close_request() {
+            return close(request);
         }
-        if sink.flush().await.is_err() {
-            break;
+        let frames = out.take_frames();
+        if frames.is_empty() {
+            return None;
+        }
+        let write = tokio::time::timeout(stall, write_frames(socket, frames));
+        tokio::pin!(write);
+        // Wake-ups during the write are consumed here; the loop re-reads the queue afterwards.
+        let closing = async {
+            loop {
+                out.ready().await;
+                if let Some(request) = out.close_request() {
+                    return request;
+                }
+            }
+        };
+        tokio::select! {
+            written = &mut write => match written {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Some(Exit { how: Leave::Abnormal, close: None }),
+                Err(_) => {
+                    tracing::info!("write timeout: the peer reads nothing");
+                    return Some(Exit { how: Leave::Abnormal, close: None });
+                }
+            },
+            request = closing => return close(request),
         }
     }
-    let _ = sink.close().await;
 }
 
 impl Connection {
-    /// Reads frames until the socket ends or must be closed.
-    async fn read_loop<R>(&mut self, stream: &mut R, mut close_rx: watch::Receiver<Option<CloseRequest>>) -> Exit
+    /// Reads frames and writes queued ones until the socket ends or must be closed.
+    async fn run<S>(&mut self, socket: &mut S, out: &Outbound) -> Exit
     where
-        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+        S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin,
     {
-        let config = self.inner.config.clone();
+        let config = &self.inner.config;
+        let (ping_interval, ping_timeout) = (config.ping_interval, config.ping_timeout);
         let mut shutdown = self.inner.shutdown.subscribe();
         if *shutdown.borrow_and_update() {
             return shutting_down();
         }
         let start = Instant::now();
-        let mut ping = tokio::time::interval_at(start + config.ping_interval, config.ping_interval);
+        let mut ping = tokio::time::interval_at(start + ping_interval, ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let idle = tokio::time::sleep_until(start + config.ping_timeout);
+        let idle = tokio::time::sleep_until(start + ping_timeout);
         let join_deadline = tokio::time::sleep_until(start + config.join_timeout);
         tokio::pin!(idle, join_deadline);
         let mut close_received = false;
 
         loop {
             tokio::select! {
-                message = stream.next() => match message {
+                message = socket.next() => match message {
                     Some(Ok(message)) => {
                         metrics::received(&message);
                         // After a Close, keep reading briefly: the stream ends once the codec has sent our
                         // reply to the close handshake.
                         close_received |= matches!(message, Message::Close(_));
-                        let linger = if close_received { CLOSE_LINGER } else { config.ping_timeout };
+                        let linger = if close_received { CLOSE_LINGER } else { ping_timeout };
                         idle.as_mut().reset(Instant::now() + linger);
                         if !close_received {
                             if let Err(exit) = self.on_message(message).await {
@@ -177,6 +198,11 @@ impl Connection {
                         return Exit { how, close: None };
                     }
                 },
+                () = out.ready() => {
+                    if let Some(exit) = Box::pin(write_queued(socket, out, ping_timeout)).await {
+                        return exit;
+                    }
+                }
                 _ = &mut idle => {
                     if close_received {
                         return Exit { how: Leave::Clean, close: None };
@@ -193,12 +219,6 @@ impl Connection {
                     self.handle.send_raw(Message::Ping(Default::default()));
                     if self.joined {
                         Box::pin(election::refresh(&self.inner, &self.session, &self.peer, self.handle.conn_id)).await;
-                    }
-                }
-                changed = close_rx.changed() => {
-                    let request = *close_rx.borrow_and_update();
-                    if let (Ok(()), Some(request)) = (changed, request) {
-                        return Exit { how: Leave::Abnormal, close: Some(request) };
                     }
                 }
                 _ = shutdown.changed() => return shutting_down(),
@@ -227,7 +247,7 @@ impl Connection {
                 match fast {
                     Some(result) => result,
                     None => match serde_json::from_str::<ClientToServer>(text.as_str()) {
-                        Ok(frame) => self.on_frame(frame).await?,
+                        Ok(frame) => Box::pin(self.on_frame(frame)).await?,
                         Err(err) => Err(PeerError::from_json(&err)),
                     },
                 }

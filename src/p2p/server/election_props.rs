@@ -10,7 +10,8 @@
 //! behind (no socket, session, gate, grace or host record).
 
 use super::election::{self, Leave};
-use super::registry::{CloseRequest, ConnHandle};
+use super::handle::Outbound;
+use super::registry::ConnHandle;
 use super::{MemoryStore, SignalingConfig, SignalingServer};
 use crate::p2p::protocol::{PeerId, Role, ServerToClient, SessionId};
 use crate::p2p::token::TokenSigner;
@@ -19,7 +20,6 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
 
 /// Sessions and users the generated steps pick from (small, so collisions are frequent).
 const SESSIONS: usize = 2;
@@ -49,8 +49,7 @@ fn step() -> impl Strategy<Value = Step> {
 struct Socket {
     session: SessionId,
     peer: PeerId,
-    rx: mpsc::Receiver<Message>,
-    closer: watch::Receiver<Option<CloseRequest>>,
+    out: Arc<Outbound>,
     /// Role and host from the last `Welcome`/`RoleChanged` it received.
     told: Option<(Role, PeerId)>,
 }
@@ -72,19 +71,18 @@ impl World {
     async fn join(&mut self, s: usize, u: usize, lost_host: Option<usize>) {
         let inner = &self.server.inner;
         let conn_id = inner.next_conn_id();
-        let (tx, rx) = mpsc::channel(4096);
-        let (closer, closer_rx) = watch::channel(None);
-        let handle = ConnHandle { conn_id, joined: 0, tx, closer, role: Role::Client, host: peer(u), introduced: None };
+        let handle = ConnHandle::new(conn_id, peer(u), 4096);
+        let out = handle.out.clone();
         let (sid, pid) = (session(s), peer(u));
         election::join(inner, &sid, &pid, handle, lost_host.map(peer)).await.expect("memory store never fails");
-        self.sockets.insert(conn_id, Socket { session: sid, peer: pid, rx, closer: closer_rx, told: None });
+        self.sockets.insert(conn_id, Socket { session: sid, peer: pid, out, told: None });
         self.reap().await;
     }
 
     /// Sockets the server asked to close (superseded by a reload) end, as their task would: abnormally.
     async fn reap(&mut self) {
         let closing: Vec<u64> =
-            self.sockets.iter().filter(|(_, s)| s.closer.borrow().is_some()).map(|(id, _)| *id).collect();
+            self.sockets.iter().filter(|(_, s)| s.out.close_request().is_some()).map(|(id, _)| *id).collect();
         for id in closing {
             self.leave(id, Leave::Abnormal).await;
         }
@@ -107,7 +105,8 @@ impl World {
     /// Reads every queued frame, tracking what each socket was told; the first must be its `Welcome`.
     fn drain(&mut self) {
         for socket in self.sockets.values_mut() {
-            while let Ok(Message::Text(text)) = socket.rx.try_recv() {
+            for message in socket.out.take_frames() {
+                let Message::Text(text) = message else { continue };
                 match serde_json::from_str::<ServerToClient>(text.as_str()).expect("server frame") {
                     ServerToClient::Welcome { role, host, peer_id, .. } => {
                         assert!(socket.told.is_none(), "one welcome per socket");

@@ -201,7 +201,7 @@ impl Registry {
         let mut sessions = lock(&self.sessions);
         match sessions.get_mut(session).and_then(|m| m.get_mut(peer)) {
             Some(h) if h.introduced.as_deref() != Some(key) => {
-                h.introduced = Some(key.to_owned());
+                h.introduced = Some(key.into());
                 true
             }
             _ => false,
@@ -258,13 +258,9 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::{mpsc, watch};
 
     fn handle(conn_id: u64) -> ConnHandle {
-        let (tx, _) = mpsc::channel(1);
-        let (closer, _) = watch::channel(None);
-        let host = PeerId("h#1".into());
-        ConnHandle { conn_id, joined: conn_id, tx, closer, role: Role::Client, host, introduced: None }
+        ConnHandle { joined: conn_id, ..ConnHandle::new(conn_id, PeerId("h#1".into()), 1) }
     }
 
     #[test]
