@@ -15,11 +15,11 @@ use super::registry::ConnHandle;
 use super::{MemoryStore, SignalingConfig, SignalingServer};
 use crate::p2p::protocol::{PeerId, Role, ServerToClient, SessionId};
 use crate::p2p::token::TokenSigner;
-use axum::extract::ws::Message;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Sessions and users the generated steps pick from (small, so collisions are frequent).
 const SESSIONS: usize = 2;

@@ -22,12 +22,12 @@ pub const CLOSE_BAD_PAYLOAD: u16 = 1007;
 /// The close code and reason owed to a peer whose socket failed to read: the codec refused a frame larger
 /// than its hard limit (1009), a protocol violation (1002) or a text frame that is not UTF-8 (1007). `None`
 /// for I/O failures: the connection is gone, there is nobody to tell.
-pub fn read_failure_close(err: axum::Error) -> Option<(u16, &'static str)> {
-    use tungstenite::error::Error as Ws;
-    match err.into_inner().downcast::<Ws>().map(|e| *e) {
-        Ok(Ws::Capacity(_)) => Some((CLOSE_TOO_BIG, "frame too large")),
-        Ok(Ws::Protocol(_)) => Some((CLOSE_PROTOCOL, "protocol error")),
-        Ok(Ws::Utf8(_)) => Some((CLOSE_BAD_PAYLOAD, "invalid UTF-8")),
+pub fn read_failure_close(err: tokio_tungstenite::tungstenite::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error as Ws;
+    match err {
+        Ws::Capacity(_) => Some((CLOSE_TOO_BIG, "frame too large")),
+        Ws::Protocol(_) => Some((CLOSE_PROTOCOL, "protocol error")),
+        Ws::Utf8(_) => Some((CLOSE_BAD_PAYLOAD, "invalid UTF-8")),
         _ => None,
     }
 }
@@ -178,14 +178,14 @@ mod tests {
 
     #[test]
     fn read_failures_owe_a_close_only_when_the_peer_can_hear_it() {
-        use tungstenite::error::{CapacityError, Error as Ws, ProtocolError};
+        use tokio_tungstenite::tungstenite::error::{CapacityError, Error as Ws, ProtocolError};
         let too_long = Ws::Capacity(CapacityError::MessageTooLong { size: 9, max_size: 1 });
-        assert_eq!(read_failure_close(axum::Error::new(too_long)), Some((1009, "frame too large")));
+        assert_eq!(read_failure_close(too_long), Some((1009, "frame too large")));
         let masked = Ws::Protocol(ProtocolError::UnmaskedFrameFromClient);
-        assert_eq!(read_failure_close(axum::Error::new(masked)).map(|c| c.0), Some(1002));
-        assert_eq!(read_failure_close(axum::Error::new(Ws::Utf8("x".into()))).map(|c| c.0), Some(1007));
+        assert_eq!(read_failure_close(masked).map(|c| c.0), Some(1002));
+        assert_eq!(read_failure_close(Ws::Utf8("x".into())).map(|c| c.0), Some(1007));
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert_eq!(read_failure_close(axum::Error::new(Ws::Io(reset))), None);
+        assert_eq!(read_failure_close(Ws::Io(reset)), None);
     }
 
     #[test]

@@ -8,10 +8,13 @@
 
 use super::error::CLOSE_TOO_SLOW;
 use crate::p2p::protocol::{PeerId, Role, ServerToClient};
-use axum::extract::ws::Message;
+use futures::task::AtomicWaker;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tokio::sync::Notify;
+use std::task::{Context, Poll};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Why the server wants a socket closed, sent to its connection task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,13 +36,17 @@ struct Pending {
     ended: bool,
 }
 
-/// The shared half of one socket: its queue, its close request, and the wake-up for its task.
+/// The shared half of one socket: its queue, its close request, and the wake-up for its task (the only
+/// task that waits on it).
 #[derive(Debug)]
 pub(crate) struct Outbound {
     /// Guarded by a std mutex, never held across an `.await`.
     pending: Mutex<Pending>,
-    /// Woken when a frame or a close request arrives (a stored permit if the task is busy).
-    ready: Notify,
+    /// Set when a frame or a close request arrives, cleared when the task sees it (so a wake-up that comes
+    /// while the task is busy is not lost).
+    signalled: AtomicBool,
+    /// The socket's task, while it waits.
+    waker: AtomicWaker,
     /// Frames that may wait before the socket is closed as too slow.
     capacity: usize,
 }
@@ -47,7 +54,30 @@ pub(crate) struct Outbound {
 impl Outbound {
     /// An empty queue holding at most `capacity` frames.
     pub fn new(capacity: usize) -> Self {
-        Outbound { pending: Mutex::new(Pending::default()), ready: Notify::new(), capacity: capacity.max(1) }
+        Outbound {
+            pending: Mutex::new(Pending::default()),
+            signalled: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Tells the socket's task that something arrived.
+    fn signal(&self) {
+        self.signalled.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// `Ready` once something arrived since the last time it was.
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.signalled.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        self.waker.register(cx.waker());
+        if self.signalled.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 
     /// Locks the state; every update is a single step, so a poisoned lock still holds consistent data.
@@ -55,9 +85,10 @@ impl Outbound {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Resolves once something was queued or a close was requested since the last call returned.
-    pub async fn ready(&self) {
-        self.ready.notified().await;
+    /// Resolves once something was queued or a close was requested since the last call returned. The future
+    /// is a reference and nothing more (it sits in every idle socket's task).
+    pub fn ready(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| self.poll_ready(cx))
     }
 
     /// Takes every queued frame, leaving an empty queue that holds no allocation.
@@ -129,7 +160,7 @@ impl ConnHandle {
         }
         pending.frames.push_back(message);
         drop(pending);
-        self.out.ready.notify_one();
+        self.out.signal();
         true
     }
 
@@ -142,7 +173,7 @@ impl ConnHandle {
             first
         };
         if first {
-            self.out.ready.notify_one();
+            self.out.signal();
         }
     }
 }

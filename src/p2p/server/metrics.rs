@@ -13,7 +13,6 @@ use super::error::PeerError;
 use super::SignalingServer;
 use crate::p2p::protocol::Role;
 use crate::p2p::token::TokenError;
-use axum::extract::ws::Message;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +21,7 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Gauge: open signaling sockets on this node (joined or not).
 pub const CONNECTIONS: &str = "p2p_signaling_connections";
@@ -233,6 +233,7 @@ fn payload_len(message: &Message) -> u64 {
         Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
         Message::Close(Some(frame)) => 2 + frame.reason.len(),
         Message::Close(None) => 0,
+        Message::Frame(frame) => frame.payload().len(),
     };
     u64::try_from(len).unwrap_or(u64::MAX)
 }
@@ -297,13 +298,13 @@ async fn scrape(State(ops): State<Ops>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
     #[test]
     fn payload_sizes_count_the_close_code() {
         assert_eq!(payload_len(&Message::Text("hello".into())), 5);
         assert_eq!(payload_len(&Message::Ping(vec![1, 2].into())), 2);
-        assert_eq!(payload_len(&Message::Close(Some(CloseFrame { code: 4003, reason: "bye".into() }))), 5);
+        assert_eq!(payload_len(&Message::Close(Some(CloseFrame { code: 4003.into(), reason: "bye".into() }))), 5);
         assert_eq!(payload_len(&Message::Close(None)), 0);
     }
 

@@ -41,13 +41,16 @@ mod election;
 mod election_props;
 mod error;
 mod handle;
+mod handshake;
 mod limits;
+mod members;
 pub mod metrics;
 mod registry;
 mod route;
 mod serve;
 mod store;
 mod upgrade;
+mod wire;
 
 pub use cluster::{RedisBackend, RedisOptions};
 pub use config::SignalingConfig;

@@ -11,6 +11,7 @@
 
 use super::error::PeerError;
 pub(crate) use super::handle::{CloseRequest, ConnHandle};
+use super::members::Members;
 use crate::p2p::protocol::{PeerId, Role, SessionId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,9 +49,6 @@ pub(crate) struct RegistryCounts {
     /// Joined sockets currently told they are host.
     pub hosts: usize,
 }
-
-/// Sockets of one session on this node.
-type Members = HashMap<PeerId, ConnHandle>;
 
 /// Every joined socket on this node, by session.
 #[derive(Debug, Default)]
@@ -109,7 +107,7 @@ impl Registry {
                 Err(if max_peers == 0 { PeerError::SessionFull } else { PeerError::ServerFull })
             }
             None => {
-                sessions.insert(session.clone(), Members::new());
+                sessions.insert(session.clone(), Members::default());
                 Ok(())
             }
         }
@@ -118,7 +116,7 @@ impl Registry {
     /// Drops `session`'s entry if it has no socket (a reservation whose join failed).
     pub fn forget_if_empty(&self, session: &SessionId) {
         let mut sessions = lock(&self.sessions);
-        if sessions.get(session).is_some_and(HashMap::is_empty) {
+        if sessions.get(session).is_some_and(Members::is_empty) {
             sessions.remove(session);
         }
     }
@@ -169,7 +167,8 @@ impl Registry {
     pub fn local_host(&self, session: &SessionId) -> Option<(PeerId, ConnHandle)> {
         let sessions = lock(&self.sessions);
         let members = sessions.get(session)?;
-        members.iter().find(|(_, h)| h.role == Role::Host).map(|(p, h)| (p.clone(), h.clone()))
+        let host = members.iter().find(|(_, h)| h.role == Role::Host).map(|(p, h)| (p.clone(), h.clone()));
+        host
     }
 
     /// How many sessions, joined sockets and host sockets this node holds.

@@ -7,20 +7,20 @@
 //! `max_connections_per_ip` open sockets. The connection's identity is `PeerId::with_tab(claims.pid, tab)` in
 //! `SessionId(claims.sid)`.
 
-use super::connection;
+use super::connection::{self, Connection};
 use super::error::ServerError;
-use super::limits::{client_ip, origin_allowed};
+use super::handshake;
+use super::limits::{client_ip, origin_allowed, IpSlot};
 use super::metrics;
 use super::SignalingServer;
 use crate::p2p::protocol::{PeerId, SessionId};
 use crate::p2p::token;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use hyper::upgrade::OnUpgrade;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -41,16 +41,16 @@ pub(crate) struct UpgradeQuery {
 pub(crate) async fn ws_handler(
     State(server): State<SignalingServer>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
     query: Result<Query<UpgradeQuery>, QueryRejection>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut request: Request,
 ) -> Response {
     let inner = &server.inner;
+    let headers = request.headers();
     if *inner.shutdown.borrow() {
         metrics::upgrade_rejected("shutting_down");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down", ServerError::ShuttingDown.close_reason());
     }
-    if !origin_allowed(&headers, &inner.config.allowed_origins) {
+    if !origin_allowed(headers, &inner.config.allowed_origins) {
         metrics::upgrade_rejected("origin");
         return refuse(StatusCode::FORBIDDEN, "origin refused", "origin not allowed");
     }
@@ -71,7 +71,7 @@ pub(crate) async fn ws_handler(
         return refuse(StatusCode::BAD_REQUEST, "bad tab nonce", "invalid tab nonce");
     }
     let peer_addr = connect.map(|Extension(ConnectInfo(addr))| addr);
-    let slot = match client_ip(&headers, peer_addr, inner.config.client_ip_header.as_ref()) {
+    let slot = match client_ip(headers, peer_addr, inner.config.client_ip_header.as_ref()) {
         Some(ip) => match inner.ip_connections.try_acquire(ip, inner.config.max_connections_per_ip) {
             Some(slot) => Some(slot),
             None => {
@@ -93,8 +93,8 @@ pub(crate) async fn ws_handler(
             None
         }
     };
-    let upgrade = match upgrade {
-        Ok(upgrade) => upgrade,
+    let (upgrade, accept) = match handshake::accept(&mut request) {
+        Ok(accepted) => accepted,
         Err(rejection) => {
             metrics::upgrade_rejected("not_websocket");
             return rejection.into_response();
@@ -104,32 +104,53 @@ pub(crate) async fn ws_handler(
     let peer = PeerId::with_tab(&claims.pid, &tab);
     let session = SessionId(claims.sid);
     let conn_id = inner.next_conn_id();
-    let config = &inner.config;
-    let limit = config.codec_limit();
     let span = tracing::info_span!("signaling", %session, %peer, conn = conn_id);
-    let inner = inner.clone();
-    upgrade
-        .read_buffer_size(config.read_buffer_size)
-        .write_buffer_size(config.write_buffer_size)
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_failed_upgrade(|err| tracing::debug!(%err, "websocket upgrade failed"))
-        .on_upgrade(move |socket| {
-            async move {
-                let _open = inner.open_guard();
-                // Declared after the open guard, so dropped before it: the address's slot is free by the time
-                // the socket no longer counts as open.
-                let _slot = slot;
-                tracing::debug!("socket open");
-                connection::serve(inner.clone(), socket, session, peer, conn_id).await;
-                tracing::debug!("socket closed");
-            }
-            .instrument(span)
-        })
+    let conn = Box::new(Connection::new(inner.clone(), session, peer, conn_id));
+    tokio::spawn(run_socket(upgrade, slot, conn).instrument(span));
+    handshake::switching_protocols(accept)
+}
+
+/// The socket's task: waits for the upgrade, then serves the socket until it ends. Its future is what every
+/// idle socket costs, so it holds only the upgrade, the address slot and the boxed connection state.
+async fn run_socket(upgrade: OnUpgrade, slot: Option<IpSlot>, conn: Box<Connection>) {
+    let inner = conn.inner().clone();
+    let socket = match handshake::open(upgrade, &inner.config).await {
+        Ok(socket) => socket,
+        Err(err) => return tracing::debug!(%err, "websocket upgrade failed"),
+    };
+    let _open = inner.open_guard();
+    // Declared after the open guard, so dropped before it: the address's slot is free by the time the socket
+    // no longer counts as open.
+    let _slot = slot;
+    tracing::debug!("socket open");
+    connection::serve(conn, socket).await;
+    tracing::debug!("socket closed");
 }
 
 /// A refused upgrade: logged at info with the reason only.
 fn refuse(status: StatusCode, what: &'static str, reason: &str) -> Response {
     tracing::info!(status = status.as_u16(), reason, "{what}");
     (status, reason.to_owned()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::p2p::server::{MemoryStore, SignalingConfig};
+    use crate::p2p::token::TokenSigner;
+    use std::sync::Arc;
+
+    /// What every idle socket costs is mostly this future (docs/performance.md, W1): it must not grow back
+    /// by a rare step's state sneaking in unboxed (it was 3 KiB with axum's upgrade task and two tasks per
+    /// socket; about 1.4 KiB in a debug build now).
+    #[test]
+    fn the_socket_task_stays_small() {
+        let server =
+            SignalingServer::new(TokenSigner::random(), Arc::new(MemoryStore::new()), SignalingConfig::default());
+        let conn = Box::new(Connection::new(server.inner.clone(), SessionId("s".into()), PeerId("p".into()), 1));
+        let upgrade = hyper::upgrade::on(axum::http::Request::new(()));
+        let task = run_socket(upgrade, None, conn).instrument(tracing::info_span!("signaling"));
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 2048, "the socket task's future is {size} bytes");
+    }
 }
