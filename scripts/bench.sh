@@ -141,7 +141,8 @@ for conns in 1000 5000 19500; do
   for server in ours peerjs; do run "$server" w1 --conns "$conns" --hold-secs 10; done
 done
 for pairs in 1 100 1000; do
-  for server in ours peerjs; do run "$server" w2 --pairs "$pairs" --secs 10; done
+  # 3 s of warm-up: the simultaneous first signals of every pair right after setup are not steady state.
+  for server in ours peerjs; do run "$server" w2 --pairs "$pairs" --secs 10 --warmup-secs 3; done
 done
 for server in ours peerjs; do run "$server" w3 --sessions 50 --secs 15; done
 
@@ -151,7 +152,7 @@ OUT="docs/bench-results/$(date -u +%Y-%m-%d).md"
   echo
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr); open files $(ulimit -n)"
   echo "- servers pinned to core 0, generator to core 1: ${SERVER_CPU[*]:-no taskset} / ${GEN_CPU[*]:-no taskset} (nice $NICE)"
-  echo "- ours: $OURS_VERSION, WebSocket read buffer 512 B, write buffer 4 KiB; PeerJS: $PEERJS_VERSION, concurrent_limit raised"
+  echo "- ours: $OURS_VERSION (own WebSocket framing: reads of up to 4 KiB, buffers held only while bytes are in flight); PeerJS: $PEERJS_VERSION, concurrent_limit raised"
   echo "- load generator: bench/loadgen (Rust, tokio current-thread, tokio-tungstenite)"
   echo "- load on the machine: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1/5/15 min load averages; other jobs were running)"
   echo

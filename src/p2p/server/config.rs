@@ -26,10 +26,12 @@ pub struct SignalingConfig {
     pub max_frame_bytes: usize,
     /// Frames queued for one socket before it is closed as too slow (1008). Default 256.
     pub outbound_queue: usize,
-    /// Initial WebSocket read buffer per socket, in bytes (axum's default is 128 KiB). It grows to fit a larger
-    /// frame when one arrives, so this is what an idle socket keeps. Default 512 B.
+    /// Most bytes one read takes from a socket, at most 4 KiB (the read lands in a buffer on the polling
+    /// thread's stack; bytes are kept per socket only while their frame is incomplete, so an idle socket holds
+    /// no read buffer). Default 4 KiB: one read for a typical SDP offer.
     pub read_buffer_size: usize,
-    /// WebSocket write buffer per socket, in bytes (axum's default is 128 KiB). Default 4 KiB.
+    /// Frames queued for writing are flushed once this many bytes are buffered, and at the end of every
+    /// batch; the buffer is freed once written. Default 4 KiB.
     pub write_buffer_size: usize,
     /// Sustained frames per second one socket may send (a token bucket refilled at this rate; every message
     /// but Close counts). A frame over the budget is dropped and answered with an `Error` frame `rate_limited`;
@@ -72,7 +74,7 @@ impl Default for SignalingConfig {
             host_grace: Duration::from_secs(5),
             max_frame_bytes: 64 * 1024,
             outbound_queue: 256,
-            read_buffer_size: 512,
+            read_buffer_size: 4 * 1024,
             write_buffer_size: 4 * 1024,
             rate_limit_per_sec: 100,
             rate_limit_burst: 400,
