@@ -148,8 +148,7 @@ mod browser {
                         }
                         let started = Driver::start(ticket, config, Rc::clone(&sink));
                         let send = started.sender();
-                        let queued =
-                            ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
+                        let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
                         if let Some(Outbox::Pending(queued)) = queued {
                             queued.into_iter().for_each(|payload| send(payload));
                         }
