@@ -112,6 +112,7 @@ mod browser {
     use crate::p2p::hooks::{Outbox, P2pContext, P2pState};
     use crate::p2p::ticket::JoinTicket;
     use leptos::prelude::*;
+    use leptos::reactive::computed::suspense::SuspenseContext;
     use std::cell::RefCell;
     use std::collections::VecDeque;
     use std::rc::Rc;
@@ -159,9 +160,12 @@ mod browser {
             }
         };
         // Hydrating a server-rendered page, the ticket came with it: open the signaling socket now, before the
-        // rest of the page hydrates (its events are held until the effect below runs).
-        if let Some(result) = ticket.get_untracked() {
-            start(result);
+        // rest of the page hydrates (its events are held until the effect below runs). Only under a <Suspense>,
+        // where reading the resource outside an effect is expected (elsewhere Leptos warns about it).
+        if use_context::<SuspenseContext>().is_some() {
+            if let Some(result) = ticket.get_untracked() {
+                start(result);
+            }
         }
         Effect::new(move |_| {
             release(&held, ctx, cb, history);
