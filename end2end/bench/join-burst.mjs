@@ -2,7 +2,9 @@
 // Prints markdown: navigation -> connected (the `p2p:connected` performance mark, relative to the page's
 // navigation start) p50/p95 over the clients; host -> all fan-out of one chat line (submit on the host to the
 // line appearing on each client, in-page clocks); and the time from closing the host's page until every
-// survivor is connected to the new host with the full peer list. Figures only, no pass/fail.
+// survivor is connected to the new host with the full peer list; then, per client, where the time to connected
+// went (medians of each milestone: HTML received, JS and wasm fetched, driver started = `p2p:negotiating`, offer
+// received = `p2p:connecting`, `p2p:connected`). Figures only, no pass/fail. N=1 measures one client alone.
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
 import { chromium } from 'playwright';
 const args = ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync','--disable-features=WebRtcHideLocalIpsWithMdns'];
@@ -22,6 +24,14 @@ async function signedIn(name, room) {
 }
 const connected = (page) => page.getByTestId('p2p-status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 60_000 });
 const navToConnected = (page) => page.evaluate(() => performance.getEntriesByName('p2p:connected')[0]?.startTime ?? NaN);
+/** Milestones of one page load, ms from its navigation start (NaN when missing). */
+const PHASES = ['html', 'js', 'wasm', 'negotiating', 'connecting', 'connected'];
+const phases = (page) => page.evaluate(() => {
+  const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
+  const fetched = (ext) => performance.getEntriesByType('resource').find((e) => e.name.endsWith(ext))?.responseEnd ?? NaN;
+  return [performance.getEntriesByType('navigation')[0]?.responseEnd ?? NaN, fetched('.js'), fetched('.wasm'),
+    mark('p2p:negotiating'), mark('p2p:connecting'), mark('p2p:connected')];
+});
 
 async function round(n) {
   const room = `burst${n}x${Date.now()}`;
@@ -34,6 +44,7 @@ async function round(n) {
   await Promise.all(clients.map(connected));
   await host.getByTestId('peer').nth(n).waitFor({ timeout: 60_000 });
   const join = await Promise.all(clients.map(navToConnected));
+  const milestones = await Promise.all(clients.map(phases));
 
   // Fan-out: the host's submit time and each client's arrival time, both read from in-page clocks.
   const text = `fanout-${Date.now()}`;
@@ -65,18 +76,25 @@ async function round(n) {
   const hosts = roles.filter((r) => r === 'host').length;
   await Promise.all(clients.map((p) => p.context().close()));
   await host.context().close();
-  return { join, fanout, migration, hosts };
+  return { join, fanout, migration, hosts, milestones };
 }
 
 console.log('### Browser (Chromium, one machine, release build)\n');
 console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms | fan-out host->all p50 ms | max ms | host closed -> all on new host ms (median, max) | new hosts |');
 console.log('|---|---|---|---|---|---|---|---|---|');
+const breakdown = [];
 for (const n of sizes.length ? sizes : [8, 16]) {
-  const join = [], fanout = [], migration = [], hosts = [];
+  const join = [], fanout = [], migration = [], hosts = [], milestones = [];
   for (let r = 0; r < rounds; r++) {
     const res = await round(n);
     join.push(...res.join); fanout.push(...res.fanout); migration.push(res.migration); hosts.push(res.hosts);
+    milestones.push(...res.milestones);
   }
+  breakdown.push(`| ${n} | ${PHASES.map((_, i) => fmt(pct(milestones.map((m) => m[i]).filter((x) => !Number.isNaN(x)), 0.5))).join(' | ')} |`);
   console.log(`| ${n} | ${rounds} | ${fmt(pct(join, 0.5))} | ${fmt(pct(join, 0.95))} | ${fmt(Math.max(...join))} | ${fanout.length ? pct(fanout, 0.5).toFixed(1) : '-'} | ${Math.max(...fanout).toFixed(1)} | ${pct(migration, 0.5)}, ${Math.max(...migration)} | ${hosts.join(',')} |`);
 }
+console.log('\nWhere the time goes (each client\'s milestones, median over clients, ms from its navigation start):\n');
+console.log(`| clients | ${PHASES.map((p) => ({ html: 'HTML received', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);
+console.log(`|---|${PHASES.map(() => '---').join('|')}|`);
+breakdown.forEach((line) => console.log(line));
 await browser.close();

@@ -112,33 +112,65 @@ mod browser {
     use crate::p2p::hooks::{Outbox, P2pContext, P2pState};
     use crate::p2p::ticket::JoinTicket;
     use leptos::prelude::*;
+    use leptos::reactive::computed::suspense::SuspenseContext;
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
     use std::rc::Rc;
 
     type TicketResource = Resource<Result<JoinTicket, ServerFnError>>;
+
+    /// Driver events waiting for the frame's first effect: `Some` until then. The driver starts while the page
+    /// hydrates, but the signals must keep the server's values until the frame's content is hydrated.
+    type Held = Rc<RefCell<Option<VecDeque<DriverEvent>>>>;
 
     pub(super) fn start_when_ready(ctx: P2pContext, ticket: TicketResource, config: P2pConfig, cb: P2pCallbacks) {
         let driver: StoredValue<Option<Driver>, LocalStorage> = StoredValue::new_local(None);
         let history = config.history_limit;
         let config = StoredValue::new_local(Some(config));
-        Effect::new(move |_| {
-            let Some(result) = ticket.get() else { return };
-            let Some(config) = config.try_update_value(Option::take).flatten() else { return };
-            match result {
-                Ok(ticket) => {
-                    let mut config = config;
-                    if config.ice_servers.is_empty() {
-                        config.ice_servers = ticket.ice_servers.clone();
+        let held: Held = Rc::new(RefCell::new(Some(VecDeque::new())));
+        let sink: Rc<dyn Fn(DriverEvent)> = {
+            let held = Rc::clone(&held);
+            Rc::new(move |event| {
+                let event = match held.borrow_mut().as_mut() {
+                    Some(queue) => return queue.push_back(event),
+                    None => event,
+                };
+                apply(ctx, cb, history, event)
+            })
+        };
+        let start = {
+            let sink = Rc::clone(&sink);
+            move |result: Result<JoinTicket, ServerFnError>| {
+                let Some(mut config) = config.try_update_value(Option::take).flatten() else { return };
+                match result {
+                    Ok(ticket) => {
+                        if config.ice_servers.is_empty() {
+                            config.ice_servers = ticket.ice_servers.clone();
+                        }
+                        let started = Driver::start(ticket, config, Rc::clone(&sink));
+                        let send = started.sender();
+                        let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
+                        if let Some(Outbox::Pending(queued)) = queued {
+                            queued.into_iter().for_each(|payload| send(payload));
+                        }
+                        driver.set_value(Some(started));
                     }
-                    let sink = Rc::new(move |event| apply(ctx, cb, history, event));
-                    let started = Driver::start(ticket, config, sink);
-                    let send = started.sender();
-                    let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
-                    if let Some(Outbox::Pending(queued)) = queued {
-                        queued.into_iter().for_each(|payload| send(payload));
-                    }
-                    driver.set_value(Some(started));
+                    Err(err) => sink(DriverEvent::Fatal(format!("could not get a join token: {err}"))),
                 }
-                Err(err) => apply(ctx, cb, history, DriverEvent::Fatal(format!("could not get a join token: {err}"))),
+            }
+        };
+        // Hydrating a server-rendered page, the ticket came with it: open the signaling socket now, before the
+        // rest of the page hydrates (its events are held until the effect below runs). Only under a <Suspense>,
+        // where reading the resource outside an effect is expected (elsewhere Leptos warns about it).
+        if use_context::<SuspenseContext>().is_some() {
+            if let Some(result) = ticket.get_untracked() {
+                start(result);
+            }
+        }
+        Effect::new(move |_| {
+            release(&held, ctx, cb, history);
+            if let Some(result) = ticket.get() {
+                start(result);
             }
         });
         on_cleanup(move || {
@@ -146,6 +178,24 @@ mod browser {
                 d.close();
             }
         });
+    }
+
+    /// Applies the held events in order (events produced meanwhile queue behind them), then stops holding.
+    fn release(held: &Held, ctx: P2pContext, cb: P2pCallbacks, history: usize) {
+        loop {
+            let next = {
+                let mut held = held.borrow_mut();
+                match held.as_mut().map(VecDeque::pop_front) {
+                    Some(Some(event)) => event,
+                    Some(None) => {
+                        *held = None;
+                        return;
+                    }
+                    None => return,
+                }
+            };
+            apply(ctx, cb, history, next);
+        }
     }
 
     fn apply(ctx: P2pContext, cb: P2pCallbacks, history: usize, event: DriverEvent) {
