@@ -2,10 +2,10 @@
 //!
 //! One task per socket: it owns the WebSocket, reads frames, and writes what other tasks queued for it in its
 //! [`Outbound`] when woken (several queued frames go out in one flush). The loop `select!`s on the socket, the
-//! queue, the ping interval, the idle (ping-timeout) deadline, the join deadline and the server's shutdown
-//! signal. Keeping everything in one task with an allocation-free idle queue is what keeps an idle socket
-//! small (docs/performance.md, W1). The identity (session, peer) comes from the verified token, never from
-//! frames.
+//! queue, one timer (the next ping, the idle deadline, the join deadline) and the server's shutdown signal.
+//! Frame handling is in [`dispatch`]. Keeping everything in one task, with an allocation-free idle queue and
+//! rare steps boxed, is what keeps an idle socket small (docs/performance.md, W1). The identity (session,
+//! peer) comes from the verified token, never from frames.
 
 mod dispatch;
 
