@@ -3,11 +3,14 @@
 //!
 //! Layout, one concern per file:
 //! - [`SignalingServer`] (here): shared state, the router, the lobby query, shutdown;
-//! - `upgrade.rs`: the `GET /p2p/ws` handler, token and tab checks before the upgrade;
-//! - `connection.rs`: one socket's task (reader loop, writer task, pings, timeouts);
+//! - `upgrade.rs`: the `GET /p2p/ws` handler, token and tab checks before the upgrade, the socket's task;
+//! - `handshake.rs`: the WebSocket opening handshake; `wire.rs`: WebSocket framing on the upgraded connection;
+//! - `connection.rs`: one socket's task (the loop: frames in, queued frames out, pings, timeouts), and
+//!   `connection/dispatch.rs`: what each received frame does;
 //! - `route.rs`: the signal fast path (shape check, payload forwarded unparsed, frame built once);
 //! - `election.rs`: join, leave, host election and the host's grace period;
-//! - `registry.rs`: the node-local map of joined sockets; `handle.rs`: how to reach one of them;
+//! - `registry.rs`: the node-local map of joined sockets (`members.rs`: one session's); `handle.rs`: how to
+//!   reach one of them (its outbound queue and close requests);
 //! - `store/`: host records behind the [`SessionStore`] trait ([`MemoryStore`] by default, [`RedisStore`]);
 //! - `cluster/`: several nodes on one Redis ([`SignalingServer::clustered`]): peer directory, node liveness,
 //!   the signaling bus and the election sweep (docs/scaling.md);
