@@ -108,6 +108,11 @@ pub struct Config {
     /// the next one on an idle keep-alive connection), in seconds.
     #[arg(long, env = "P2P_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Threads that run the server [default: the CPUs this process may use]. With 1, every task runs on one
+    /// thread from one first-come-first-served queue (tokio's current-thread scheduler); with more, tokio's
+    /// multi-thread scheduler with that many workers (docs/performance.md says why one thread gets its own).
+    #[arg(long, env = "P2P_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
     /// Origins allowed to open signaling sockets besides the server's own, comma-separated
     /// `scheme://host[:port]` or `*` [default: none: same-origin browsers and clients without an Origin
     /// header only].
@@ -121,6 +126,13 @@ fn parse_header_name(name: &str) -> Result<HeaderName, String> {
 }
 
 impl Config {
+    /// Threads to run: `--worker-threads`, else the CPUs this process may use (its CPU affinity, so a server
+    /// started under `taskset -c 0` gets one).
+    pub fn worker_threads(&self) -> usize {
+        let available = || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        self.worker_threads.map_or_else(available, usize::from)
+    }
+
     /// Reads flags and environment (exits with usage on error, as `--help` documents).
     pub fn from_args() -> Self {
         Config::parse()
@@ -201,6 +213,8 @@ impl Config {
         let defaults = crate::p2p::P2pConfig::default();
         tracing::info!(
             %addr,
+            worker_threads = self.worker_threads(),
+            scheduler = if self.worker_threads() == 1 { "current_thread" } else { "multi_thread" },
             secret = secret_source,
             store = ?self.store_kind(),
             redis = if self.redis_url.is_some() { "<set>" } else { "none" },

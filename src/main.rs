@@ -86,24 +86,30 @@ fn shutdown_signal(signaling: SignalingServer) -> impl std::future::Future<Outpu
     }
 }
 
-/// How often (in scheduler ticks) a tokio worker looks at the runtime's shared queue before its own. Tokio's
-/// default (31, adaptive) lets tasks that overflowed a worker's local queue (256 entries) wait while newly
-/// woken sockets keep refilling it: with 2,000 busy sockets on one core, about 1% of relayed signals waited
-/// hundreds of milliseconds (W2 at 1,000 pairs: p50 2.7 ms, p99 357 ms). Checking it every tick serves
-/// sockets in the order they became ready (docs/performance.md).
-const GLOBAL_QUEUE_INTERVAL: u32 = 1;
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .global_queue_interval(GLOBAL_QUEUE_INTERVAL)
-        .build()?
-        .block_on(run())
+/// The runtime for `threads` threads.
+///
+/// One thread gets tokio's current-thread scheduler: one queue, served in the order tasks became ready. The
+/// multi-thread scheduler with a single worker splits its queue in two (a local queue of 256 tasks, and a
+/// shared queue that takes the oldest 128 whenever the local one overflows) and can leave one of the two
+/// waiting: with 2,000 busy sockets on one core, tasks in the shared queue waited hundreds of milliseconds
+/// with tokio's default (W2 at 1,000 pairs: p99 357 ms), and with the shared queue checked every tick a block
+/// of exactly 128 sockets sometimes waited seconds (max 1.6-9.5 s). The current-thread scheduler had neither
+/// (docs/performance.md, "One core, one queue"). More threads get the multi-thread scheduler's defaults.
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
 }
 
-/// Parses the command line, builds the store and the app, and serves until a shutdown signal.
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_args();
+    runtime(config.worker_threads())?.block_on(run(config))
+}
+
+/// Builds the store and the app from `config`, and serves until a shutdown signal.
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     init_tracing(config.log_format);
 
     // cargo-leptos compiles the site settings into the binary; a plain `cargo build` does not, so fall back

@@ -37,6 +37,7 @@ fn help_documents_each_setting_with_its_default() {
         "P2P_CLIENT_IP_HEADER",
         "P2P_ALLOWED_ORIGINS",
         "P2P_HEADER_TIMEOUT_SECS",
+        "P2P_WORKER_THREADS",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }

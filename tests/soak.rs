@@ -13,20 +13,18 @@
 
 mod common;
 
-use common::{answer, http, offer, Client, SECRET};
+use common::child::ServerProcess;
+use common::{answer, http, offer, Client};
 use futures::future::join_all;
 use p2p_streams::p2p::protocol::{
     close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, PROTOCOL_VERSION,
 };
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_p2p-streams");
 /// Rooms per round and peers per room (a host and its clients): 2,000 well-behaved sockets per round.
 const ROOMS: usize = 200;
 const PEERS_PER_ROOM: usize = 10;
@@ -50,82 +48,53 @@ const MAX_FRAME: usize = 16 * 1024;
 /// above this bound; a leaked socket task with its buffers (8 KiB+) would add over 40 MiB.
 const RSS_GROWTH_LIMIT_KB: u64 = 8 * 1024;
 
-/// The server child process, killed when the test ends (also on failure).
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    logs: Arc<Mutex<Vec<String>>>,
+/// The soak server: the binary with room for the soak's sockets, a short host grace and join timeout.
+fn spawn_server() -> ServerProcess {
+    let max_frame = MAX_FRAME.to_string();
+    ServerProcess::spawn(&[
+        "--max-connections-per-ip",
+        "10000",
+        "--host-grace-ms",
+        "200",
+        "--join-timeout-secs",
+        "3",
+        "--max-frame-bytes",
+        &max_frame,
+    ])
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server's resident set size, in KiB.
+fn rss_kb(server: &ServerProcess) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).expect("proc status");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()).expect("VmRSS value")
 }
 
-impl Server {
-    fn spawn() -> Server {
-        let mut child = Command::new(BIN)
-            .args(["--addr", "127.0.0.1:0", "--log-format", "json"])
-            .args(["--max-connections-per-ip", "10000", "--host-grace-ms", "200", "--join-timeout-secs", "3"])
-            .args(["--max-frame-bytes", &MAX_FRAME.to_string()])
-            .env("P2P_SECRET", std::str::from_utf8(SECRET).expect("utf-8 secret"))
-            .env("RUST_LOG", "info")
-            .env_remove("LEPTOS_SITE_ADDR")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
-        let stdout = child.stdout.take().expect("stdout");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-                if value["message"] == "p2p-streams listening" {
-                    let _ = tx.send(value["addr"].as_str().unwrap_or_default().to_owned());
-                }
-                sink.lock().expect("log sink").push(line);
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the server logs its address");
-        Server { child, addr: addr.parse().expect("socket address"), logs }
-    }
-
-    /// Resident set size, in KiB.
-    fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS line");
-        line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()).expect("VmRSS value")
-    }
-
-    /// Waits until `/healthz` reports no open socket, then returns the RSS once it has settled.
-    async fn settle(&self) -> u64 {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let health = http(self.addr, "GET", "/healthz", &[], "").await;
-            let value: serde_json::Value = serde_json::from_str(&health.body).expect("healthz JSON");
-            if value["open_connections"] == 0 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "sockets still open: {}", health.body);
-            tokio::time::sleep(Duration::from_millis(50)).await;
+/// Waits until `/healthz` reports no open socket, then returns the server's RSS once it has settled.
+async fn settle(server: &ServerProcess) -> u64 {
+    let addr = server.addr;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let health = http(addr, "GET", "/healthz", &[], "").await;
+        let value: serde_json::Value = serde_json::from_str(&health.body).expect("healthz JSON");
+        if value["open_connections"] == 0 {
+            break;
         }
-        let scrape = http(self.addr, "GET", "/metrics", &[], "").await.body;
-        for gauge in ["p2p_signaling_connections 0", "p2p_signaling_peers 0", "p2p_hosts 0"] {
-            assert!(scrape.lines().any(|l| l == gauge), "expected `{gauge}` in\n{scrape}");
-        }
-        // Host records of dropped hosts expire after the 200 ms grace.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !http(self.addr, "GET", "/metrics", &[], "").await.body.lines().any(|l| l == "p2p_sessions 0") {
-            assert!(Instant::now() < deadline, "sessions left in the store");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        self.rss_kb()
+        assert!(Instant::now() < deadline, "sockets still open: {}", health.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let scrape = http(addr, "GET", "/metrics", &[], "").await.body;
+    for gauge in ["p2p_signaling_connections 0", "p2p_signaling_peers 0", "p2p_hosts 0"] {
+        assert!(scrape.lines().any(|l| l == gauge), "expected `{gauge}` in\n{scrape}");
+    }
+    // Host records of dropped hosts expire after the 200 ms grace.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !http(addr, "GET", "/metrics", &[], "").await.body.lines().any(|l| l == "p2p_sessions 0") {
+        assert!(Instant::now() < deadline, "sessions left in the store");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rss_kb(server)
 }
 
 /// The next frame within [`SOAK_WAIT`].
@@ -235,13 +204,13 @@ async fn room(addr: SocketAddr, gate: Arc<Semaphore>, round: usize, r: usize) ->
 }
 
 /// One round of `ROOMS` rooms at once; returns how many well-behaved peers completed their exchange.
-async fn round(server: &Server, round: usize, peak: &Mutex<u64>) -> usize {
+async fn round(server: &ServerProcess, round: usize, peak: &Mutex<u64>) -> usize {
     let gate = Arc::new(Semaphore::new(CONNECTING));
     let rooms = join_all((0..ROOMS).map(|r| room(server.addr, gate.clone(), round, r)));
     let sampler = async {
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let rss = server.rss_kb();
+            let rss = rss_kb(server);
             let mut peak = peak.lock().expect("peak");
             *peak = (*peak).max(rss);
         }
@@ -264,17 +233,17 @@ async fn two_thousand_connections_with_garbage_leave_no_trace() {
     let needed = (ROOMS * (PEERS_PER_ROOM + 3)) as u64 + 256;
     let limit = open_files_limit();
     assert!(limit >= needed, "open files limit {limit} < {needed}: raise `ulimit -n` (scripts/test.sh does)");
-    let server = Server::spawn();
+    let server = spawn_server();
     let started = Instant::now();
-    let initial = server.rss_kb();
+    let initial = rss_kb(&server);
     let peak = Mutex::new(0);
     assert_eq!(round(&server, 0, &peak).await, ROOMS * PEERS_PER_ROOM, "warm-up round");
-    let baseline = server.settle().await;
+    let baseline = settle(&server).await;
     let mut after = baseline;
     for r in 1..=rounds() {
         let completed = round(&server, r, &peak).await;
         assert_eq!(completed, ROOMS * PEERS_PER_ROOM, "round {r}: every well-behaved peer completed");
-        after = server.settle().await;
+        after = settle(&server).await;
         println!("soak: RSS after round {r}: {after} KiB");
     }
     let peak = *peak.lock().expect("peak");

@@ -4,7 +4,9 @@
 // line appearing on each client, in-page clocks); and the time from closing the host's page until every
 // survivor is connected to the new host with the full peer list; then, per client, where the time to connected
 // went (medians of each milestone: HTML received, JS and wasm fetched, driver started = `p2p:negotiating`, offer
-// received = `p2p:connecting`, `p2p:connected`). Figures only, no pass/fail. N=1 measures one client alone.
+// received = `p2p:connecting`, `p2p:connected`). Before each round, the floor: N fresh contexts load a static
+// document at once (what this machine's Chromium needs for any page). Figures only, no pass/fail. N=1 measures
+// one client alone.
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
 import { chromium } from 'playwright';
 const args = ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync','--disable-features=WebRtcHideLocalIpsWithMdns'];
@@ -79,19 +81,30 @@ async function round(n) {
   return { join, fanout, migration, hosts, milestones };
 }
 
+/** The machine's floor: n fresh contexts load a static document of the same server (the stylesheet: no script,
+ * no wasm, no socket) at the same moment; ms from navigation start to the end of its load event. */
+async function floor(n) {
+  const pages = await Promise.all(Array.from({ length: n }, async () => (await browser.newContext()).newPage()));
+  await Promise.all(pages.map((p) => p.goto(`${base}/pkg/p2p-streams.css`, { waitUntil: 'load' })));
+  const loaded = await Promise.all(pages.map((p) => p.evaluate(() => performance.getEntriesByType('navigation')[0]?.loadEventEnd ?? NaN)));
+  await Promise.all(pages.map((p) => p.context().close()));
+  return loaded;
+}
+
 console.log('### Browser (Chromium, one machine, release build)\n');
-console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms | fan-out host->all p50 ms | max ms | host closed -> all on new host ms (median, max) | new hosts |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms | fan-out host->all p50 ms | max ms | host closed -> all on new host ms (median, max) | new hosts | floor: static document p50 / p95 ms |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 const breakdown = [];
 for (const n of sizes.length ? sizes : [8, 16]) {
-  const join = [], fanout = [], migration = [], hosts = [], milestones = [];
+  const join = [], fanout = [], migration = [], hosts = [], milestones = [], statics = [];
   for (let r = 0; r < rounds; r++) {
+    statics.push(...await floor(n));
     const res = await round(n);
     join.push(...res.join); fanout.push(...res.fanout); migration.push(res.migration); hosts.push(res.hosts);
     milestones.push(...res.milestones);
   }
   breakdown.push(`| ${n} | ${PHASES.map((_, i) => fmt(pct(milestones.map((m) => m[i]).filter((x) => !Number.isNaN(x)), 0.5))).join(' | ')} |`);
-  console.log(`| ${n} | ${rounds} | ${fmt(pct(join, 0.5))} | ${fmt(pct(join, 0.95))} | ${fmt(Math.max(...join))} | ${fanout.length ? pct(fanout, 0.5).toFixed(1) : '-'} | ${Math.max(...fanout).toFixed(1)} | ${pct(migration, 0.5)}, ${Math.max(...migration)} | ${hosts.join(',')} |`);
+  console.log(`| ${n} | ${rounds} | ${fmt(pct(join, 0.5))} | ${fmt(pct(join, 0.95))} | ${fmt(Math.max(...join))} | ${fanout.length ? pct(fanout, 0.5).toFixed(1) : '-'} | ${Math.max(...fanout).toFixed(1)} | ${pct(migration, 0.5)}, ${Math.max(...migration)} | ${hosts.join(',')} | ${fmt(pct(statics, 0.5))} / ${fmt(pct(statics, 0.95))} |`);
 }
 console.log('\nWhere the time goes (each client\'s milestones, median over clients, ms from its navigation start):\n');
 console.log(`| clients | ${PHASES.map((p) => ({ html: 'HTML received', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);

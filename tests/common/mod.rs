@@ -2,6 +2,7 @@
 //! client (tokio-tungstenite) that speaks the protocol. Every wait has a timeout, so a hang fails the test.
 #![allow(dead_code)] // each test binary uses a subset
 
+pub mod child;
 pub mod redis;
 
 use futures::{SinkExt, StreamExt};
