@@ -1,8 +1,13 @@
 //! The demo application shell (HTML document, stylesheet, header) and its routes: the lobby at `/` and
 //! chat rooms at `/rooms/{room}`. Rendered on the server, hydrated in the browser.
+//!
+//! The lobby, `/admin` and the whiteboard are lazy routes (`Lazy<...Route>`): built with `cargo leptos build
+//! --split`, their browser code is in wasm chunks fetched when one of them is shown (loaded directly or by
+//! navigation), so a chat room, the main page, downloads only the main wasm. Lazy routes need
+//! `hydrate_lazy` (see `crate::hydrate`) and a `--split` build: without it the chunks do not exist.
 
-use crate::rooms::chat::ChatRoomPage;
 use crate::admin::AdminRoute;
+use crate::rooms::chat::ChatRoomPage;
 use crate::rooms::lobby::LobbyRoute;
 use crate::rooms::whiteboard::WhiteboardRoute;
 use leptos::prelude::*;
