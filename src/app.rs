@@ -56,7 +56,10 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view={Lazy::<LobbyRoute>::new()} />
                     <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
                     <Route path=StaticSegment("admin") view={Lazy::<AdminRoute>::new()} />
-                    <Route path=(StaticSegment("whiteboard"), ParamSegment("room")) view={Lazy::<WhiteboardRoute>::new()} />
+                    <Route
+                        path=(StaticSegment("whiteboard"), ParamSegment("room"))
+                        view={Lazy::<WhiteboardRoute>::new()}
+                    />
                     // new-room: routes above this line (added by `cargo xtask new-room`)
                 </Routes>
             </main>

@@ -61,5 +61,6 @@ if (chunks.length > 0) {
   }
   const all = sum(chunks);
   console.log(`| **all chunks (each once)** | ${chunks.length} | **${kb(all.raw)}** | **${kb(all.gz)}** |`);
-  console.log(`| **everything (room page + all chunks)** | | **${kb(room.raw + all.raw)}** | **${kb(room.gz + all.gz)}** |`);
+  const everything = { raw: room.raw + all.raw, gz: room.gz + all.gz };
+  console.log(`| **everything (room page + all chunks)** | | **${kb(everything.raw)}** | **${kb(everything.gz)}** |`);
 }

@@ -1,5 +1,6 @@
 //! The lobby at `/`: the join form (a plain `POST /join`, so it works before hydration) and the live rooms
-//! with their peer counts, refreshed every few seconds once hydrated. Both sides; in the browser a lazily loaded route ([`LobbyRoute`]).
+//! with their peer counts, refreshed every few seconds once hydrated. Both sides; in the browser a lazily loaded
+//! route ([`LobbyRoute`]).
 
 use crate::identity::{live_rooms, room_path, ROOM_KINDS};
 use leptos::prelude::*;
