@@ -12,7 +12,7 @@ PORT="${1:?usage: scripts/run-node.sh PORT}"
 source scripts/env.sh
 scripts/setup.sh
 # Builds the server and the site once (a no-op when up to date; two nodes starting at once take turns).
-cargo leptos build
+cargo leptos build --split
 export LEPTOS_SITE_ADDR="127.0.0.1:${PORT}"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site}"
 export P2P_REDIS_URL="${P2P_REDIS_URL:-redis://127.0.0.1:6379}"

@@ -6,4 +6,5 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 scripts/setup.sh
-exec cargo leptos watch
+# --split: the lazy routes (lobby, /admin, whiteboard) need their wasm chunks; without it they cannot load.
+exec cargo leptos watch --split

@@ -21,8 +21,8 @@ step "Room scaffolding generator (generates a room in a temporary copy and build
 cargo test --manifest-path xtask/Cargo.toml --locked
 step "Browser-side code compiles (wasm32, feature hydrate)"
 cargo check --features hydrate --lib --target wasm32-unknown-unknown --locked
-step "Build the app (cargo leptos build)"
-cargo leptos build
+step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
+cargo leptos build --split
 step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
 scripts/bench.sh --smoke
 step "Playwright end-to-end tests (Chromium)"

@@ -1,12 +1,19 @@
 //! The demo application shell (HTML document, stylesheet, header) and its routes: the lobby at `/` and
 //! chat rooms at `/rooms/{room}`. Rendered on the server, hydrated in the browser.
+//!
+//! The lobby, `/admin` and the whiteboard are lazy routes (`Lazy<...Route>`): built with `cargo leptos build
+//! --split`, their browser code is in wasm chunks fetched when one of them is shown (loaded directly or by
+//! navigation), so a chat room, the main page, downloads only the main wasm. Lazy routes need
+//! `hydrate_lazy` (see `crate::hydrate`) and a `--split` build: without it the chunks do not exist.
 
+use crate::admin::AdminRoute;
 use crate::rooms::chat::ChatRoomPage;
-use crate::rooms::lobby::Lobby;
+use crate::rooms::lobby::LobbyRoute;
+use crate::rooms::whiteboard::WhiteboardRoute;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{ParamSegment, StaticSegment};
+use leptos_router::{Lazy, ParamSegment, StaticSegment};
 
 /// The HTML document around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -46,10 +53,13 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=Lobby />
+                    <Route path=StaticSegment("") view={Lazy::<LobbyRoute>::new()} />
                     <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
-                    <Route path=StaticSegment("admin") view=crate::admin::AdminPage />
-                    <Route path=(StaticSegment("whiteboard"), ParamSegment("room")) view=crate::rooms::whiteboard::WhiteboardPage />
+                    <Route path=StaticSegment("admin") view={Lazy::<AdminRoute>::new()} />
+                    <Route
+                        path=(StaticSegment("whiteboard"), ParamSegment("room"))
+                        view={Lazy::<WhiteboardRoute>::new()}
+                    />
                     // new-room: routes above this line (added by `cargo xtask new-room`)
                 </Routes>
             </main>

@@ -19,10 +19,11 @@ pub mod identity;
 pub mod p2p;
 pub mod rooms;
 
-/// Browser entry point: hydrates the server-rendered [`app::App`].
+/// Browser entry point: hydrates the server-rendered [`app::App`]; asynchronously, since a lazy route's chunk
+/// may have to load before its part of the page can hydrate.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -1,16 +1,66 @@
-// Prints the size of the site's wasm and JS (raw and gzip -9) as a markdown table.
-//   node end2end/bench/bundle-size.mjs target/site/pkg
-import { readdirSync, readFileSync } from 'node:fs';
+// Prints the size of the site's wasm and JS (raw and gzip -9) as markdown tables.
+//   node end2end/bench/bundle-size.mjs target/site/pkg [output-name]
+//
+// The site is built with `cargo leptos build --split`: the lobby, /admin and the whiteboard are lazy routes whose
+// code lives in wasm chunks, listed in `__wasm_split_manifest.json` (lazy function -> the chunks it needs).
+// - "room page": what a chat room (`/rooms/:room`) downloads: the main JS, every JS module it imports statically
+//   (the split loader), and the main wasm. It calls no lazy function, so it fetches no chunk
+//   (end2end/tests/bundle.spec.ts checks that in a browser).
+// - one row per lazy route: the chunks it fetches when first shown (shared chunks counted in each row);
+// - "all chunks": every chunk once. Without `--split` (no manifest) the tables reduce to the main files.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+
 const dir = process.argv[2] ?? 'target/site/pkg';
-const files = readdirSync(dir).filter((f) => f.endsWith('.wasm') || f.endsWith('.js'));
-let raw = 0, gz = 0;
-console.log('### Release bundle\n\n| file | raw KB | gzip KB |\n|---|---|---|');
-for (const f of files.sort()) {
-  const data = readFileSync(join(dir, f));
-  const z = gzipSync(data, { level: 9 }).length;
-  raw += data.length; gz += z;
-  console.log(`| ${f} | ${(data.length / 1000).toFixed(1)} | ${(z / 1000).toFixed(1)} |`);
+const outputName = process.argv[3] ?? 'p2p-streams';
+const kb = (n) => (n / 1000).toFixed(1);
+
+const sizes = new Map();
+/** Raw and gzip -9 size of one file of the pkg dir, read once. */
+function size(file) {
+  if (!sizes.has(file)) {
+    const data = readFileSync(join(dir, file));
+    sizes.set(file, { raw: data.length, gz: gzipSync(data, { level: 9 }).length });
+  }
+  return sizes.get(file);
 }
-console.log(`| **wasm + JS** | **${(raw / 1000).toFixed(1)}** | **${(gz / 1000).toFixed(1)}** |`);
+const sum = (files) =>
+  files.reduce((acc, f) => ({ raw: acc.raw + size(f).raw, gz: acc.gz + size(f).gz }), { raw: 0, gz: 0 });
+
+/** `file` and the pkg-local JS modules it imports statically, transitively (`import ... from "./x.js"`). */
+function staticImports(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const source = readFileSync(join(dir, file), 'utf8');
+  for (const m of source.matchAll(/(?:^|[;\s}])import\s*(?:[\w*{}\s,$]+from\s*)?["']\.\/([^"']+\.js)["']/g)) {
+    if (existsSync(join(dir, m[1]))) staticImports(m[1], seen);
+  }
+  return seen;
+}
+
+const mainJs = `${outputName}.js`;
+const mainWasm = `${outputName}.wasm`;
+const roomPage = [...staticImports(mainJs), mainWasm];
+const manifestPath = join(dir, '__wasm_split_manifest.json');
+const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : {};
+const chunks = readdirSync(dir).filter((f) => f.endsWith('.wasm') && f !== mainWasm).sort();
+
+console.log('### Release bundle\n\n| file | raw KB | gzip KB |\n|---|---|---|');
+for (const f of roomPage) console.log(`| ${f} | ${kb(size(f).raw)} | ${kb(size(f).gz)} |`);
+const room = sum(roomPage);
+console.log(`| **room page: wasm + JS** | **${kb(room.raw)}** | **${kb(room.gz)}** |`);
+
+if (chunks.length > 0) {
+  console.log('\n| lazy route (chunks fetched on first show) | chunks | raw KB | gzip KB |\n|---|---|---|---|');
+  for (const [lazyFn, modules] of Object.entries(manifest).sort()) {
+    const files = modules.map((m) => `${m}.wasm`);
+    const total = sum(files);
+    const route = lazyFn.replace(/^__/, '').replace(/_view_\d+$/, '');
+    console.log(`| ${route} | ${files.length} | ${kb(total.raw)} | ${kb(total.gz)} |`);
+  }
+  const all = sum(chunks);
+  console.log(`| **all chunks (each once)** | ${chunks.length} | **${kb(all.raw)}** | **${kb(all.gz)}** |`);
+  const everything = { raw: room.raw + all.raw, gz: room.gz + all.gz };
+  console.log(`| **everything (room page + all chunks)** | | **${kb(everything.raw)}** | **${kb(everything.gz)}** |`);
+}

@@ -2,7 +2,8 @@
 //! state, refreshed every second without a reload, for operators who hold the admin token.
 //!
 //! - here: the wire types, the typed [`AdminError`] and the [`admin_sessions`] server function;
-//! - `page.rs`: the [`AdminPage`] component (SSR, then polling once hydrated);
+//! - `page.rs`: the [`AdminPage`] component (SSR, then polling once hydrated) and its lazily loaded route
+//!   [`AdminRoute`];
 //! - `auth.rs` (server only): [`AdminToken`] from the configuration, the `p2p_admin` cookie, constant-time
 //!   checks.
 //!
@@ -19,7 +20,7 @@ mod page;
 #[cfg(feature = "ssr")]
 mod auth;
 
-pub use page::AdminPage;
+pub use page::{AdminPage, AdminRoute};
 
 #[cfg(feature = "ssr")]
 pub use auth::{AdminToken, ADMIN_COOKIE};

@@ -5,10 +5,26 @@
 use super::{admin_sessions, AdminError, AdminSession, AdminSnapshot};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use leptos_router::{lazy_route, LazyRoute};
 use std::time::Duration;
 
 /// How often the page asks for a fresh snapshot.
 const REFRESH: Duration = Duration::from_secs(1);
+
+/// The inspector as a lazily loaded route (`Lazy::<AdminRoute>` in the router): in the browser its code lives in
+/// a wasm chunk of its own (`cargo leptos build --split`), fetched only when `/admin` is shown.
+pub struct AdminRoute;
+
+#[lazy_route]
+impl LazyRoute for AdminRoute {
+    fn data() -> Self {
+        AdminRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AdminPage /> }.into_any()
+    }
+}
 
 /// The inspector page.
 #[component]

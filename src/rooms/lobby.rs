@@ -1,13 +1,31 @@
 //! The lobby at `/`: the join form (a plain `POST /join`, so it works before hydration) and the live rooms
-//! with their peer counts, refreshed every few seconds once hydrated. Both sides.
+//! with their peer counts, refreshed every few seconds once hydrated. Both sides; in the browser a lazily loaded
+//! route ([`LobbyRoute`]).
 
 use crate::identity::{live_rooms, room_path, ROOM_KINDS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use leptos_router::{lazy_route, LazyRoute};
 use std::time::Duration;
 
 /// How often the live room list refreshes in the browser.
 const REFRESH: Duration = Duration::from_secs(5);
+
+/// The lobby as a lazily loaded route (`Lazy::<LobbyRoute>` in the router): in the browser its code lives in a
+/// wasm chunk of its own (`cargo leptos build --split`), fetched when the lobby is shown, so a room page does not
+/// download it.
+pub struct LobbyRoute;
+
+#[lazy_route]
+impl LazyRoute for LobbyRoute {
+    fn data() -> Self {
+        LobbyRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Lobby /> }.into_any()
+    }
+}
 
 /// The lobby page.
 #[component]

@@ -18,6 +18,7 @@ use canvas::Canvas;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
+use leptos_router::{lazy_route, LazyRoute};
 use serde::{Deserialize, Serialize};
 
 /// Session kind of this room, listed in `crate::identity::ROOM_KINDS`: its sessions are `whiteboard_{room}`.
@@ -69,6 +70,22 @@ pub struct SyncedStroke {
 /// The session id of whiteboard `room`.
 pub fn session_id(room: &str) -> String {
     format!("{KIND}_{room}")
+}
+
+/// The whiteboard as a lazily loaded route (`Lazy::<WhiteboardRoute>` in the router): in the browser its code
+/// (board, canvas, page) lives in a wasm chunk of its own (`cargo leptos build --split`), fetched only when a
+/// whiteboard is shown, so chat rooms do not download it.
+pub struct WhiteboardRoute;
+
+#[lazy_route]
+impl LazyRoute for WhiteboardRoute {
+    fn data() -> Self {
+        WhiteboardRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <WhiteboardPage /> }.into_any()
+    }
 }
 
 /// The room page: signed-in users get the whiteboard, others go to the lobby with the room pre-filled.
