@@ -2,7 +2,7 @@
  * Playwright configuration for the p2p-streams end-to-end suite.
  *
  * Two modes:
- * - default: start the already-built server binary (`cargo leptos build` first) on 127.0.0.1:$E2E_PORT (3100).
+ * - default: start the already-built server binary (`cargo leptos build --split` first) on 127.0.0.1:$E2E_PORT (3100).
  * - `E2E_BASE_URL=http://host:port/`: test a server that is already running (no webServer; global-setup waits for it).
  *
  * Environment:

@@ -86,7 +86,7 @@ fn new_room(name: &str, root: Option<PathBuf>) -> ExitCode {
             let snake = name.snake();
             println!(
                 "\nRoom `{snake}` is ready at /{snake}/{{room}} (sessions `{snake}_{{room}}`). Next:\n  \
-                 cargo leptos watch                                  # then sign in at / and open /{snake}/<room>\n  \
+                 scripts/run.sh   (cargo leptos watch --split)         # then sign in at / and open /{snake}/<room>\n  \
                  cd end2end && npx playwright test tests/{snake}.spec.ts\n\
                  Edit `{pascal}Message` and the room area in src/rooms/{snake}.rs to make it yours.",
                 pascal = name.pascal()
