@@ -86,6 +86,19 @@ fn shutdown_signal(signaling: SignalingServer) -> impl std::future::Future<Outpu
     }
 }
 
+/// Connections the kernel queues until `accept` takes them (capped by `net.core.somaxconn`, 4096 on current
+/// Linux). tokio's `TcpListener::bind` asks for 1,024: when a burst of connections finds the queue full, the
+/// kernel drops their SYNs and the clients retry a whole second later (W3 showed such 1 s connects).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listening socket on `addr` with [`LISTEN_BACKLOG`].
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// The runtime for `threads` threads.
 ///
 /// One thread gets tokio's current-thread scheduler: one queue, served in the order tasks became ready. The
@@ -175,7 +188,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
         }));
 
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = listen(addr)?;
     // The bound address (differs from `addr` for port 0).
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal(signaling.clone());

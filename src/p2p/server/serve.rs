@@ -26,6 +26,9 @@ use tower::ServiceExt;
 /// not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// Connections accepted between two yields of the accept loop.
+const ACCEPTS_PER_YIELD: u32 = 4;
+
 /// Serves `app` on `listener` until `shutdown` completes, closing connections that take longer than
 /// `header_read_timeout` to send a request head; then drains the open HTTP connections and returns.
 pub async fn serve<F>(listener: TcpListener, app: Router, header_read_timeout: Duration, shutdown: F)
@@ -36,6 +39,7 @@ where
     // Every connection task holds a clone of `done_rx`; `done_tx.closed()` resolves once all are gone.
     let (done_tx, done_rx) = watch::channel(());
     tokio::pin!(shutdown);
+    let mut accepted: u32 = 0;
     loop {
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -79,11 +83,15 @@ where
             }
             drop(done);
         });
-        // Let the new connection's task run before the next accept: a burst of connections is then served a few
-        // at a time instead of 128 (tokio's cooperative budget) half-open HTTP connections at once, whose request
-        // buffers are freed between long-lived sockets and keep the heap large (W1 at 19.5k: 3.2 -> 2.7 KiB of
-        // RSS per idle socket on one thread, docs/performance.md).
-        tokio::task::yield_now().await;
+        // Every few accepts, let the new connections' tasks run: a burst is then served a few connections at a
+        // time instead of up to 128 (tokio's cooperative budget) half-open HTTP connections at once, whose request
+        // buffers end up freed between long-lived sockets and keep the heap large (W1 at 19.5k on one thread:
+        // 3.2 -> 2.7 KiB of RSS per idle socket). Not after every accept: under load the loop would then take one
+        // connection per round of the run queue and the listen queue would overflow (docs/performance.md).
+        accepted = accepted.wrapping_add(1);
+        if accepted.is_multiple_of(ACCEPTS_PER_YIELD) {
+            tokio::task::yield_now().await;
+        }
     }
     drop(listener);
     stop_tx.send_replace(true);
