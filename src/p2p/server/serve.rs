@@ -39,7 +39,7 @@ where
     // Every connection task holds a clone of `done_rx`; `done_tx.closed()` resolves once all are gone.
     let (done_tx, done_rx) = watch::channel(());
     tokio::pin!(shutdown);
-    let mut accepted: u32 = 0;
+    let mut accepts: u32 = 0;
     loop {
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -84,12 +84,13 @@ where
             drop(done);
         });
         // Every few accepts, let the new connections' tasks run: a burst is then served a few connections at a
-        // time instead of up to 128 (tokio's cooperative budget) half-open HTTP connections at once, whose request
-        // buffers end up freed between long-lived sockets and keep the heap large (W1 at 19.5k on one thread:
-        // 3.2 -> 2.7 KiB of RSS per idle socket). Not after every accept: under load the loop would then take one
-        // connection per round of the run queue and the listen queue would overflow (docs/performance.md).
-        accepted = accepted.wrapping_add(1);
-        if accepted.is_multiple_of(ACCEPTS_PER_YIELD) {
+        // time instead of up to 128 (tokio's cooperative budget) half-open HTTP connections at once, whose
+        // request buffers end up freed between long-lived sockets and keep the heap large (W1 at 19.5k on one
+        // thread: 3.2 -> 2.7-2.9 KiB of RSS per idle socket). Not after every accept: under load the loop would
+        // then take one connection per round of the run queue and the listen queue would overflow
+        // (docs/performance.md).
+        accepts = accepts.wrapping_add(1);
+        if accepts.is_multiple_of(ACCEPTS_PER_YIELD) {
             tokio::task::yield_now().await;
         }
     }
