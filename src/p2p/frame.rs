@@ -8,6 +8,7 @@ use crate::p2p::config::P2pConfig;
 use crate::p2p::hooks::P2pContext;
 use crate::p2p::protocol::PeerId;
 use crate::p2p::ticket::issue_join_token;
+use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -99,7 +100,25 @@ pub fn P2pFrame(
     #[cfg(not(feature = "hydrate"))]
     let _ = (ticket, config, callbacks);
 
-    view! { <div class="p2p-frame" data-session=session_id>{children()}</div> }
+    // The early script opens the signaling socket while the wasm downloads (`p2p::early`). The client renders
+    // the same element, empty: after client-side navigation the driver connects by itself.
+    let early = move || {
+        Suspend::new(async move {
+            ticket
+                .await
+                .ok()
+                .map(|ticket| view! { <script nonce=use_nonce() inner_html=early_script(&ticket)></script> })
+        })
+    };
+    view! { <div class="p2p-frame" data-session=session_id>{early}{children()}</div> }
+}
+
+#[cfg(feature = "ssr")]
+use crate::p2p::early::early_join_script as early_script;
+
+#[cfg(not(feature = "ssr"))]
+fn early_script(_: &crate::p2p::ticket::JoinTicket) -> String {
+    String::new()
 }
 
 #[cfg(feature = "hydrate")]

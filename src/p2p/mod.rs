@@ -1,6 +1,7 @@
 //! The p2p-streams toolkit: everything a Leptos app needs to open WebRTC rooms.
 //!
-//! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`]: shared by server and browser.
+//! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
+//!   browser.
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
 //! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat).
 //! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
@@ -9,6 +10,7 @@
 pub mod channel;
 pub mod config;
 pub mod delivery;
+pub mod early;
 pub mod frame;
 pub mod hooks;
 pub mod hub;

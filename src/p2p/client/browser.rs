@@ -2,11 +2,10 @@
 //! per-tab nonce in sessionStorage, the signaling URL and console warnings. Nothing here panics: every
 //! browser API that can fail degrades to a sensible fallback.
 
+use crate::p2p::early::{TAB_ALPHABET, TAB_LEN, TAB_STORAGE_KEY};
 use crate::p2p::protocol::SIGNALING_PATH;
 use crate::p2p::token::valid_tab;
 use wasm_bindgen::JsValue;
-
-const TAB_KEY: &str = "p2p-streams:tab";
 
 /// Milliseconds since the epoch.
 pub fn now_ms() -> f64 {
@@ -40,15 +39,15 @@ fn session_storage() -> Option<web_sys::Storage> {
 }
 
 fn fresh_nonce() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..12).map(|_| ALPHABET[(random() * ALPHABET.len() as f64) as usize % ALPHABET.len()] as char).collect()
+    let alphabet = TAB_ALPHABET.as_bytes();
+    (0..TAB_LEN).map(|_| alphabet[(random() * alphabet.len() as f64) as usize % alphabet.len()] as char).collect()
 }
 
 /// This tab's nonce: kept in sessionStorage so a reload keeps the same peer id (and replaces its old
 /// link), while another tab of the same user gets its own.
 pub fn tab_nonce() -> String {
     let storage = session_storage();
-    if let Some(tab) = storage.as_ref().and_then(|s| s.get_item(TAB_KEY).ok().flatten()) {
+    if let Some(tab) = storage.as_ref().and_then(|s| s.get_item(TAB_STORAGE_KEY).ok().flatten()) {
         if valid_tab(&tab) {
             return tab;
         }
@@ -61,7 +60,7 @@ pub fn tab_nonce() -> String {
 pub fn renew_tab_nonce() -> String {
     let tab = fresh_nonce();
     if let Some(storage) = session_storage() {
-        let _ = storage.set_item(TAB_KEY, &tab);
+        let _ = storage.set_item(TAB_STORAGE_KEY, &tab);
     }
     tab
 }

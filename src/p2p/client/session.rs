@@ -3,16 +3,14 @@
 //! link events to the host or client half.
 
 use super::browser::{self, now_ms, warn};
-use super::signaling::Signaling;
+use super::signaling::{parse_server_frame, EarlySocket, Signaling};
 use super::Inner;
+use crate::p2p::early::RENEW_MARGIN_SECS;
 use crate::p2p::hooks::P2pState;
 use crate::p2p::protocol::{close_code, ClientToServer, PeerId, Role, ServerToClient, SignalPayload, PROTOCOL_VERSION};
 use crate::p2p::ticket::issue_join_token;
 use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
 use web_sys::RtcIceCandidateInit;
-
-/// A ticket this close to its expiry (seconds) is renewed before the next socket opens.
-const RENEW_MARGIN_SECS: u64 = 5;
 
 impl Inner {
     /// First step: report negotiating, start the heartbeat, connect.
@@ -52,9 +50,12 @@ impl Inner {
         self.connect_signaling();
     }
 
-    /// Opens the socket with the current ticket.
+    /// Opens the socket with the current ticket, or takes over the one the page's early script opened with it.
     fn connect_signaling(&mut self) {
         self.signaling_gen += 1;
+        if let Some(early) = Signaling::take_early(&self.ticket, &self.tab, &self.weak, self.signaling_gen) {
+            return self.adopt_signaling(early);
+        }
         let url = browser::signaling_url(&self.ticket.session_id, &self.ticket.token, &self.tab);
         match url.map(|url| Signaling::connect(&url, &self.weak, self.signaling_gen)) {
             Some(Ok(socket)) => self.signaling = Some(socket),
@@ -132,14 +133,37 @@ impl Inner {
         }
     }
 
-    pub(crate) fn on_signaling_open(&mut self, generation: u64) {
-        let lost_host = self.lost_host.clone();
+    /// Uses the early script's socket: if it is open, its `join` went out and the frames it received are
+    /// handled now, in order; if it is still connecting, its `open` event comes to us (and we send `join`).
+    fn adopt_signaling(&mut self, early: EarlySocket) {
+        let EarlySocket { socket, open, queued } = early;
+        let generation = socket.generation;
+        self.signaling = Some(socket);
+        if !open {
+            return;
+        }
+        self.mark_signaling_open(generation);
+        for frame in queued.iter().filter_map(|text| parse_server_frame(text)) {
+            self.on_server_frame(generation, frame);
+        }
+    }
+
+    /// Records that socket `generation` is open; false if it is not the current socket.
+    fn mark_signaling_open(&mut self, generation: u64) -> bool {
         match self.signaling.as_mut() {
             Some(socket) if socket.generation == generation => socket.open = true,
-            _ => return,
+            _ => return false,
         }
         self.failed_opens = 0;
         self.events.push(crate::p2p::client::DriverEvent::Signaling(true));
+        true
+    }
+
+    pub(crate) fn on_signaling_open(&mut self, generation: u64) {
+        if !self.mark_signaling_open(generation) {
+            return;
+        }
+        let lost_host = self.lost_host.clone();
         self.signaling_send(&ClientToServer::Join { version: PROTOCOL_VERSION, lost_host });
     }
 

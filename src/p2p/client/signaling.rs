@@ -1,10 +1,14 @@
-//! The signaling WebSocket (`hydrate` only): opens `/p2p/ws`, owns its JS closures, parses server frames
-//! and forwards open/frame/close events to the driver, tagged with the socket's generation so events of a
-//! replaced socket are ignored. Closing detaches the handlers first, so an intentional close reports nothing.
+//! The signaling WebSocket (`hydrate` only): opens `/p2p/ws` (or takes over the socket the page's early script
+//! opened, see `p2p::early`), owns its JS closures, parses server frames and forwards open/frame/close events to
+//! the driver, tagged with the socket's generation so events of a replaced socket are ignored. Closing detaches
+//! the handlers first, so an intentional close reports nothing.
 
 use super::browser::warn;
 use super::{Inner, WeakShared};
+use crate::p2p::early::EARLY_GLOBAL;
 use crate::p2p::protocol::{ClientToServer, ServerToClient};
+use crate::p2p::ticket::JoinTicket;
+use js_sys::{Array, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
@@ -27,7 +31,36 @@ pub(crate) struct Signaling {
 impl Signaling {
     /// Opens `url`; events go to `driver` tagged with `generation`.
     pub(crate) fn connect(url: &str, driver: &WeakShared, generation: u64) -> Result<Signaling, JsValue> {
-        let ws = WebSocket::new(url)?;
+        Ok(Signaling::attach(WebSocket::new(url)?, driver, generation))
+    }
+
+    /// Takes the socket the early script opened for `ticket`'s session, if any: ours when it was opened with
+    /// this ticket and tab nonce and is connecting or open; any other is closed. Either way it leaves the page.
+    pub(crate) fn take_early(
+        ticket: &JoinTicket,
+        tab: &str,
+        driver: &WeakShared,
+        generation: u64,
+    ) -> Option<EarlySocket> {
+        let sockets = Reflect::get(&web_sys::window()?.into(), &JsValue::from_str(EARLY_GLOBAL)).ok()?;
+        let session = JsValue::from_str(&ticket.session_id);
+        let early = Reflect::get(&sockets, &session).ok().filter(JsValue::is_object)?;
+        let _ = Reflect::delete_property(sockets.unchecked_ref::<js_sys::Object>(), &session);
+        let field = |name: &str| Reflect::get(&early, &JsValue::from_str(name)).ok();
+        let ws = field("ws")?.dyn_into::<WebSocket>().ok()?;
+        let socket = Signaling::attach(ws, driver, generation);
+        let state = socket.ws.ready_state();
+        let same = |name: &str, value: &str| field(name).and_then(|v| v.as_string()).is_some_and(|v| v == value);
+        if !(same("token", &ticket.token) && same("tab", tab)) || state > WebSocket::OPEN {
+            socket.close(1000, "replaced");
+            return None;
+        }
+        let queued = field("queue").map(|q| Array::from(&q).iter().filter_map(|v| v.as_string()).collect());
+        Some(EarlySocket { socket, open: state == WebSocket::OPEN, queued: queued.unwrap_or_default() })
+    }
+
+    /// Takes over `ws`: its events go to `driver` tagged with `generation`.
+    fn attach(ws: WebSocket, driver: &WeakShared, generation: u64) -> Signaling {
         let on_open = {
             let driver = driver.clone();
             Closure::<dyn FnMut(Event)>::new(move |_| driver.with(move |i| i.on_signaling_open(generation)))
@@ -39,9 +72,8 @@ impl Signaling {
                     warn("ignoring a non-text signaling frame");
                     return;
                 };
-                match serde_json::from_str::<ServerToClient>(&text) {
-                    Ok(frame) => driver.with(move |i| i.on_server_frame(generation, frame)),
-                    Err(err) => warn(&format!("ignoring an unreadable signaling frame: {err}")),
+                if let Some(frame) = parse_server_frame(&text) {
+                    driver.with(move |i| i.on_server_frame(generation, frame));
                 }
             })
         };
@@ -55,7 +87,7 @@ impl Signaling {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(Signaling {
+        Signaling {
             ws,
             generation,
             open: false,
@@ -63,7 +95,7 @@ impl Signaling {
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
-        })
+        }
     }
 
     /// Sends one frame; false if the socket is not open.
@@ -111,6 +143,21 @@ impl Drop for Signaling {
             self.ws.set_onclose(None);
         }
     }
+}
+
+/// The early script's socket, taken over by the driver.
+pub(crate) struct EarlySocket {
+    /// The socket, with the driver's handlers.
+    pub(crate) socket: Signaling,
+    /// Open: the script already sent `join`.
+    pub(crate) open: bool,
+    /// Frames the server sent before the driver started, oldest first.
+    pub(crate) queued: Vec<String>,
+}
+
+/// A server frame, or `None` (with a console warning) for text that is not one.
+pub(crate) fn parse_server_frame(text: &str) -> Option<ServerToClient> {
+    serde_json::from_str(text).map_err(|err| warn(&format!("ignoring an unreadable signaling frame: {err}"))).ok()
 }
 
 /// Keeps `Inner` methods that only the socket calls next to it.
