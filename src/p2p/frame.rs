@@ -7,7 +7,7 @@
 use crate::p2p::config::P2pConfig;
 use crate::p2p::hooks::P2pContext;
 use crate::p2p::protocol::PeerId;
-use crate::p2p::ticket::issue_join_token;
+use crate::p2p::ticket::JoinTicket;
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -92,40 +92,55 @@ pub fn P2pFrame(
         on_message,
         on_history_gap,
     };
-    let args = (session_id.clone(), peer_id, expires_in.as_secs());
-    let ticket = Resource::new(move || args.clone(), |(s, p, e)| issue_join_token(s, p, e));
+    let (ticket, early) = join_ticket(session_id.clone(), peer_id, expires_in.as_secs());
 
     #[cfg(feature = "hydrate")]
     browser::start_when_ready(ctx, ticket, config, callbacks);
     #[cfg(not(feature = "hydrate"))]
     let _ = (ticket, config, callbacks);
 
-    // The early script opens the signaling socket while the wasm downloads (`p2p::early`). The client renders
+    // The early script opens the signaling socket while the wasm downloads (`p2p::early`). The browser renders
     // the same element, empty: after client-side navigation the driver connects by itself.
-    let early = move || {
-        Suspend::new(async move {
-            ticket
-                .await
-                .ok()
-                .map(|ticket| view! { <script nonce=use_nonce() inner_html=early_script(&ticket)></script> })
-        })
-    };
-    view! { <div class="p2p-frame" data-session=session_id>{early}{children()}</div> }
+    view! {
+        <div class="p2p-frame" data-session=session_id>
+            <script nonce=use_nonce() inner_html=early></script>
+            {children()}
+        </div>
+    }
 }
 
-#[cfg(feature = "ssr")]
-use crate::p2p::early::early_join_script as early_script;
+type TicketResource = Resource<Result<JoinTicket, ServerFnError>>;
 
-#[cfg(not(feature = "ssr"))]
-fn early_script(_: &crate::p2p::ticket::JoinTicket) -> String {
-    String::new()
+/// The frame's join ticket and its early script. Rendering on the server, the ticket is signed at once (the same
+/// one goes into the page for the driver); in the browser (after client-side navigation, or hydrating a page
+/// that had none) it is fetched with [`issue_join_token`], and the script is empty.
+///
+/// [`issue_join_token`]: crate::p2p::ticket::issue_join_token
+fn join_ticket(session_id: String, peer_id: String, expires_in_secs: u64) -> (TicketResource, String) {
+    #[cfg(feature = "ssr")]
+    {
+        use crate::p2p::early::early_join_script;
+        use crate::p2p::ticket::sign_join_ticket;
+        let issued = match use_context::<http::request::Parts>() {
+            Some(parts) => sign_join_ticket(&parts, session_id, peer_id, expires_in_secs),
+            None => Err(ServerFnError::new("p2p-streams: no request to issue a join token for")),
+        };
+        let script = issued.as_ref().map(early_join_script).unwrap_or_default();
+        (Resource::new(|| (), move |()| std::future::ready(issued.clone())), script)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let issue =
+            move |()| crate::p2p::ticket::issue_join_token(session_id.clone(), peer_id.clone(), expires_in_secs);
+        (Resource::new(|| (), issue), String::new())
+    }
 }
 
 #[cfg(feature = "hydrate")]
 mod browser {
     //! Browser half of the frame: starts the driver once the ticket is there, maps driver events to the
     //! context's signals and the callbacks, and closes everything on unmount.
-    use super::P2pCallbacks;
+    use super::{P2pCallbacks, TicketResource};
     use crate::p2p::client::{Driver, DriverEvent};
     use crate::p2p::config::P2pConfig;
     use crate::p2p::hooks::{Outbox, P2pContext, P2pState};
@@ -135,8 +150,6 @@ mod browser {
     use std::cell::RefCell;
     use std::collections::VecDeque;
     use std::rc::Rc;
-
-    type TicketResource = Resource<Result<JoinTicket, ServerFnError>>;
 
     /// Driver events waiting for the frame's first effect: `Some` until then. The driver starts while the page
     /// hydrates, but the signals must keep the server's values until the frame's content is hydrated.

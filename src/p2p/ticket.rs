@@ -51,6 +51,19 @@ pub async fn issue_join_token(
     peer_id: String,
     expires_in_secs: u64,
 ) -> Result<JoinTicket, ServerFnError> {
+    let parts: http::request::Parts = leptos_axum::extract().await?;
+    sign_join_ticket(&parts, session_id, peer_id, expires_in_secs)
+}
+
+/// What [`issue_join_token`] does once it has the request: `<P2pFrame>` calls it directly while the server
+/// renders the page, so the page's early script and the driver use the same ticket.
+#[cfg(feature = "ssr")]
+pub fn sign_join_ticket(
+    parts: &http::request::Parts,
+    session_id: String,
+    peer_id: String,
+    expires_in_secs: u64,
+) -> Result<JoinTicket, ServerFnError> {
     use crate::p2p::server::SignalingServer;
     use crate::p2p::token::{valid_session_id, valid_user_id};
     use std::sync::Arc;
@@ -63,8 +76,7 @@ pub async fn issue_join_token(
         .ok_or_else(|| ServerFnError::new("p2p-streams: SignalingServer missing from the Leptos context"))?;
     let policy = use_context::<Arc<dyn JoinPolicy>>()
         .ok_or_else(|| ServerFnError::new("p2p-streams: no JoinPolicy in the Leptos context"))?;
-    let parts: http::request::Parts = leptos_axum::extract().await?;
-    if let Err(reason) = policy.authorize(&parts, &session_id, &peer_id) {
+    if let Err(reason) = policy.authorize(parts, &session_id, &peer_id) {
         tracing::info!(session = %session_id, reason = %reason, "join token refused by policy");
         return Err(ServerFnError::new(format!("not allowed to join: {reason}")));
     }
