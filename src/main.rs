@@ -6,6 +6,7 @@
 //! you usually set are `P2P_SECRET` (HMAC key for join tokens and the demo's identity cookie; a random
 //! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`.
 
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
 use axum::routing::post;
 use axum::Router;
 use leptos::prelude::*;
@@ -18,6 +19,9 @@ use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, RedisBackend
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
+use tower::Layer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
@@ -92,6 +96,15 @@ fn shutdown_signal(signaling: SignalingServer) -> impl std::future::Future<Outpu
 const LISTEN_BACKLOG: u32 = 4096;
 
 /// A listening socket on `addr` with [`LISTEN_BACKLOG`].
+/// The site's files (`/pkg/...`: wasm, JS, CSS). Their names carry no hash, so they go out with
+/// `Cache-Control: no-cache`: a browser revalidates them (`If-Modified-Since`, a 304 while unchanged) instead of
+/// guessing a freshness from `Last-Modified` and, after a deploy, hydrating the new HTML with an old wasm.
+/// (leptos_axum's file handler drops the request's headers, so it could only ever answer 200.)
+fn site_files(options: &LeptosOptions) -> tower_http::set_header::SetResponseHeader<ServeDir, HeaderValue> {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")).layer(ServeDir::new(dir))
+}
+
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
@@ -178,6 +191,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), site_files(&leptos_options))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .merge(join)

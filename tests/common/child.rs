@@ -33,9 +33,15 @@ impl ServerProcess {
     /// Starts the binary with the test secret and `args` (besides `--addr` and `--log-format`), logging at
     /// info, and waits until it listens.
     pub fn spawn(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn_with_env(args, &[])
+    }
+
+    /// [`ServerProcess::spawn`] with extra environment variables (e.g. `LEPTOS_SITE_ROOT`).
+    pub fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = Command::new(BIN)
             .args(["--addr", "127.0.0.1:0", "--log-format", "json"])
             .args(args)
+            .envs(env.iter().copied())
             .env("P2P_SECRET", std::str::from_utf8(SECRET).expect("utf-8 secret"))
             .env("RUST_LOG", "info")
             .env_remove("LEPTOS_SITE_ADDR")
