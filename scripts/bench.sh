@@ -65,8 +65,8 @@ else
     (cd bench/tools && npm ci --no-audit --no-fund --silent)
   fi
   if [[ -z "${BENCH_SERVER_BIN:-}" ]]; then
-    log "building the release server and wasm (cargo leptos build --release --split)"
-    PATH="$ROOT/bench/tools/node_modules/.bin:$PATH" cargo leptos build --release --split
+    log "building the release server and wasm (cargo leptos build --release --split --precompress)"
+    PATH="$ROOT/bench/tools/node_modules/.bin:$PATH" cargo leptos build --release --split --precompress
   fi
   CARGO_TARGET_DIR="$LOADGEN_TARGET" cargo build --manifest-path bench/loadgen/Cargo.toml --release --locked -q
 fi

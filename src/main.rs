@@ -99,10 +99,13 @@ const LISTEN_BACKLOG: u32 = 4096;
 /// The site's files (`/pkg/...`: wasm, JS, CSS). Their names carry no hash, so they go out with
 /// `Cache-Control: no-cache`: a browser revalidates them (`If-Modified-Since`, a 304 while unchanged) instead of
 /// guessing a freshness from `Last-Modified` and, after a deploy, hydrating the new HTML with an old wasm.
-/// (leptos_axum's file handler drops the request's headers, so it could only ever answer 200.)
+/// (leptos_axum's file handler drops the request's headers, so it could only ever answer 200.) A release build
+/// with `--precompress` puts `.br` and `.gz` files beside them, sent to browsers that accept them: the room's
+/// wasm travels at about a third of its size.
 fn site_files(options: &LeptosOptions) -> tower_http::set_header::SetResponseHeader<ServeDir, HeaderValue> {
     let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")).layer(ServeDir::new(dir))
+    SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+        .layer(ServeDir::new(dir).precompressed_br().precompressed_gzip())
 }
 
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
