@@ -95,7 +95,6 @@ fn shutdown_signal(signaling: SignalingServer) -> impl std::future::Future<Outpu
 /// kernel drops their SYNs and the clients retry a whole second later (W3 showed such 1 s connects).
 const LISTEN_BACKLOG: u32 = 4096;
 
-/// A listening socket on `addr` with [`LISTEN_BACKLOG`].
 /// The site's files (`/pkg/...`: wasm, JS, CSS). Their names carry no hash, so they go out with
 /// `Cache-Control: no-cache`: a browser revalidates them (`If-Modified-Since`, a 304 while unchanged) instead of
 /// guessing a freshness from `Last-Modified` and, after a deploy, hydrating the new HTML with an old wasm.
@@ -108,6 +107,7 @@ fn site_files(options: &LeptosOptions) -> tower_http::set_header::SetResponseHea
         .layer(ServeDir::new(dir).precompressed_br().precompressed_gzip())
 }
 
+/// A listening socket on `addr` with [`LISTEN_BACKLOG`].
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;

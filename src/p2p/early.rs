@@ -3,7 +3,8 @@
 //! wasm is still downloading; the browser driver (`client::signaling`, hydrate side) takes that socket over, with
 //! every frame the server sent meanwhile, instead of opening its own. The host's offer is then usually waiting
 //! when the driver starts. A socket the driver cannot use (another ticket or tab nonce) is closed; a frame
-//! rendered after client-side navigation gets an empty script, so the driver opens its socket itself.
+//! rendered after client-side navigation gets an empty script, so the driver opens its socket itself. A page
+//! whose wasm never starts stays joined until it closes; its host gives up on the offer after `connect_timeout`.
 
 /// sessionStorage key of this tab's nonce (the `tab` of the signaling URL), written by the script or the driver.
 pub const TAB_STORAGE_KEY: &str = "p2p-streams:tab";
