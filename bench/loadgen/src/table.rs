@@ -89,39 +89,128 @@ pub fn render(text: &str) -> String {
     let _ = writeln!(out, "\n### Ours vs PeerJS server (same run)\n");
     let _ = writeln!(out, "| workload | figure | ours | PeerJS | ratio |");
     let _ = writeln!(out, "|---|---|---|---|---|");
-    let pair = |w: &str, p: &Value| {
-        let find = |s: &str| rows.iter().find(|r| r["workload"] == w && &r["param"] == p && r["server"] == s);
-        find("ours").zip(find("peerjs"))
-    };
     let mut params: Vec<(String, Value)> =
         rows.iter().map(|r| (r["workload"].as_str().unwrap_or("").to_owned(), r["param"].clone())).collect();
     params.dedup();
     for (w, p) in params {
-        let Some((o, j)) = pair(&w, &p) else { continue };
-        let mut line = |figure: &str, ov: f64, jv: f64, ratio: f64, how: &str| {
-            let _ = writeln!(out, "| {w} {p} | {figure} | {ov:.2} | {jv:.2} | {ratio:.2}x {how} |");
+        // Repeated runs of one workload (bench.sh alternates ours and PeerJS): the k-th of ours is compared with
+        // the k-th of PeerJS, then the median of those ratios is given.
+        let (wr, pr) = (&w, &p);
+        let runs = |s: &'static str| {
+            rows.iter().filter(move |r| r["workload"] == wr.as_str() && r["param"] == *pr && r["server"] == s)
         };
-        let num = |v: &Value| v.as_f64().unwrap_or(0.0);
-        let div = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        match w.as_str() {
-            "w1" => {
-                let (ov, jv) = (num(&o["rss_per_conn_kib"]), num(&j["rss_per_conn_kib"]));
-                line("RSS per socket (KiB)", ov, jv, div(jv, ov), "leaner");
+        let pairs: Vec<(&Value, &Value)> = runs("ours").zip(runs("peerjs")).collect();
+        let mut medians: Vec<(&str, &str, Vec<f64>)> = Vec::new();
+        for (k, (o, j)) in pairs.iter().enumerate() {
+            let run = if pairs.len() > 1 { format!(" (run {})", k + 1) } else { String::new() };
+            for (figure, ov, jv, ratio, how) in comparisons(&w, o, j) {
+                let _ = writeln!(out, "| {w} {p} | {figure}{run} | {ov:.2} | {jv:.2} | {ratio:.2}x {how} |");
+                match medians.iter_mut().find(|(f, _, _)| *f == figure) {
+                    Some((_, _, ratios)) => ratios.push(ratio),
+                    None => medians.push((figure, how, vec![ratio])),
+                }
             }
-            "w2" => {
-                let (ov, jv) = (num(&o["msgs_per_s"]), num(&j["msgs_per_s"]));
-                line("msgs/s", ov, jv, div(ov, jv), "throughput");
-                let (ov, jv) = (num(&o["latency_us"]["p99"]) / 1e3, num(&j["latency_us"]["p99"]) / 1e3);
-                line("p99 ms", ov, jv, div(jv, ov), "faster");
-                let (p50, p999) = (num(&o["latency_us"]["p50"]), num(&o["latency_us"]["p999"]));
-                let _ = writeln!(out, "| {w} {p} | ours p99.9 / p50 | {:.2} | | |", div(p999, p50));
+            let (p50, p999) = (num(&o["latency_us"]["p50"]), num(&o["latency_us"]["p999"]));
+            if w == "w2" {
+                let _ = writeln!(out, "| {w} {p} | ours p99.9 / p50{run} | {:.2} | | |", div(p999, p50));
             }
-            "w3" => {
-                let (ov, jv) = (num(&o["pairs_per_s"]), num(&j["pairs_per_s"]));
-                line("negotiated pairs/s", ov, jv, div(ov, jv), "throughput");
+        }
+        if pairs.len() > 1 {
+            for (figure, how, ratios) in medians {
+                let _ = writeln!(
+                    out,
+                    "| {w} {p} | {figure}: median of {} runs | | | {:.2}x {how} |",
+                    ratios.len(),
+                    median(ratios)
+                );
             }
-            _ => {}
         }
     }
     out
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+fn div(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The figures a workload's target is stated in: (figure, ours, PeerJS, ratio, what the ratio means).
+fn comparisons(workload: &str, o: &Value, j: &Value) -> Vec<(&'static str, f64, f64, f64, &'static str)> {
+    match workload {
+        "w1" => {
+            let (ov, jv) = (num(&o["rss_per_conn_kib"]), num(&j["rss_per_conn_kib"]));
+            vec![("RSS per socket (KiB)", ov, jv, div(jv, ov), "leaner")]
+        }
+        "w2" => {
+            let (ov, jv) = (num(&o["msgs_per_s"]), num(&j["msgs_per_s"]));
+            let (op, jp) = (num(&o["latency_us"]["p99"]) / 1e3, num(&j["latency_us"]["p99"]) / 1e3);
+            vec![("msgs/s", ov, jv, div(ov, jv), "throughput"), ("p99 ms", op, jp, div(jp, op), "faster")]
+        }
+        "w3" => {
+            let (ov, jv) = (num(&o["pairs_per_s"]), num(&j["pairs_per_s"]));
+            vec![("negotiated pairs/s", ov, jv, div(ov, jv), "throughput")]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w2(server: &str, msgs_per_s: f64, p99_us: f64) -> String {
+        serde_json::json!({
+            "workload": "w2", "param": 1000, "pairs": 1000, "server": server, "label": "",
+            "msgs_per_s": msgs_per_s, "failures": 0, "cpu_pct": 99.0,
+            "latency_us": {"p50": 1000.0, "p99": p99_us, "p999": 2000.0, "max": 3000.0}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn one_run_each_gives_one_comparison() {
+        let text = [w2("ours", 30_000.0, 50_000.0), w2("peerjs", 10_000.0, 150_000.0)].join("\n");
+        let table = render(&text);
+        assert!(table.contains("| w2 1000 | msgs/s | 30000.00 | 10000.00 | 3.00x throughput |"), "{table}");
+        assert!(table.contains("| w2 1000 | p99 ms | 50.00 | 150.00 | 3.00x faster |"), "{table}");
+        assert!(!table.contains("median"), "{table}");
+    }
+
+    #[test]
+    fn repeated_runs_are_paired_in_order_and_summarized_by_their_median() {
+        let runs = [
+            w2("ours", 30_000.0, 50_000.0),
+            w2("peerjs", 10_000.0, 100_000.0),
+            w2("ours", 20_000.0, 50_000.0),
+            w2("peerjs", 10_000.0, 150_000.0),
+            w2("ours", 24_000.0, 50_000.0),
+            w2("peerjs", 8_000.0, 200_000.0),
+        ];
+        let table = render(&runs.join("\n"));
+        assert!(table.contains("| w2 1000 | msgs/s (run 2) | 20000.00 | 10000.00 | 2.00x throughput |"), "{table}");
+        assert!(table.contains("| w2 1000 | msgs/s: median of 3 runs | | | 3.00x throughput |"), "{table}");
+        assert!(table.contains("| w2 1000 | p99 ms: median of 3 runs | | | 3.00x faster |"), "{table}");
+    }
+
+    #[test]
+    fn median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
 }
