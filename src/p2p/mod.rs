@@ -1,6 +1,7 @@
 //! The p2p-streams toolkit: everything a Leptos app needs to open WebRTC rooms.
 //!
 //! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`]: shared by server and browser.
+//! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
 //! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat).
 //! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
@@ -8,6 +9,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod decode;
 pub mod delivery;
 pub mod frame;
 pub mod hooks;

@@ -39,7 +39,7 @@ impl Signaling {
                     warn("ignoring a non-text signaling frame");
                     return;
                 };
-                match serde_json::from_str::<ServerToClient>(&text) {
+                match ServerToClient::decode(&text) {
                     Ok(frame) => driver.with(move |i| i.on_server_frame(generation, frame)),
                     Err(err) => warn(&format!("ignoring an unreadable signaling frame: {err}")),
                 }
