@@ -1,6 +1,7 @@
 //! Hand-written decoders for the frames a browser reads (shared code, so the native tests compare them with
 //! the derived ones; the browser driver is their only caller): [`ServerToClient`] from the signaling socket,
-//! [`PeerFrame`] from a data channel, and the pieces of the delivery state kept in sessionStorage.
+//! [`PeerFrame`] from a data channel, and the delivery state kept in sessionStorage ([`LogSnapshot`],
+//! [`OutboxSnapshot`]).
 //!
 //! Why not `serde_json::from_str`: the three internally tagged enums (`type` / `kind` tags) go through serde's
 //! buffered `Content` path, and every struct in them gets its own visitor per deserializer: about 120 KB of
@@ -13,7 +14,7 @@
 //! (`{"host":null}`), and a signal's `kind` as a variant number (`0` for `offer`). A key repeated in one object is an error for the derived decoders, here the last one
 //! counts (as in `JSON.parse`).
 
-use crate::p2p::delivery::{Entry, Pos};
+use crate::p2p::delivery::{Entry, LogSnapshot, OutboxSnapshot, Pos};
 use crate::p2p::protocol::SignalPayload;
 use crate::p2p::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, ServerToClient, SessionId};
 use serde_json::{Map, Value};
@@ -132,6 +133,45 @@ impl PeerFrame {
             "Ping" => PeerFrame::Ping { nonce: f.u64("nonce")? },
             "Pong" => PeerFrame::Pong { nonce: f.u64("nonce")? },
             _ => return Err(DecodeError::UnknownType(tag)),
+        })
+    }
+}
+
+impl LogSnapshot {
+    /// Decodes the derived `Serialize`'s JSON, parsed.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when `value` is not such a snapshot.
+    pub fn decode(value: Value) -> Result<Self> {
+        let mut f = Fields::of(value, "log")?;
+        Ok(LogSnapshot {
+            entries: f.list("entries", |v| {
+                let [entry_value, stored] = two(v, "entries")?;
+                Ok((entry(entry_value)?, stored.as_f64().ok_or(DecodeError::Invalid("entries"))?))
+            })?,
+            tips: f.list("tips", pair)?,
+            high_water: f.list("high_water", |v| {
+                let [peer, seq] = two(v, "high_water")?;
+                Ok((PeerId(string(peer, "high_water")?), u64_of(seq, "high_water")?))
+            })?,
+            pruned: f.list("pruned", pos)?,
+        })
+    }
+}
+
+impl OutboxSnapshot {
+    /// Decodes the derived `Serialize`'s JSON, parsed.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when `value` is not such a snapshot.
+    pub fn decode(value: Value) -> Result<Self> {
+        let mut f = Fields::of(value, "outbox")?;
+        Ok(OutboxSnapshot {
+            next_seq: f.u64("next_seq")?,
+            pending: f.list("pending", |v| {
+                let [seq, payload] = two(v, "pending")?;
+                Ok((u64_of(seq, "pending")?, payload))
+            })?,
         })
     }
 }
