@@ -1,7 +1,8 @@
 //! Hand-written decoders for the frames a browser reads (shared code, so the native tests compare them with
 //! the derived ones; the browser driver is their only caller): [`ServerToClient`] from the signaling socket,
-//! [`PeerFrame`] from a data channel, and the delivery state kept in sessionStorage ([`LogSnapshot`],
-//! [`OutboxSnapshot`]).
+//! [`PeerFrame`] from a data channel, the delivery state kept in sessionStorage ([`LogSnapshot`],
+//! [`OutboxSnapshot`]), and the join ticket (`ticket.rs`, the `Deserialize` of
+//! [`JoinTicket`](crate::p2p::ticket::JoinTicket)).
 //!
 //! Why not `serde_json::from_str`: the three internally tagged enums (`type` / `kind` tags) go through serde's
 //! buffered `Content` path, and every struct in them gets its own visitor per deserializer: about 120 KB of
@@ -21,6 +22,7 @@ use serde_json::{Map, Value};
 
 #[cfg(test)]
 mod tests;
+mod ticket;
 
 /// Why a frame could not be decoded: all of it is bad input from the peer or server that sent it.
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +240,7 @@ pub(crate) fn string(value: Value, name: &'static str) -> Result<String> {
 }
 
 /// The members of one JSON object, taken out by name (so strings and payloads move, never copied).
-pub(crate) struct Fields(Map<String, Value>);
+pub(crate) struct Fields(pub(crate) Map<String, Value>);
 
 impl Fields {
     /// Parses `text` as one JSON object.
