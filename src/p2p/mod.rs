@@ -2,6 +2,7 @@
 //!
 //! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
 //!   browser.
+//! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
 //! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat).
 //! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
@@ -9,6 +10,7 @@
 
 pub mod channel;
 pub mod config;
+pub mod decode;
 pub mod delivery;
 pub mod early;
 pub mod frame;

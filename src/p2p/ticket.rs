@@ -4,13 +4,14 @@
 
 use crate::p2p::config::IceServer;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Longest lifetime a join token may be issued for (24 h), whatever `expires_in` asks.
 pub const MAX_EXPIRES_IN_SECS: u64 = 24 * 3600;
 
-/// What the browser needs to open the signaling socket.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What the browser needs to open the signaling socket. `Deserialize` is written by hand, for a smaller wasm
+/// (`crate::p2p::decode`), and reads the JSON the derived `Serialize` writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JoinTicket {
     /// The session the token is for.
     pub session_id: String,
@@ -22,8 +23,8 @@ pub struct JoinTicket {
     pub expires_at: u64,
     /// The lifetime asked for, in seconds (reused when the browser renews the ticket).
     pub expires_in_secs: u64,
-    /// The server's ICE servers (see [`ServerIceServers`]), used when the frame's config names none.
-    #[serde(default)]
+    /// The server's ICE servers (see [`ServerIceServers`]), used when the frame's config names none (may be
+    /// absent from the JSON: empty).
     pub ice_servers: Vec<IceServer>,
 }
 

@@ -117,7 +117,7 @@ impl Inner {
         if self.host.as_ref() != Some(&peer) {
             return;
         }
-        match serde_json::from_str::<PeerFrame>(text) {
+        match PeerFrame::decode(text) {
             Ok(PeerFrame::Hello { acked, .. }) => {
                 // Our history, our tips, then every message the host has not ordered yet.
                 for frame in self.delivery.on_hello(acked) {

@@ -76,10 +76,15 @@ impl WeakShared {
     /// Runs `f` on the driver state if it still exists, then dispatches the events it produced. If the state
     /// is already borrowed (a browser API fired an event synchronously), `f` runs on the next microtask.
     pub(crate) fn with(&self, f: impl FnOnce(&mut Inner) + 'static) {
+        self.run(Box::new(f));
+    }
+
+    /// [`with`](Self::with)'s body, compiled once rather than once per handler (smaller wasm).
+    fn run(&self, f: Box<dyn FnOnce(&mut Inner)>) {
         let Some(rc) = self.0.upgrade() else { return };
         let Ok(mut inner) = rc.try_borrow_mut() else {
             let weak = self.clone();
-            wasm_bindgen_futures::spawn_local(async move { weak.with(f) });
+            wasm_bindgen_futures::spawn_local(async move { weak.run(f) });
             return;
         };
         if inner.closed {

@@ -42,7 +42,7 @@ impl Inner {
         if text.len() > MAX_CLIENT_MESSAGE {
             return self.host_drop(&peer, &format!("a {} byte message (limit {MAX_CLIENT_MESSAGE})", text.len()));
         }
-        let frame = match serde_json::from_str::<PeerFrame>(text) {
+        let frame = match PeerFrame::decode(text) {
             Ok(frame) => frame,
             Err(err) => return self.host_drop(&peer, &format!("a malformed message ({err})")),
         };

@@ -157,7 +157,7 @@ pub(crate) struct EarlySocket {
 
 /// A server frame, or `None` (with a console warning) for text that is not one.
 pub(crate) fn parse_server_frame(text: &str) -> Option<ServerToClient> {
-    serde_json::from_str(text).map_err(|err| warn(&format!("ignoring an unreadable signaling frame: {err}"))).ok()
+    ServerToClient::decode(text).map_err(|err| warn(&format!("ignoring an unreadable signaling frame: {err}"))).ok()
 }
 
 /// Keeps `Inner` methods that only the socket calls next to it.

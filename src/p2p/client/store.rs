@@ -3,14 +3,15 @@
 //! delivered exactly once and the reloaded page resumes from its log position instead of starting over.
 
 use super::browser::warn;
+use crate::p2p::decode::{DecodeError, Fields};
 use crate::p2p::delivery::{Delivery, HistoryLimits, LogSnapshot, Outbox, OutboxSnapshot, SessionLog};
 use crate::p2p::protocol::PeerId;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 const PREFIX: &str = "p2p-streams:delivery:";
 
-/// What is kept per session.
-#[derive(Serialize, Deserialize)]
+/// What is kept per session (decoded by hand, as the frames are: `crate::p2p::decode`).
+#[derive(Serialize)]
 struct Saved {
     /// Whose outbox it is (the tab's peer id).
     peer: PeerId,
@@ -18,6 +19,17 @@ struct Saved {
     log: LogSnapshot,
     /// The unacknowledged messages.
     outbox: OutboxSnapshot,
+}
+
+impl Saved {
+    fn decode(text: &str) -> Result<Saved, DecodeError> {
+        let mut f = Fields::parse(text)?;
+        Ok(Saved {
+            peer: f.peer("peer")?,
+            log: LogSnapshot::decode(f.take("log")?)?,
+            outbox: OutboxSnapshot::decode(f.take("outbox")?)?,
+        })
+    }
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -29,7 +41,7 @@ fn storage() -> Option<web_sys::Storage> {
 pub(crate) fn load(session: &str, peer: PeerId, limits: HistoryLimits, now_ms: f64) -> Delivery {
     let saved = storage()
         .and_then(|s| s.get_item(&format!("{PREFIX}{session}")).ok().flatten())
-        .and_then(|text| serde_json::from_str::<Saved>(&text).ok());
+        .and_then(|text| Saved::decode(&text).ok());
     match saved {
         Some(saved) => {
             let log = SessionLog::restore(saved.log, limits, now_ms);
