@@ -71,6 +71,23 @@ pub async fn current_user() -> Result<Option<String>, ServerFnError> {
     Ok(ssr::user_from_headers(&parts.headers, server.signer()))
 }
 
+/// [`current_user`] for a page's resource: called in-process while the server renders, and from the browser
+/// (after client-side navigation) with one `fetch` ([`call_server_fn`]), which keeps server_fn's client out
+/// of a chat room's wasm.
+///
+/// [`call_server_fn`]: crate::p2p::client::call_server_fn
+pub async fn load_current_user() -> Result<Option<String>, ServerFnError> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::server_fn::ServerFn;
+        crate::p2p::client::call_server_fn(CurrentUser::PATH, &[]).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        current_user().await
+    }
+}
+
 /// Rooms of every kind that have a live host, with their peer counts.
 #[server(prefix = "/api", endpoint = "live_rooms")]
 pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {

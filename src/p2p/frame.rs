@@ -113,7 +113,7 @@ type TicketResource = Resource<Result<JoinTicket, ServerFnError>>;
 
 /// The frame's join ticket and its early script. Rendering on the server, the ticket is signed at once (the same
 /// one goes into the page for the driver); in the browser (after client-side navigation, or hydrating a page
-/// that had none) it is fetched with [`issue_join_token`], and the script is empty.
+/// that had none) it is fetched from [`issue_join_token`], and the script is empty.
 ///
 /// [`issue_join_token`]: crate::p2p::ticket::issue_join_token
 fn join_ticket(session_id: String, peer_id: String, expires_in_secs: u64) -> (TicketResource, String) {
@@ -130,8 +130,16 @@ fn join_ticket(session_id: String, peer_id: String, expires_in_secs: u64) -> (Ti
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let issue =
-            move |()| crate::p2p::ticket::issue_join_token(session_id.clone(), peer_id.clone(), expires_in_secs);
+        #[cfg(feature = "hydrate")]
+        use crate::p2p::ticket::fetch_join_ticket as fetch_ticket;
+        #[cfg(not(feature = "hydrate"))]
+        async fn fetch_ticket(session_id: &str, peer_id: &str, secs: u64) -> Result<JoinTicket, ServerFnError> {
+            crate::p2p::ticket::issue_join_token(session_id.to_owned(), peer_id.to_owned(), secs).await
+        }
+        let issue = move |()| {
+            let (session_id, peer_id) = (session_id.clone(), peer_id.clone());
+            async move { fetch_ticket(&session_id, &peer_id, expires_in_secs).await }
+        };
         (Resource::new(|| (), issue), String::new())
     }
 }

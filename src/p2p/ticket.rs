@@ -56,6 +56,22 @@ pub async fn issue_join_token(
     sign_join_ticket(&parts, session_id, peer_id, expires_in_secs)
 }
 
+/// [`issue_join_token`] called from the browser with one `fetch` ([`call_server_fn`]), which keeps
+/// server_fn's client out of a room's wasm. Same endpoint, arguments and errors.
+///
+/// [`call_server_fn`]: crate::p2p::client::call_server_fn
+#[cfg(feature = "hydrate")]
+pub async fn fetch_join_ticket(
+    session_id: &str,
+    peer_id: &str,
+    expires_in_secs: u64,
+) -> Result<JoinTicket, ServerFnError> {
+    use leptos::server_fn::ServerFn;
+    let secs = expires_in_secs.to_string();
+    let args = [("session_id", session_id), ("peer_id", peer_id), ("expires_in_secs", secs.as_str())];
+    crate::p2p::client::call_server_fn(IssueJoinToken::PATH, &args).await
+}
+
 /// What [`issue_join_token`] does once it has the request: `<P2pFrame>` calls it directly while the server
 /// renders the page, so the page's early script and the driver use the same ticket.
 #[cfg(feature = "ssr")]

@@ -4,7 +4,7 @@
 //! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime), `history=N` (messages of
 //! history kept and replayed).
 
-use crate::identity::{chat_session, current_user, valid_room};
+use crate::identity::{chat_session, load_current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
@@ -46,7 +46,7 @@ fn config_from_query(query: &ParamsMap) -> P2pConfig {
 pub fn ChatRoomPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let user = Resource::new_blocking(|| (), |_| current_user());
+    let user = Resource::new_blocking(|| (), |_| load_current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Opening the room…"</p> }>
             {move || Suspend::new(async move {
@@ -126,7 +126,7 @@ fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl I
                     <ol class="chat-log" data-testid="chat-log" aria-live="polite">
                         <For each=lines key=|m| (m.from.clone(), m.seq, m.epoch, m.index) let:m>
                             <li class="chat-line" data-testid="chat-line" data-from=m.from.0.clone()
-                                data-seq=m.seq data-epoch=m.epoch.to_string() data-index=m.index>
+                                data-seq=m.seq.to_string() data-epoch=m.epoch.to_string() data-index=m.index.to_string()>
                                 <span class="author">{m.from.user().to_owned()}</span>": "<span class="text">{m.data.text}</span>
                             </li>
                         </For>

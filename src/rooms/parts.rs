@@ -1,6 +1,10 @@
 //! The pieces every demo room shows, read from the enclosing `<P2pFrame>` (both sides): the status pills
 //! (`p2p-status`, `role`, optionally `signaling-status`), the banners (`reconnecting-banner`, `history-gap`,
 //! `dropped-messages`, `p2p-error`), and the peer list (`peer-list` / `peer` with `data-peer-name`, `data-state`, `data-host`).
+//!
+//! Size note: every reactive value here is a `Signal<String>` ([`text`]) and each list is one `<For>`, so the
+//! browser build compiles the reactive text and attribute code once for all of them instead of once per
+//! closure type (docs/performance.md, bundle).
 
 use crate::p2p::{use_p2p, P2pState, Role};
 use leptos::prelude::*;
@@ -10,13 +14,18 @@ fn frame() -> crate::p2p::P2p<serde_json::Value> {
     use_p2p::<serde_json::Value>()
 }
 
+/// A reactive string for a text node or an attribute: one type for every reactive value of the room pages.
+pub fn text(f: impl Fn() -> String + Send + Sync + 'static) -> Signal<String> {
+    Signal::derive(f)
+}
+
 /// Connection state and role pills; with `show_signaling`, whether the signaling socket is open.
 #[component]
 pub fn RoomStatus(#[prop(optional)] show_signaling: bool) -> impl IntoView {
     let p2p = frame();
-    let state = move || p2p.state.get().as_str();
-    let role = move || p2p.role.get().map_or("", Role::as_str);
-    let signaling = move || if p2p.signaling_open.get() { "open" } else { "closed" };
+    let state = text(move || p2p.state.get().as_str().to_owned());
+    let role = text(move || p2p.role.get().map_or("", Role::as_str).to_owned());
+    let signaling = text(move || if p2p.signaling_open.get() { "open" } else { "closed" }.to_owned());
     view! {
         <div class="status-row">
             <span class="pill" data-state=state data-testid="p2p-status">{state}</span>
@@ -30,32 +39,59 @@ pub fn RoomStatus(#[prop(optional)] show_signaling: bool) -> impl IntoView {
     }
 }
 
+/// One banner of [`ConnectionBanners`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Banner {
+    class: &'static str,
+    testid: &'static str,
+    role: &'static str,
+    missed: Option<String>,
+    dropped: Option<String>,
+    text: String,
+}
+
+/// The banners showing now, in order: reconnecting, history gap, dropped messages, fatal error.
+fn banners(state: P2pState, missed: u64, dropped: u64, error: Option<String>) -> Vec<Banner> {
+    let banner = |class, testid, role, text: String| Banner { class, testid, role, missed: None, dropped: None, text };
+    let mut shown = Vec::new();
+    if state == P2pState::Disconnected {
+        let text = "Lost the connection to the host. Reconnecting…".to_owned();
+        shown.push(banner("banner banner-warn", "reconnecting-banner", "status", text));
+    }
+    if missed > 0 {
+        let text =
+            format!("{missed} earlier message(s) could not be recovered: they left the history before you got them.");
+        shown.push(Banner {
+            missed: Some(missed.to_string()),
+            ..banner("banner banner-warn", "history-gap", "status", text)
+        });
+    }
+    if dropped > 0 {
+        let text = format!("Dropped {dropped} invalid message(s) from peers.");
+        shown.push(Banner {
+            dropped: Some(dropped.to_string()),
+            ..banner("banner banner-info", "dropped-messages", "status", text)
+        });
+    }
+    if let Some(error) = error {
+        shown.push(banner("banner banner-error", "p2p-error", "alert", error));
+    }
+    shown
+}
+
 /// Banners: reconnecting to a host, a history gap (messages the host could no longer replay), messages
 /// this host dropped, and a fatal error.
 #[component]
 pub fn ConnectionBanners() -> impl IntoView {
     let p2p = frame();
-    let missed = move || p2p.missed_messages.get();
-    let dropped = move || p2p.dropped_messages.get();
+    let shown =
+        move || banners(p2p.state.get(), p2p.missed_messages.get(), p2p.dropped_messages.get(), p2p.error.get());
     view! {
-        <Show when=move || p2p.state.get() == P2pState::Disconnected>
-            <div class="banner banner-warn" data-testid="reconnecting-banner" role="status">
-                "Lost the connection to the host. Reconnecting…"
+        <For each=shown key=|b| b.clone() let:b>
+            <div class=b.class data-testid=b.testid data-missed=b.missed data-dropped=b.dropped role=b.role>
+                {b.text}
             </div>
-        </Show>
-        <Show when=move || { missed() > 0 }>
-            <div class="banner banner-warn" data-testid="history-gap" data-missed=missed role="status">
-                {missed} " earlier message(s) could not be recovered: they left the history before you got them."
-            </div>
-        </Show>
-        <Show when=move || { dropped() > 0 }>
-            <div class="banner banner-info" data-testid="dropped-messages" data-dropped=dropped role="status">
-                "Dropped " {dropped} " invalid message(s) from peers."
-            </div>
-        </Show>
-        {move || p2p.error.get().map(|e| view! {
-            <div class="banner banner-error" data-testid="p2p-error" role="alert">{e}</div>
-        })}
+        </For>
     }
 }
 
@@ -63,17 +99,22 @@ pub fn ConnectionBanners() -> impl IntoView {
 #[component]
 pub fn PeerList() -> impl IntoView {
     let p2p = frame();
-    let me = move || p2p.peer_id.get();
+    let rows = move || {
+        let me = p2p.peer_id.get();
+        let peers = p2p.peers.get();
+        peers.into_iter().map(|p| (me.as_ref() == Some(&p.peer), p)).collect::<Vec<_>>()
+    };
+    let count = text(move || p2p.peers.with(Vec::len).to_string());
     view! {
-        <h2>"Peers " <span class="count">{move || p2p.peers.get().len()}</span></h2>
+        <h2>"Peers " <span class="count">{count}</span></h2>
         <ul data-testid="peer-list" class="peer-list">
-            <For each=move || p2p.peers.get() key=|p| (p.peer.clone(), p.state, p.host) let:p>
+            <For each=rows key=|(me, p)| (p.peer.clone(), p.state, p.host, *me) let:((me, p))>
                 <li class="peer" data-testid="peer" data-peer-name=p.peer.user().to_owned()
                     data-state=p.state.as_str() data-host=p.host.to_string()>
                     <span class="dot" data-state=p.state.as_str() aria-hidden="true"></span>
                     <span class="peer-name">{p.peer.user().to_owned()}</span>
                     {p.host.then(|| view! { <span class="tag">"host"</span> })}
-                    {let id = p.peer.clone(); move || (me().as_ref() == Some(&id)).then(|| view! { <span class="tag tag-you">"you"</span> })}
+                    {me.then(|| view! { <span class="tag tag-you">"you"</span> })}
                     <span class="peer-state">{p.state.as_str()}</span>
                 </li>
             </For>

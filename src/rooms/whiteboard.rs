@@ -10,7 +10,7 @@
 mod board;
 mod canvas;
 
-use crate::identity::{current_user, valid_room};
+use crate::identity::{load_current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use board::{color_of, default_color, Board, PALETTE};
@@ -92,7 +92,7 @@ impl LazyRoute for WhiteboardRoute {
 #[component]
 pub fn WhiteboardPage() -> impl IntoView {
     let params = use_params_map();
-    let user = Resource::new_blocking(|| (), |_| current_user());
+    let user = Resource::new_blocking(|| (), |_| load_current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Opening the whiteboard…"</p> }>
             {move || Suspend::new(async move {

@@ -5,6 +5,7 @@
 //! `send` without re-entering the driver).
 
 mod browser;
+mod fetch;
 mod guest;
 mod host;
 mod link;
@@ -12,6 +13,8 @@ mod relay;
 mod session;
 mod signaling;
 mod store;
+
+pub use fetch::call_server_fn;
 
 use crate::p2p::config::P2pConfig;
 use crate::p2p::delivery::{Delivered, Delivery};

@@ -8,7 +8,7 @@ use super::Inner;
 use crate::p2p::early::RENEW_MARGIN_SECS;
 use crate::p2p::hooks::P2pState;
 use crate::p2p::protocol::{close_code, ClientToServer, PeerId, Role, ServerToClient, SignalPayload, PROTOCOL_VERSION};
-use crate::p2p::ticket::issue_join_token;
+use crate::p2p::ticket::fetch_join_ticket;
 use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
 use web_sys::RtcIceCandidateInit;
 
@@ -71,7 +71,7 @@ impl Inner {
         self.renewing = true;
         let (weak, t) = (self.weak.clone(), self.ticket.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            let result = issue_join_token(t.session_id, t.peer_id, t.expires_in_secs).await;
+            let result = fetch_join_ticket(&t.session_id, &t.peer_id, t.expires_in_secs).await;
             weak.with(move |i| {
                 i.renewing = false;
                 match result {

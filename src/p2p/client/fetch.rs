@@ -1,0 +1,82 @@
+//! Calling a server function from the browser with one `fetch` (`hydrate` only), for the code a chat room
+//! loads: `<P2pFrame>` getting or renewing its join ticket, a room page reading the signed-in user.
+//!
+//! Why not the server function's own client: it brings server_fn's browser request and response layers
+//! (streaming bodies included) into the room's wasm, about 14 KB gzip (docs/performance.md, bundle). This
+//! speaks the same HTTP the `#[server]` endpoint expects for its default encodings: the arguments as a
+//! `application/x-www-form-urlencoded` POST body, a JSON answer, and on failure a status other than 2xx
+//! whose body is `Kind|message` (server_fn's `ServerFnErrorEncoding`). Pages that use other server
+//! functions (the lobby, `/admin`) keep server_fn's client in their lazy chunks.
+
+use leptos::prelude::ServerFnError;
+use send_wrapper::SendWrapper;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// POSTs `args` to the server function at `path` and decodes its JSON answer as `T`.
+///
+/// Errors keep server_fn's meaning: `ServerError` when the function ran and returned an error (the server
+/// refused), `Request` when no answer came (offline, server restarting), `Response` or `Deserialization`
+/// when the answer was not what the function returns.
+///
+/// The future is `Send` (a [`SendWrapper`]) so that a `Resource` can run it; it must be polled on the
+/// browser's one thread, as every future there is.
+pub fn call_server_fn<T: DeserializeOwned>(
+    path: &str,
+    args: &[(&str, &str)],
+) -> impl Future<Output = Result<T, ServerFnError>> + Send {
+    let request = (path.to_owned(), form_body(args));
+    SendWrapper::new(async move { call(&request.0, &request.1).await })
+}
+
+async fn call<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, ServerFnError> {
+    let (ok, body) = match post_form(path, body).await {
+        Ok(answer) => answer,
+        Err(error) => return Err(ServerFnError::Request(describe(&error))),
+    };
+    if !ok {
+        return Err(server_error(body));
+    }
+    serde_json::from_str(&body).map_err(|e| ServerFnError::Deserialization(e.to_string()))
+}
+
+/// `a=1&b=x%20y`: each value percent-encoded (`encodeURIComponent`, which the server's form decoder reads).
+fn form_body(args: &[(&str, &str)]) -> String {
+    let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+    args.iter().map(|(key, value)| format!("{}={}", enc(key), enc(value))).collect::<Vec<_>>().join("&")
+}
+
+/// A failed call's body, `Kind|message`, as the `ServerFnError` the server encoded.
+fn server_error(body: String) -> ServerFnError {
+    match body.split_once('|') {
+        Some(("ServerError", message)) => ServerFnError::ServerError(message.to_owned()),
+        Some((_, message)) => ServerFnError::Response(message.to_owned()),
+        None => ServerFnError::Response(body),
+    }
+}
+
+/// Whether the answer was 2xx, and its body as text.
+async fn post_form(path: &str, body: &str) -> Result<(bool, String), JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    let headers = web_sys::Headers::new()?;
+    headers.set("Content-Type", "application/x-www-form-urlencoded")?;
+    headers.set("Accept", "application/json")?;
+    init.set_headers(&headers);
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await?.dyn_into()?;
+    let text = JsFuture::from(response.text()?).await?;
+    Ok((response.ok(), text.as_string().unwrap_or_default()))
+}
+
+/// A JS error as text (`TypeError: Failed to fetch`).
+fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.to_string()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "the request failed".to_owned())
+}
