@@ -32,6 +32,8 @@ export class Peers {
   readonly errors: string[] = [];
   private readonly opened: RoomPage[] = [];
   private collecting = true;
+  /** Console errors a test expects (see `expectConsoleError`); every other one fails the test. */
+  private readonly expected: RegExp[] = [];
 
   constructor(
     private readonly browser: Browser,
@@ -90,12 +92,20 @@ export class Peers {
     return joined;
   }
 
+  /**
+   * Lets console errors matching `pattern` through: for a test that makes the server refuse a request on
+   * purpose (Chromium logs every non-2xx load as a console error).
+   */
+  expectConsoleError(pattern: RegExp): void {
+    this.expected.push(pattern);
+  }
+
   private watch(page: Page, label: string): void {
     const record = (what: string) => {
       if (this.collecting) this.errors.push(`[${label}] ${what}`);
     };
     page.on('console', (msg: ConsoleMessage) => {
-      if (msg.type() !== 'error') return;
+      if (msg.type() !== 'error' || this.expected.some((pattern) => pattern.test(msg.text()))) return;
       const { url, lineNumber } = msg.location();
       record(`console.error: ${msg.text()}${url ? ` (${url}:${lineNumber})` : ''}`);
     });
