@@ -3,8 +3,9 @@
 // navigation start) p50/p95 over the clients; host -> all fan-out of one chat line (submit on the host to the
 // line appearing on each client, in-page clocks); and the time from closing the host's page until every
 // survivor is connected to the new host with the full peer list; then, per client, where the time to connected
-// went (medians of each milestone: HTML received, JS and wasm fetched, driver started = `p2p:negotiating`, offer
-// received = `p2p:connecting`, `p2p:connected`). Before each round, the floor: N fresh contexts load a static
+// went (medians of each milestone: HTML received, the JS requested by the page and its request sent (the gap is
+// the time the request waited inside the browser), JS and wasm fetched, driver started = `p2p:negotiating`,
+// offer received = `p2p:connecting`, `p2p:connected`). Before each round, the floor: N fresh contexts load a static
 // document at once (what this machine's Chromium needs for any page). Figures only, no pass/fail. N=1 measures
 // one client alone.
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
@@ -27,11 +28,13 @@ async function signedIn(name, room) {
 const connected = (page) => page.getByTestId('p2p-status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 60_000 });
 const navToConnected = (page) => page.evaluate(() => performance.getEntriesByName('p2p:connected')[0]?.startTime ?? NaN);
 /** Milestones of one page load, ms from its navigation start (NaN when missing). */
-const PHASES = ['html', 'js', 'wasm', 'negotiating', 'connecting', 'connected'];
+const PHASES = ['html', 'jsQueued', 'jsSent', 'js', 'wasm', 'negotiating', 'connecting', 'connected'];
 const phases = (page) => page.evaluate(() => {
   const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
-  const fetched = (ext) => performance.getEntriesByType('resource').find((e) => e.name.endsWith(ext))?.responseEnd ?? NaN;
-  return [performance.getEntriesByType('navigation')[0]?.responseEnd ?? NaN, fetched('.js'), fetched('.wasm'),
+  const resource = (ext) => performance.getEntriesByType('resource').find((e) => e.name.endsWith(ext));
+  const js = resource('.js');
+  return [performance.getEntriesByType('navigation')[0]?.responseEnd ?? NaN, js?.startTime ?? NaN,
+    js?.requestStart ?? NaN, js?.responseEnd ?? NaN, resource('.wasm')?.responseEnd ?? NaN,
     mark('p2p:negotiating'), mark('p2p:connecting'), mark('p2p:connected')];
 });
 
@@ -107,7 +110,7 @@ for (const n of sizes.length ? sizes : [8, 16]) {
   console.log(`| ${n} | ${rounds} | ${fmt(pct(join, 0.5))} | ${fmt(pct(join, 0.95))} | ${fmt(Math.max(...join))} | ${fanout.length ? pct(fanout, 0.5).toFixed(1) : '-'} | ${Math.max(...fanout).toFixed(1)} | ${pct(migration, 0.5)}, ${Math.max(...migration)} | ${hosts.join(',')} | ${fmt(pct(statics, 0.5))} / ${fmt(pct(statics, 0.95))} |`);
 }
 console.log('\nWhere the time goes (each client\'s milestones, median over clients, ms from its navigation start):\n');
-console.log(`| clients | ${PHASES.map((p) => ({ html: 'HTML received', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);
+console.log(`| clients | ${PHASES.map((p) => ({ html: 'HTML received', jsQueued: 'JS requested by the page', jsSent: 'JS request sent', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);
 console.log(`|---|${PHASES.map(() => '---').join('|')}|`);
 breakdown.forEach((line) => console.log(line));
 await browser.close();
