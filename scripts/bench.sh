@@ -3,8 +3,9 @@
 #
 #   scripts/bench.sh            full run: W1 (1k, 5k, 19.5k idle sockets), W2 (1, 100, 1000 pairs),
 #                               W3 (50 sessions), the browser figures; writes docs/bench-results/<date>.md
-#   scripts/bench.sh --smoke    a few seconds of every workload against the DEBUG server and PeerJS,
-#                               failing only when an exchange did not complete (never on a timing)
+#   scripts/bench.sh --smoke    a few seconds of every workload against the DEBUG server and PeerJS, and the
+#                               browser scripts with 2-3 peers, failing only when an exchange did not complete
+#                               (never on a timing)
 #   scripts/bench.sh --no-browser   skip the browser part
 #
 # Servers run pinned to core 0 and the generator to core 1 (taskset, when there are 2+ cores); the open-file
@@ -133,6 +134,17 @@ if [[ "$MODE" == smoke ]]; then
   "$LOADGEN" table "$RESULTS" >/dev/null
   log "smoke: every workload completed against both servers"
   rm -f "$RESULTS"
+  # The browser scripts too, at their smallest (they throw when a peer does not connect or migrate): a join
+  # burst of 2 clients with its migration, the 3-peer migration, and the bundle table of the debug build.
+  [[ -f target/site/pkg/p2p-streams.js ]] || cargo leptos build --split
+  log "smoke: browser scripts against the debug server"
+  RUST_LOG=warn "$SERVER_BIN" --addr "127.0.0.1:$PORT_BROWSER" >/dev/null &
+  SERVER_PID=$!; wait_port "$PORT_BROWSER"
+  (cd end2end && export BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" BENCH_ROUNDS=1 BENCH_BUILD="$PROFILE build" \
+    && node bench/join-burst.mjs 2 && node bench/host-migration.mjs 1) >&2
+  node end2end/bench/bundle-size.mjs target/site/pkg >&2
+  stop_server
+  log "smoke: browser scripts completed"
   exit 0
 fi
 

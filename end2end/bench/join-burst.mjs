@@ -94,7 +94,7 @@ async function floor(n) {
   return loaded;
 }
 
-console.log('### Browser (Chromium, one machine, release build)\n');
+console.log(`### Browser (Chromium, one machine, ${process.env.BENCH_BUILD ?? 'release build'})\n`);
 console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms | fan-out host->all p50 ms | max ms | host closed -> all on new host ms (median, max) | new hosts | floor: static document p50 / p95 ms |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 const breakdown = [];
