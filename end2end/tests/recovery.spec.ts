@@ -89,3 +89,27 @@ test('a peer whose token renewal the server refuses stops, showing the reason', 
   await expect(alice.errorBox).toContainText('peer id is not the signed-in user');
   await expect(alice.p2pStatus).toHaveText('failed');
 });
+
+test('a token renewal that gets no answer is given up and retried', async ({ peers, room }) => {
+  const [alice, bob] = await peers.join(room, ['alice', 'bob'], 'expires_in_secs=3');
+  await bob.trackStatus();
+  // The first renewal request is black-holed (never answered, as by a server that accepted the connection and
+  // hung); the page gives up on it after 10 s and tries again, and that one reaches the server.
+  const isRenewal = (url: URL) => url.pathname === '/api/p2p_join_token';
+  let seen = 0;
+  await alice.page.route(isRenewal, async (route) => {
+    seen += 1;
+    if (seen > 1) await route.continue();
+  });
+  const abandoned = alice.page.waitForEvent('requestfailed', {
+    predicate: (req) => isRenewal(new URL(req.url())),
+    timeout: 30_000,
+  });
+  await alice.breakSignaling();
+  await abandoned;
+  await expect.poll(() => alice.signalingSummary(), { timeout: 30_000 }).toBe('2 created, 1 open');
+  expect(seen).toBe(2);
+  await expect(alice.roleBadge).toHaveText('host');
+  await expect(alice.errorBox).toHaveCount(0);
+  expect(await bob.statusHistory()).not.toContain('disconnected');
+});

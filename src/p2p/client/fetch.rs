@@ -15,11 +15,17 @@ use std::future::Future;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+/// How long a call may take before it fails as unreachable (`Request`): a server that accepted the connection
+/// but never answers must not stall a ticket renewal, which is retried with backoff instead.
+const CALL_TIMEOUT_MS: u32 = 10_000;
+/// At most this much of an unexpected error body goes into the error.
+const MAX_ERROR_CHARS: usize = 200;
+
 /// POSTs `args` to the server function at `path` and decodes its JSON answer as `T`.
 ///
 /// Errors keep server_fn's meaning: `ServerError` when the function ran and returned an error (the server
-/// refused), `Request` when no answer came (offline, server restarting), `Response` or `Deserialization`
-/// when the answer was not what the function returns.
+/// refused), `Request` when no answer came (offline, server restarting, no answer within 10 s), `Response` or
+/// `Deserialization` when the answer was not what the function returns.
 ///
 /// The future is `Send` (a [`SendWrapper`]) so that a `Resource` can run it; it must be polled on the
 /// browser's one thread, as every future there is.
@@ -48,12 +54,12 @@ fn form_body(args: &[(&str, &str)]) -> String {
     args.iter().map(|(key, value)| format!("{}={}", enc(key), enc(value))).collect::<Vec<_>>().join("&")
 }
 
-/// A failed call's body, `Kind|message`, as the `ServerFnError` the server encoded.
+/// A failed call's body, `Kind|message`, as the `ServerFnError` the server encoded. Anything else (a proxy's
+/// error page) is a `Response` error with the start of the body.
 fn server_error(body: String) -> ServerFnError {
     match body.split_once('|') {
         Some(("ServerError", message)) => ServerFnError::ServerError(message.to_owned()),
-        Some((_, message)) => ServerFnError::Response(message.to_owned()),
-        None => ServerFnError::Response(body),
+        _ => ServerFnError::Response(body.chars().take(MAX_ERROR_CHARS).collect()),
     }
 }
 
@@ -67,6 +73,7 @@ async fn post_form(path: &str, body: &str) -> Result<(bool, String), JsValue> {
     headers.set("Content-Type", "application/x-www-form-urlencoded")?;
     headers.set("Accept", "application/json")?;
     init.set_headers(&headers);
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(CALL_TIMEOUT_MS)));
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await?.dyn_into()?;
     let text = JsFuture::from(response.text()?).await?;
     Ok((response.ok(), text.as_string().unwrap_or_default()))
