@@ -48,6 +48,9 @@ else
 fi
 
 # --- what is needed, installed only when missing -------------------------------------------------------------
+# The toolchain, cargo-leptos, Chromium and Playwright (for the browser part and the smoke run's browser scripts);
+# idempotent, a fraction of a second when everything is there.
+scripts/setup.sh --test
 if [[ ! -f "$PEERJS_BIN" ]]; then
   log "npm: installing PeerJS server (bench/peerjs)"
   (cd bench/peerjs && npm ci --no-audit --no-fund --silent)
