@@ -130,15 +130,10 @@ fn join_ticket(session_id: String, peer_id: String, expires_in_secs: u64) -> (Ti
     }
     #[cfg(not(feature = "ssr"))]
     {
-        #[cfg(feature = "hydrate")]
-        use crate::p2p::ticket::fetch_join_ticket as fetch_ticket;
-        #[cfg(not(feature = "hydrate"))]
-        async fn fetch_ticket(session_id: &str, peer_id: &str, secs: u64) -> Result<JoinTicket, ServerFnError> {
-            crate::p2p::ticket::issue_join_token(session_id.to_owned(), peer_id.to_owned(), secs).await
-        }
+        use crate::p2p::ticket::fetch_join_ticket;
         let issue = move |()| {
             let (session_id, peer_id) = (session_id.clone(), peer_id.clone());
-            async move { fetch_ticket(&session_id, &peer_id, expires_in_secs).await }
+            async move { fetch_join_ticket(&session_id, &peer_id, expires_in_secs).await }
         };
         (Resource::new(|| (), issue), String::new())
     }

@@ -56,20 +56,26 @@ pub async fn issue_join_token(
     sign_join_ticket(&parts, session_id, peer_id, expires_in_secs)
 }
 
-/// [`issue_join_token`] called from the browser with one `fetch` ([`call_server_fn`]), which keeps
-/// server_fn's client out of a room's wasm. Same endpoint, arguments and errors.
+/// [`issue_join_token`] for the browser: in the `hydrate` build with one `fetch` ([`call_server_fn`]), which
+/// keeps server_fn's client out of a room's wasm. Same endpoint, arguments and errors.
 ///
 /// [`call_server_fn`]: crate::p2p::client::call_server_fn
-#[cfg(feature = "hydrate")]
 pub async fn fetch_join_ticket(
     session_id: &str,
     peer_id: &str,
     expires_in_secs: u64,
 ) -> Result<JoinTicket, ServerFnError> {
-    use leptos::server_fn::ServerFn;
-    let secs = expires_in_secs.to_string();
-    let args = [("session_id", session_id), ("peer_id", peer_id), ("expires_in_secs", secs.as_str())];
-    crate::p2p::client::call_server_fn(IssueJoinToken::PATH, &args).await
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::server_fn::ServerFn;
+        let secs = expires_in_secs.to_string();
+        let args = [("session_id", session_id), ("peer_id", peer_id), ("expires_in_secs", secs.as_str())];
+        crate::p2p::client::call_server_fn(IssueJoinToken::PATH, &args).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        issue_join_token(session_id.to_owned(), peer_id.to_owned(), expires_in_secs).await
+    }
 }
 
 /// What [`issue_join_token`] does once it has the request: `<P2pFrame>` calls it directly while the server
