@@ -14,24 +14,12 @@
  *   E2E_SERVER_LOGS=1 show the server's stdout (RUST_LOG=info) in the test output
  */
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS } from './chromium-args.mjs';
 import { E2E_SECRET, repoRoot, serverBin, siteRoot } from './server-paths';
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const externalBaseURL = process.env.E2E_BASE_URL;
 const baseURL = externalBaseURL ?? `http://127.0.0.1:${port}/`;
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Local WebRTC must use plain host candidates (no mDNS .local names).
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 
 export default defineConfig({
   testDir: './tests',

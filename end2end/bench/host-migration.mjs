@@ -3,7 +3,7 @@
 // with a 2-peer list. Figures only, no pass/fail. Run against a server that is already up:
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/host-migration.mjs [rounds]
 import { chromium } from 'playwright';
-const args = ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync','--disable-features=WebRtcHideLocalIpsWithMdns'];
+import { CHROMIUM_ARGS as args } from '../chromium-args.mjs';
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args });
 const base = process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:3000';
 const rounds = Number(process.argv[2] ?? 3);

@@ -10,7 +10,7 @@
 // one client alone.
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
 import { chromium } from 'playwright';
-const args = ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync','--disable-features=WebRtcHideLocalIpsWithMdns'];
+import { CHROMIUM_ARGS as args } from '../chromium-args.mjs';
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args });
 const base = process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:3000';
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
