@@ -11,11 +11,12 @@ use crate::rooms::chat::ChatRoomPage;
 use crate::rooms::lobby::LobbyRoute;
 use crate::rooms::whiteboard::WhiteboardRoute;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{Lazy, ParamSegment, StaticSegment};
 
-/// The HTML document around [`App`].
+/// The HTML document around [`App`]. The title and the stylesheet are plain tags here, rendered only on the
+/// server: no page sets its own, so the browser needs no head-management code (leptos_meta took 6 KB gzip of the
+/// room's wasm). `cargo leptos watch` still hot-reloads the stylesheet: its script finds the `<link>` by `href`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -25,9 +26,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="data:," />
+                <title>"p2p-streams"</title>
+                <link id="leptos" rel="stylesheet" href="/pkg/p2p-streams.css" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
-                <MetaTags />
             </head>
             <body>
                 <App />
@@ -39,10 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// Routes and page frame.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/p2p-streams.css" />
-        <Title text="p2p-streams" />
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">
