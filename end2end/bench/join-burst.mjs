@@ -6,8 +6,11 @@
 // went (medians of each milestone: HTML received, the JS requested by the page and its request sent (the gap is
 // the time the request waited inside the browser), JS and wasm fetched, driver started = `p2p:negotiating`,
 // offer received = `p2p:connecting`, `p2p:connected`). Before each round, the floor: N fresh contexts load a static
-// document at once (what this machine's Chromium needs for any page). Figures only, no pass/fail. N=1 measures
-// one client alone.
+// document at once (what this machine's Chromium needs for any page). Then the same burst arriving from the
+// lobby: each client has the lobby open (the app's JS and wasm are in its browser cache, its renderer is running)
+// and all submit the join form at once; navigation->connected counts from the form's submission (the room's
+// navigation start: the POST /join and its redirect included). Figures only, no pass/fail. N=1 measures one client
+// alone.
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
 import { chromium } from 'playwright';
 import { CHROMIUM_ARGS as args } from '../chromium-args.mjs';
@@ -24,6 +27,14 @@ async function signedIn(name, room) {
   const res = await ctx.request.post(base + '/join', { form: { name, room }, maxRedirects: 0 });
   if (res.status() >= 400) throw new Error(`sign-in failed: ${res.status()}`);
   return ctx.newPage();
+}
+/** A browser context showing the lobby, fully loaded (the app's files now in its cache), its join form filled. */
+async function atLobby(name, room) {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(base + '/', { waitUntil: 'networkidle' });
+  await page.getByTestId('join-name').fill(name);
+  await page.getByTestId('join-room').fill(room);
+  return page;
 }
 const connected = (page) => page.getByTestId('p2p-status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 60_000 });
 const navToConnected = (page) => page.evaluate(() => performance.getEntriesByName('p2p:connected')[0]?.startTime ?? NaN);
@@ -84,6 +95,22 @@ async function round(n) {
   return { join, fanout, migration, hosts, milestones };
 }
 
+/** The burst again, arriving from the lobby: n clients with the lobby open submit its join form at once. */
+async function lobbyRound(n) {
+  const room = `lobby${n}x${Date.now()}`;
+  const host = await signedIn('host', room);
+  await host.goto(`${base}/rooms/${room}`);
+  await connected(host);
+  const clients = await Promise.all(Array.from({ length: n }, (_, i) => atLobby(`c${i}`, room)));
+  await Promise.all(clients.map((p) => p.getByTestId('join-submit').click()));
+  await Promise.all(clients.map(connected));
+  await host.getByTestId('peer').nth(n).waitFor({ timeout: 60_000 });
+  const join = await Promise.all(clients.map(navToConnected));
+  const milestones = await Promise.all(clients.map(phases));
+  await Promise.all([host, ...clients].map((p) => p.context().close()));
+  return { join, milestones };
+}
+
 /** The machine's floor: n fresh contexts load a static document of the same server (the stylesheet: no script,
  * no wasm, no socket) at the same moment; ms from navigation start to the end of its load event. */
 async function floor(n) {
@@ -98,6 +125,7 @@ console.log(`### Browser (Chromium, one machine, ${process.env.BENCH_BUILD ?? 'r
 console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms | fan-out host->all p50 ms | max ms | host closed -> all on new host ms (median, max) | new hosts | floor: static document p50 / p95 ms |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 const breakdown = [];
+const lobby = [];
 for (const n of sizes.length ? sizes : [8, 16]) {
   const join = [], fanout = [], migration = [], hosts = [], milestones = [], statics = [];
   for (let r = 0; r < rounds; r++) {
@@ -106,11 +134,22 @@ for (const n of sizes.length ? sizes : [8, 16]) {
     join.push(...res.join); fanout.push(...res.fanout); migration.push(res.migration); hosts.push(res.hosts);
     milestones.push(...res.milestones);
   }
-  breakdown.push(`| ${n} | ${PHASES.map((_, i) => fmt(pct(milestones.map((m) => m[i]).filter((x) => !Number.isNaN(x)), 0.5))).join(' | ')} |`);
+  const fromLobby = [], lobbyMilestones = [];
+  for (let r = 0; r < rounds; r++) {
+    const res = await lobbyRound(n);
+    fromLobby.push(...res.join); lobbyMilestones.push(...res.milestones);
+  }
+  const medians = (ms) => PHASES.map((_, i) => fmt(pct(ms.map((m) => m[i]).filter((x) => !Number.isNaN(x)), 0.5))).join(' | ');
+  breakdown.push(`| ${n} | new browser, room link | ${medians(milestones)} |`, `| ${n} | from the lobby | ${medians(lobbyMilestones)} |`);
+  lobby.push(`| ${n} | ${rounds} | ${fmt(pct(fromLobby, 0.5))} | ${fmt(pct(fromLobby, 0.95))} | ${fmt(Math.max(...fromLobby))} |`);
   console.log(`| ${n} | ${rounds} | ${fmt(pct(join, 0.5))} | ${fmt(pct(join, 0.95))} | ${fmt(Math.max(...join))} | ${fanout.length ? pct(fanout, 0.5).toFixed(1) : '-'} | ${Math.max(...fanout).toFixed(1)} | ${pct(migration, 0.5)}, ${Math.max(...migration)} | ${hosts.join(',')} | ${fmt(pct(statics, 0.5))} / ${fmt(pct(statics, 0.95))} |`);
 }
+console.log('\nArriving from the lobby (its page loaded, so the app\'s JS and wasm are in the browser\'s cache; all submit the join form at once):\n');
+console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms |');
+console.log('|---|---|---|---|---|');
+lobby.forEach((line) => console.log(line));
 console.log('\nWhere the time goes (each client\'s milestones, median over clients, ms from its navigation start):\n');
-console.log(`| clients | ${PHASES.map((p) => ({ html: 'HTML received', jsQueued: 'JS requested by the page', jsSent: 'JS request sent', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);
-console.log(`|---|${PHASES.map(() => '---').join('|')}|`);
+console.log(`| clients | arrival | ${PHASES.map((p) => ({ html: 'HTML received', jsQueued: 'JS requested by the page', jsSent: 'JS request sent', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);
+console.log(`|---|---|${PHASES.map(() => '---').join('|')}|`);
 breakdown.forEach((line) => console.log(line));
 await browser.close();
