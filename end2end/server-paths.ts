@@ -4,6 +4,8 @@
  *
  *   P2P_SERVER_BIN    server binary (default `${CARGO_TARGET_DIR:-../target}/debug/p2p-streams`)
  *   LEPTOS_SITE_ROOT  site root with /pkg (default: first existing of `${target}/site`, `<repo>/target/site`)
+ *   P2P_HASHED_SITE_ROOT  the same site built with content hashes in its file names and its hash file inside
+ *                     (default `<repo>/target/site-hashed`, built by scripts/test.sh; see tests/hashed-site.spec.ts)
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +22,9 @@ export const siteRoot =
   process.env.LEPTOS_SITE_ROOT ??
   [path.join(targetDir, 'site'), path.join(repoRoot, 'target', 'site')].find((p) => existsSync(p)) ??
   path.join(targetDir, 'site');
+
+/** A site built with `LEPTOS_HASH_FILES=true`, its `hash.txt` inside (`LEPTOS_HASH_FILE_NAME`, absolute). */
+export const hashedSiteRoot = process.env.P2P_HASHED_SITE_ROOT ?? path.join(repoRoot, 'target', 'site-hashed');
 
 /** The HMAC secret every server of the suite shares (tokens and cookies must validate on each node). */
 export const E2E_SECRET = 'e2e-test-fixture-secret-not-for-production';

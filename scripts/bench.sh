@@ -11,7 +11,9 @@
 # Servers run pinned to core 0 and the generator to core 1 (taskset, when there are 2+ cores); the open-file
 # limit is raised to the hard limit; server RSS and CPU come from /proc/PID. Ports: BENCH_PORT (default 3300)
 # for ours, +1 for PeerJS, +2 for the browser part. BENCH_SERVER_BIN runs a given server binary instead of
-# building one. See docs/performance.md.
+# building one. The full run builds the site as for production (`LEPTOS_HASH_FILES=true`: content hashes in the
+# file names, served as immutable) into target/site-release, leaving the debug site in target/site alone; with
+# BENCH_SERVER_BIN, set LEPTOS_SITE_ROOT and LEPTOS_HASH_FILES to match its build. See docs/performance.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -64,12 +66,13 @@ if [[ "$MODE" == smoke ]]; then
 else
   PROFILE=release
   SERVER_BIN="${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/release/p2p-streams}"
+  export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site-release}" LEPTOS_HASH_FILES="${LEPTOS_HASH_FILES:-true}"
   if [[ ! -x "$ROOT/bench/tools/node_modules/.bin/wasm-opt" ]]; then
     log "npm: installing wasm-opt (binaryen 132) for the release wasm"
     (cd bench/tools && npm ci --no-audit --no-fund --silent)
   fi
   if [[ -z "${BENCH_SERVER_BIN:-}" ]]; then
-    log "building the release server and wasm (cargo leptos build --release --split --precompress)"
+    log "building the release server and wasm (LEPTOS_HASH_FILES=true cargo leptos build --release --split --precompress)"
     PATH="$ROOT/bench/tools/node_modules/.bin:$PATH" cargo leptos build --release --split --precompress
   fi
   CARGO_TARGET_DIR="$LOADGEN_TARGET" cargo build --manifest-path bench/loadgen/Cargo.toml --release --locked -q
@@ -186,7 +189,7 @@ if (( BROWSER )); then
     echo
     (cd end2end && BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" nice -n "$NICE" node bench/join-burst.mjs 8 16)
     echo
-    node end2end/bench/bundle-size.mjs target/site/pkg
+    node end2end/bench/bundle-size.mjs "$LEPTOS_SITE_ROOT/pkg"
   } >> "$OUT.tmp"
   stop_server
 fi

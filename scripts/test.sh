@@ -23,6 +23,10 @@ step "Browser-side code compiles (wasm32, feature hydrate)"
 cargo check --features hydrate --lib --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
 cargo leptos build --split
+# The same site as production builds it (content hashes in the file names, hash file inside): a few seconds, no
+# recompilation; end2end/tests/hashed-site.spec.ts serves it.
+LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$ROOT/target/site-hashed" LEPTOS_HASH_FILE_NAME="$ROOT/target/site-hashed/hash.txt" \
+  cargo leptos build --split
 step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
 scripts/bench.sh --smoke
 step "Playwright end-to-end tests (Chromium)"

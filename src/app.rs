@@ -14,10 +14,13 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{Lazy, ParamSegment, StaticSegment};
 
-/// The HTML document around [`App`]. The title and the stylesheet are plain tags here, rendered only on the
-/// server: no page sets its own, so the browser needs no head-management code (leptos_meta took 6 KB gzip of the
-/// room's wasm). `cargo leptos watch` still hot-reloads the stylesheet: its script finds the `<link>` by `href`.
+/// The HTML document around [`App`] (server only). The title and the stylesheet are plain tags here: no page
+/// sets its own, so the browser needs no head-management code (leptos_meta took 6 KB gzip of the room's wasm).
+/// The stylesheet's name carries its hash in a hashed build (`crate::site`). `cargo leptos watch` still
+/// hot-reloads it: its script finds the `<link>` by `href`.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let stylesheet = crate::site::stylesheet_href(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -27,7 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="data:," />
                 <title>"p2p-streams"</title>
-                <link id="leptos" rel="stylesheet" href="/pkg/p2p-streams.css" />
+                <link id="leptos" rel="stylesheet" href=stylesheet />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
             </head>

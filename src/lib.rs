@@ -18,6 +18,8 @@ pub mod config;
 pub mod identity;
 pub mod p2p;
 pub mod rooms;
+#[cfg(feature = "ssr")]
+pub mod site;
 
 /// Browser entry point: hydrates the server-rendered [`app::App`]; asynchronously, since a lazy route's chunk
 /// may have to load before its part of the page can hydrate.

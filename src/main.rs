@@ -6,7 +6,6 @@
 //! you usually set are `P2P_SECRET` (HMAC key for join tokens and the demo's identity cookie; a random
 //! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`.
 
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
 use axum::routing::post;
 use axum::Router;
 use leptos::prelude::*;
@@ -19,9 +18,6 @@ use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, RedisBackend
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
 use std::sync::Arc;
-use tower::Layer;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
@@ -95,18 +91,6 @@ fn shutdown_signal(signaling: SignalingServer) -> impl std::future::Future<Outpu
 /// kernel drops their SYNs and the clients retry a whole second later (W3 showed such 1 s connects).
 const LISTEN_BACKLOG: u32 = 4096;
 
-/// The site's files (`/pkg/...`: wasm, JS, CSS). Their names carry no hash, so they go out with
-/// `Cache-Control: no-cache`: a browser revalidates them (`If-Modified-Since`, a 304 while unchanged) instead of
-/// guessing a freshness from `Last-Modified` and, after a deploy, hydrating the new HTML with an old wasm.
-/// (leptos_axum's file handler drops the request's headers, so it could only ever answer 200.) A release build
-/// with `--precompress` puts `.br` and `.gz` files beside them, sent to browsers that accept them: the room's
-/// wasm travels at about a third of its size.
-fn site_files(options: &LeptosOptions) -> tower_http::set_header::SetResponseHeader<ServeDir, HeaderValue> {
-    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache"))
-        .layer(ServeDir::new(dir).precompressed_br().precompressed_gzip())
-}
-
 /// A listening socket on `addr` with [`LISTEN_BACKLOG`].
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
@@ -152,6 +136,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
+    p2p_streams::site::check(&leptos_options).map_err(|err| err.to_string())?;
     let (signer, secret_source) = signer_from(config.secret.as_deref());
     config.log_summary(addr, secret_source);
     let signaling = match (config.store_kind(), config.redis_url.as_deref()) {
@@ -194,7 +179,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), site_files(&leptos_options))
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), p2p_streams::site::site_files(&leptos_options))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .merge(join)

@@ -8,6 +8,8 @@
 //   (end2end/tests/bundle.spec.ts checks that in a browser).
 // - one row per lazy route: the chunks it fetches when first shown (shared chunks counted in each row);
 // - "all chunks": every chunk once. Without `--split` (no manifest) the tables reduce to the main files.
+// A site built with `LEPTOS_HASH_FILES=true` has a content hash in every name (`p2p-streams.<hash>.wasm`): the
+// files are found either way, and the tables show the names without their hashes.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -39,15 +41,23 @@ function staticImports(file, seen = new Set()) {
   return seen;
 }
 
-const mainJs = `${outputName}.js`;
-const mainWasm = `${outputName}.wasm`;
+/** The pkg file named `stem.ext` or `stem.<hash>.ext` (hashed build), if any. */
+const files = readdirSync(dir);
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const find = (stem, ext) => files.find((f) => new RegExp(`^${escape(stem)}(\\.[\\w-]+)?\\.${ext}$`).test(f));
+/** A file's name as the tables show it: without the content hash of a hashed build. */
+const label = (f) => f.replace(/\.[\w-]{22}(?=\.\w+$)/, '');
+
+const mainJs = find(outputName, 'js');
+const mainWasm = find(outputName, 'wasm');
+if (!mainJs || !mainWasm) throw new Error(`no ${outputName} JS and wasm in ${dir}`);
 const roomPage = [...staticImports(mainJs), mainWasm];
-const manifestPath = join(dir, '__wasm_split_manifest.json');
-const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : {};
-const chunks = readdirSync(dir).filter((f) => f.endsWith('.wasm') && f !== mainWasm).sort();
+const manifestFile = find('__wasm_split_manifest', 'json');
+const manifest = manifestFile ? JSON.parse(readFileSync(join(dir, manifestFile), 'utf8')) : {};
+const chunks = files.filter((f) => f.endsWith('.wasm') && f !== mainWasm).sort();
 
 console.log('### Release bundle\n\n| file | raw KB | gzip KB |\n|---|---|---|');
-for (const f of roomPage) console.log(`| ${f} | ${kb(size(f).raw)} | ${kb(size(f).gz)} |`);
+for (const f of roomPage) console.log(`| ${label(f)} | ${kb(size(f).raw)} | ${kb(size(f).gz)} |`);
 const room = sum(roomPage);
 console.log(`| **room page: wasm + JS** | **${kb(room.raw)}** | **${kb(room.gz)}** |`);
 

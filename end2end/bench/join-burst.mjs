@@ -111,11 +111,15 @@ async function lobbyRound(n) {
   return { join, milestones };
 }
 
+/** The site's stylesheet as the pages link it (its name has a hash in a hashed build). */
+const stylesheet = (await (await fetch(base + '/')).text()).match(/href="([^"]+\.css)"/)?.[1];
+if (!stylesheet) throw new Error(`no stylesheet linked by ${base}/`);
+
 /** The machine's floor: n fresh contexts load a static document of the same server (the stylesheet: no script,
  * no wasm, no socket) at the same moment; ms from navigation start to the end of its load event. */
 async function floor(n) {
   const pages = await Promise.all(Array.from({ length: n }, async () => (await browser.newContext()).newPage()));
-  await Promise.all(pages.map((p) => p.goto(`${base}/pkg/p2p-streams.css`, { waitUntil: 'load' })));
+  await Promise.all(pages.map((p) => p.goto(base + stylesheet, { waitUntil: 'load' })));
   const loaded = await Promise.all(pages.map((p) => p.evaluate(() => performance.getEntriesByType('navigation')[0]?.loadEventEnd ?? NaN)));
   await Promise.all(pages.map((p) => p.context().close()));
   return loaded;

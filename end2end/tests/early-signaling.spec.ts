@@ -4,6 +4,7 @@
  * another. A room rendered by client-side navigation has no early socket: the driver opens its own.
  */
 import { expect, test } from './fixtures';
+import { MAIN_WASM } from './pages';
 
 /** What the page's early script holds for its session: socket state and the types of the frames it queued. */
 function earlySockets(): { readyState: number; queued: string[] }[] {
@@ -30,7 +31,7 @@ test.describe('early signaling', () => {
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await bob.page.route('**/pkg/p2p-streams.wasm', async (route) => {
+    await bob.page.route(MAIN_WASM, async (route) => {
       await released;
       await route.continue().catch(() => undefined);
     });

@@ -16,8 +16,8 @@ test('a host on node A and clients on node B chat; when node A and its host go, 
 }) => {
   const redisUrl = testRedisUrl();
   const prefix = `e2e-${room}`;
-  const nodeA = await Node.start('A', port + 1, redisUrl, prefix);
-  const nodeB = await Node.start('B', port + 2, redisUrl, prefix).catch(async (err) => {
+  const nodeA = await Node.clustered('A', port + 1, redisUrl, prefix);
+  const nodeB = await Node.clustered('B', port + 2, redisUrl, prefix).catch(async (err) => {
     await nodeA.stop();
     throw err;
   });

@@ -1,7 +1,7 @@
 /**
- * Signaling nodes that a test starts and stops itself: the server binary (see server-paths.ts) on its own port,
- * sharing one Redis (`P2P_TEST_REDIS_URL`, exported by scripts/test.sh) and one secret with the other nodes, so a
- * join cookie and token issued by one node validate on every other.
+ * Servers that a test starts and stops itself: the server binary (see server-paths.ts) on its own port, with the
+ * suite's secret. Signaling nodes (`Node.clustered`) share one Redis (`P2P_TEST_REDIS_URL`, exported by
+ * scripts/test.sh) with the other nodes, so a join cookie and token issued by one node validate on every other.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { E2E_SECRET, repoRoot, serverBin, siteRoot } from '../server-paths';
@@ -37,8 +37,13 @@ export class Node {
     child.stderr?.on('data', (chunk: Buffer) => this.log.push(chunk.toString()));
   }
 
-  /** Spawns a node on 127.0.0.1:`port` using `redisUrl` under key prefix `prefix`, and waits until it answers. */
-  static async start(label: string, port: number, redisUrl: string, prefix: string): Promise<Node> {
+  /** Spawns a signaling node on 127.0.0.1:`port` using `redisUrl` under key prefix `prefix`; waits until it answers. */
+  static clustered(label: string, port: number, redisUrl: string, prefix: string): Promise<Node> {
+    return Node.start(label, port, { P2P_REDIS_URL: redisUrl, P2P_REDIS_PREFIX: prefix, P2P_NODE_TTL_MS: '1500' });
+  }
+
+  /** Spawns a server on 127.0.0.1:`port` with `env` on top of the suite's settings, and waits until it answers. */
+  static async start(label: string, port: number, env: Record<string, string>): Promise<Node> {
     const child = spawn(serverBin, [], {
       cwd: repoRoot,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -47,10 +52,8 @@ export class Node {
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         LEPTOS_SITE_ROOT: siteRoot,
         P2P_SECRET: E2E_SECRET,
-        P2P_REDIS_URL: redisUrl,
-        P2P_REDIS_PREFIX: prefix,
-        P2P_NODE_TTL_MS: '1500',
         RUST_LOG: 'warn',
+        ...env,
       },
     });
     const node = new Node(label, `http://127.0.0.1:${port}/`, child);

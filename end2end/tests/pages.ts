@@ -11,6 +11,12 @@ import type { SocketSnapshot } from './browser-hooks';
 /** Path of the signaling WebSocket. */
 export const SIGNALING_PATH = '/p2p/ws';
 
+/**
+ * The main wasm's URL path: `/pkg/p2p-streams.wasm`, or `/pkg/p2p-streams.<content hash>.wasm` in a build made with
+ * `LEPTOS_HASH_FILES=true`. Every other `.wasm` under /pkg is a lazy chunk (`cargo leptos build --split`).
+ */
+export const MAIN_WASM = /\/pkg\/p2p-streams(\.[\w-]+)?\.wasm$/;
+
 /** Data-channel link states (p2p-status and data-state). */
 export type P2pStatus = 'negotiating' | 'connecting' | 'connected' | 'disconnected' | 'closed' | 'failed';
 export type Role = 'host' | 'client';
