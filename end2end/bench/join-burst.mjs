@@ -1,16 +1,16 @@
-// Join-burst benchmark: 1 host + N clients (separate browser contexts) open a chat room at the same moment.
-// Prints markdown: navigation -> connected (the `p2p:connected` performance mark, relative to the page's
-// navigation start) p50/p95 over the clients; host -> all fan-out of one chat line (submit on the host to the
-// line appearing on each client, in-page clocks); and the time from closing the host's page until every
-// survivor is connected to the new host with the full peer list; then, per client, where the time to connected
-// went (medians of each milestone: HTML received, the JS requested by the page and its request sent (the gap is
-// the time the request waited inside the browser), JS and wasm fetched, driver started = `p2p:negotiating`,
-// offer received = `p2p:connecting`, `p2p:connected`). Before each round, the floor: N fresh contexts load a static
-// document at once (what this machine's Chromium needs for any page). Then the same burst arriving from the
-// lobby: each client has the lobby open (the app's JS and wasm are in its browser cache, its renderer is running)
-// and all submit the join form at once; navigation->connected counts from the form's submission (the room's
-// navigation start: the POST /join and its redirect included). Figures only, no pass/fail. N=1 measures one client
-// alone.
+// Join-burst benchmark: 1 host + N clients (separate browser contexts) open a chat room at the same moment. Prints
+// markdown: navigation -> connected (the `p2p:connected` performance mark, relative to the page's navigation start)
+// p50/p95 over the clients; host -> all fan-out of one chat line (submit on the host to the line appearing on each
+// client, in-page clocks); and the time from closing the host's page until every survivor is connected to the new
+// host with the full peer list, and where that went (each survivor's last `p2p:negotiating`, `p2p:connecting` and
+// `p2p:connected` marks after the close); then, per client, where the time to connected went (medians of each
+// milestone: HTML received, the JS requested by the page and its request sent (the gap is the time the request
+// waited inside the browser), JS and wasm fetched, driver started = `p2p:negotiating`, offer received =
+// `p2p:connecting`, `p2p:connected`). Before each round, the floor: N fresh contexts load a static document at once
+// (what this machine's Chromium needs for any page). Then the same burst arriving from the lobby: each client has
+// the lobby open (the app's JS and wasm are in its browser cache, its renderer is running) and all submit the join
+// form at once; navigation->connected counts from the form's submission (the room's navigation start: the POST /join
+// and its redirect included). Figures only, no pass/fail. N=1 measures one client alone.
 //   BENCH_BASE_URL=http://127.0.0.1:3000 node end2end/bench/join-burst.mjs [N ...]   (default: 8 16)
 import { chromium } from 'playwright';
 import { CHROMIUM_ARGS as args } from '../chromium-args.mjs';
@@ -88,11 +88,16 @@ async function round(n) {
       && document.querySelectorAll('[data-testid=peer]').length === count;
   }, n, { polling: 10, timeout: 60_000 }).then(() => Date.now())));
   const migration = Math.max(...ends) - t0;
+  // Each survivor's last marks, in ms after the close (the same machine clock): negotiating again, the new host's
+  // offer received, connected; NaN when a survivor did not pass through one (the new host gets no offer).
+  const after = await Promise.all(clients.map((p) => p.evaluate((closedAt) => ['p2p:negotiating', 'p2p:connecting', 'p2p:connected']
+    .map((name) => performance.timeOrigin + (performance.getEntriesByName(name).at(-1)?.startTime ?? NaN) - closedAt)
+    .map((ms) => (ms >= 0 ? ms : NaN)), t0)));
   const roles = await Promise.all(clients.map((p) => p.getByTestId('role').textContent()));
   const hosts = roles.filter((r) => r === 'host').length;
   await Promise.all(clients.map((p) => p.context().close()));
   await host.context().close();
-  return { join, fanout, migration, hosts, milestones };
+  return { join, fanout, migration, hosts, milestones, after };
 }
 
 /** The burst again, arriving from the lobby: n clients with the lobby open submit its join form at once. */
@@ -130,14 +135,18 @@ console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 const breakdown = [];
 const lobby = [];
+const migrations = [];
 for (const n of sizes.length ? sizes : [8, 16]) {
-  const join = [], fanout = [], migration = [], hosts = [], milestones = [], statics = [];
+  const join = [], fanout = [], migration = [], hosts = [], milestones = [], statics = [], after = [];
   for (let r = 0; r < rounds; r++) {
     statics.push(...await floor(n));
     const res = await round(n);
     join.push(...res.join); fanout.push(...res.fanout); migration.push(res.migration); hosts.push(res.hosts);
-    milestones.push(...res.milestones);
+    milestones.push(...res.milestones); after.push(...res.after);
   }
+  const afterClose = (i) => after.map((m) => m[i]).filter((x) => !Number.isNaN(x));
+  const medianMax = (xs) => (xs.length ? `${fmt(pct(xs, 0.5))} / ${fmt(Math.max(...xs))}` : '-');
+  migrations.push(`| ${n} | ${[0, 1, 2].map((i) => medianMax(afterClose(i))).join(' | ')} |`);
   const fromLobby = [], lobbyMilestones = [];
   for (let r = 0; r < rounds; r++) {
     const res = await lobbyRound(n);
@@ -152,6 +161,10 @@ console.log('\nArriving from the lobby (its page loaded, so the app\'s JS and wa
 console.log('| clients | rounds | navigation->connected p50 ms | p95 ms | max ms |');
 console.log('|---|---|---|---|---|');
 lobby.forEach((line) => console.log(line));
+console.log('\nMigration, where the time goes (ms from closing the host\'s page, median / max over the survivors):\n');
+console.log('| clients | negotiating again | offer from the new host received | connected |');
+console.log('|---|---|---|---|');
+migrations.forEach((line) => console.log(line));
 console.log('\nWhere the time goes (each client\'s milestones, median over clients, ms from its navigation start):\n');
 console.log(`| clients | arrival | ${PHASES.map((p) => ({ html: 'HTML received', jsQueued: 'JS requested by the page', jsSent: 'JS request sent', js: 'JS fetched', wasm: 'wasm fetched', negotiating: 'driver started', connecting: 'offer received', connected: 'connected' })[p]).join(' | ')} |`);
 console.log(`|---|---|${PHASES.map(() => '---').join('|')}|`);
