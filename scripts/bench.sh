@@ -13,7 +13,8 @@
 # for ours, +1 for PeerJS, +2 for the browser part. BENCH_SERVER_BIN runs a given server binary instead of
 # building one. The full run builds the site as for production (`LEPTOS_HASH_FILES=true`: content hashes in the
 # file names, served as immutable) into target/site-release, leaving the debug site in target/site alone; with
-# BENCH_SERVER_BIN, set LEPTOS_SITE_ROOT and LEPTOS_HASH_FILES to match its build. See docs/performance.md.
+# BENCH_SERVER_BIN, set LEPTOS_SITE_ROOT (and LEPTOS_HASH_FILES=true for a hashed build) to match its build.
+# See docs/performance.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -66,7 +67,9 @@ if [[ "$MODE" == smoke ]]; then
 else
   PROFILE=release
   SERVER_BIN="${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/release/p2p-streams}"
-  export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site-release}" LEPTOS_HASH_FILES="${LEPTOS_HASH_FILES:-true}"
+  export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site-release}"
+  # A given binary was built however its owner built it: hashed only when they say so.
+  [[ -n "${BENCH_SERVER_BIN:-}" ]] || export LEPTOS_HASH_FILES="${LEPTOS_HASH_FILES:-true}"
   if [[ ! -x "$ROOT/bench/tools/node_modules/.bin/wasm-opt" ]]; then
     log "npm: installing wasm-opt (binaryen 132) for the release wasm"
     (cd bench/tools && npm ci --no-audit --no-fund --silent)
