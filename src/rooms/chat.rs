@@ -116,9 +116,7 @@ fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl I
                     <details class="events">
                         <summary>"Connection events"</summary>
                         <ol class="event-log" data-testid="event-log">
-                            <For each=move || events.get().into_iter().enumerate() key=|(i, _)| *i let:((_, e))>
-                                <li data-testid="p2p-event">{e}</li>
-                            </For>
+                            {move || events.get().into_iter().map(|e| view! { <li data-testid="p2p-event">{e}</li> }).collect_view()}
                         </ol>
                     </details>
                 </aside>
