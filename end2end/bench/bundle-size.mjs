@@ -44,7 +44,11 @@ function staticImports(file, seen = new Set()) {
 /** The pkg file named `stem.ext` or `stem.<hash>.ext` (hashed build), if any. */
 const files = readdirSync(dir);
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const find = (stem, ext) => files.find((f) => new RegExp(`^${escape(stem)}(\\.[\\w-]+)?\\.${ext}$`).test(f));
+const find = (stem, ext) => {
+  const found = files.filter((f) => new RegExp(`^${escape(stem)}(\\.[\\w-]+)?\\.${ext}$`).test(f));
+  if (found.length > 1) throw new Error(`${dir} holds more than one build: ${found.join(', ')}`);
+  return found[0];
+};
 /** A file's name as the tables show it: without the content hash of a hashed build. */
 const label = (f) => f.replace(/\.[\w-]{22}(?=\.\w+$)/, '');
 
