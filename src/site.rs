@@ -57,24 +57,31 @@ fn css_hash(options: &LeptosOptions) -> Result<String, SiteError> {
         .ok_or_else(|| no_hashes("no `css:` line".into()))
 }
 
-/// Checks at startup that the files the pages will link exist under the names they will use.
+/// The stylesheet's URL as the pages link it, read once per process (by [`check`] at startup).
+static STYLESHEET: OnceLock<String> = OnceLock::new();
+
+/// The stylesheet's URL: with its hash when the site is hashed.
+fn resolve_stylesheet(options: &LeptosOptions) -> Result<String, SiteError> {
+    let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
+    Ok(match options.hash_files {
+        true => format!("/{pkg}/{name}.{}.css", css_hash(options)?),
+        false => format!("/{pkg}/{name}.css"),
+    })
+}
+
+/// Checks at startup that the files the pages will link exist under the names they will use, and remembers the
+/// stylesheet's URL for [`stylesheet_href`].
 pub fn check(options: &LeptosOptions) -> Result<(), SiteError> {
-    if options.hash_files {
-        css_hash(options)?;
-    }
+    let href = resolve_stylesheet(options)?;
+    let _ = STYLESHEET.set(href);
     Ok(())
 }
 
-/// The stylesheet's URL, with its hash when the site is hashed (read once per process).
+/// The stylesheet's URL, with its hash when the site is hashed.
 pub fn stylesheet_href(options: &LeptosOptions) -> &'static str {
-    static HREF: OnceLock<String> = OnceLock::new();
-    HREF.get_or_init(|| {
-        let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
-        match options.hash_files.then(|| css_hash(options)) {
-            Some(Ok(hash)) => format!("/{pkg}/{name}.{hash}.css"),
-            // `check` refused to start without hashes; unhashed is the only name left to try.
-            Some(Err(_)) | None => format!("/{pkg}/{name}.css"),
-        }
+    // Without `check` (which refuses to start a hashed site without hashes), unhashed is the name left to try.
+    STYLESHEET.get_or_init(|| {
+        resolve_stylesheet(options).unwrap_or_else(|_| format!("/{}/{}.css", options.site_pkg_dir, options.output_name))
     })
 }
 
