@@ -1,18 +1,19 @@
-//! The demo application shell (HTML document, stylesheet, header) and its routes: the lobby at `/` and
-//! chat rooms at `/rooms/{room}`. Rendered on the server, hydrated in the browser.
+//! The demo application shell (HTML document, stylesheet, header) and its routes: the lobby at `/`, chat rooms
+//! at `/rooms/{room}`, whiteboards at `/whiteboard/{room}` and the inspector at `/admin`.
 //!
-//! The lobby, `/admin` and the whiteboard are lazy routes (`Lazy<...Route>`): built with `cargo leptos build
-//! --split`, their browser code is in wasm chunks fetched when one of them is shown (loaded directly or by
-//! navigation), so a chat room, the main page, downloads only the main wasm. Lazy routes need
-//! `hydrate_lazy` (see `crate::hydrate`) and a `--split` build: without it the chunks do not exist.
+//! The pages are rendered on the server, routes included; in the browser only their islands run (`#[island]`,
+//! see `crate::hydrate`), so following a link loads a page. A chat room's island is in the main wasm; the others
+//! are lazy islands (`#[island(lazy)]`) whose code is in wasm chunks fetched when a page shows one (`cargo
+//! leptos build --split`), so a chat room downloads only the main wasm. [`page_query`] reads the page's query
+//! string on both sides, where the router's hooks only exist on the server.
 
-use crate::admin::AdminRoute;
+use crate::admin::AdminPage;
 use crate::rooms::chat::ChatRoomPage;
-use crate::rooms::lobby::LobbyRoute;
-use crate::rooms::whiteboard::WhiteboardRoute;
+use crate::rooms::lobby::Lobby;
+use crate::rooms::whiteboard::WhiteboardPage;
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{Lazy, ParamSegment, StaticSegment};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 
 /// The HTML document around [`App`] (server only). The title and the stylesheet are plain tags here: no page
 /// sets its own, so the browser needs no head-management code (leptos_meta took 6 KB gzip of the room's wasm).
@@ -32,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <title>"p2p-streams"</title>
                 <link id="leptos" rel="stylesheet" href=stylesheet />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
             </head>
             <body>
                 <App />
@@ -41,27 +42,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Routes and page frame.
+/// Routes and page frame (rendered on the server only: the router has no code in the browser).
 #[component]
 pub fn App() -> impl IntoView {
     view! {
         <Router>
             <header class="topbar">
-                <A href="/" attr:class="brand">
+                <a href="/" class="brand">
                     <span class="brand-mark" aria-hidden="true">"◎"</span>
                     "p2p-streams"
-                </A>
+                </a>
                 <span class="tagline">"peer-to-peer rooms over WebRTC"</span>
             </header>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view={Lazy::<LobbyRoute>::new()} />
+                    <Route path=StaticSegment("") view=Lobby />
                     <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
-                    <Route path=StaticSegment("admin") view={Lazy::<AdminRoute>::new()} />
-                    <Route
-                        path=(StaticSegment("whiteboard"), ParamSegment("room"))
-                        view={Lazy::<WhiteboardRoute>::new()}
-                    />
+                    <Route path=StaticSegment("admin") view=AdminPage />
+                    <Route path=(StaticSegment("whiteboard"), ParamSegment("room")) view=WhiteboardPage />
                     // new-room: routes above this line (added by `cargo xtask new-room`)
                 </Routes>
             </main>
@@ -79,7 +77,16 @@ fn NotFound() -> impl IntoView {
     view! {
         <section class="card narrow">
             <h1>"Not found"</h1>
-            <p>"There is nothing here. " <A href="/">"Back to the lobby"</A></p>
+            <p>"There is nothing here. " <a href="/">"Back to the lobby"</a></p>
         </section>
     }
+}
+
+/// The value of `name` in the page's query string, decoded: from the router on the server, from
+/// `location.search` in the browser, where islands have no router.
+pub fn page_query(name: &str) -> Option<String> {
+    #[cfg(not(feature = "hydrate"))]
+    return leptos_router::hooks::use_query_map().read_untracked().get(name);
+    #[cfg(feature = "hydrate")]
+    return web_sys::UrlSearchParams::new_with_str(&window().location().search().ok()?).ok()?.get(name);
 }

@@ -8,7 +8,7 @@
 //!   toolkit API; [`identity`]: the demo's sign-in cookie and join policy; `config` (server only): flags
 //!   and environment of the binary.
 //!
-//! In the browser, [`hydrate`] is the WASM entry point.
+//! In the browser, [`hydrate`] is the WASM entry point; the pages are islands (see there).
 #![recursion_limit = "256"]
 
 pub mod admin;
@@ -21,11 +21,13 @@ pub mod rooms;
 #[cfg(feature = "ssr")]
 pub mod site;
 
-/// Browser entry point: hydrates the server-rendered [`app::App`]; asynchronously, since a lazy route's chunk
-/// may have to load before its part of the page can hydrate.
+/// Browser entry point, called once the wasm is loaded. The pages are rendered on the server and only their
+/// islands (`#[island]`: the rooms, the lobby's live list, the inspector) hydrate: the island script that
+/// `HydrationScripts` puts into the page calls each island's own entry point after this one. Lazy islands
+/// (`#[island(lazy)]`) fetch their wasm chunk first (`cargo leptos build --split`).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -1,10 +1,11 @@
 /**
  * Early signaling: a server-rendered room page opens its signaling socket and joins from an inline script, before
  * its wasm arrives; the driver takes that socket over (with what the server sent meanwhile) instead of opening
- * another. A room rendered by client-side navigation has no early socket: the driver opens its own.
+ * another. An early socket that is gone by then is not taken: the driver joins with a socket of its own.
  */
 import { expect, test } from './fixtures';
-import { MAIN_WASM } from './pages';
+import { MAIN_WASM, type RoomPage } from './pages';
+import type { Peers } from './fixtures';
 
 /** What the page's early script holds for its session: socket state and the types of the frames it queued. */
 function earlySockets(): { readyState: number; queued: string[] }[] {
@@ -18,25 +19,32 @@ function earlySockets(): { readyState: number; queued: string[] }[] {
   }));
 }
 
+/**
+ * Opens `name`'s lobby and submits the join form for `room` while holding the room page's wasm: until the returned
+ * function is called, no code of ours but the page's inline script can run.
+ */
+async function joinWithWasmHeld(peers: Peers, name: string, room: string): Promise<{ peer: RoomPage; release: () => void }> {
+  const peer = await peers.open(name);
+  peer.name = name;
+  peer.room = room;
+  await peer.home.goto();
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await peer.page.route(MAIN_WASM, async (route) => {
+    await released;
+    await route.continue().catch(() => undefined);
+  });
+  await peer.home.submitJoin(name, room);
+  await peer.page.waitForURL((url) => url.pathname === peer.roomPath, { waitUntil: 'domcontentloaded' });
+  return { peer, release };
+}
+
 test.describe('early signaling', () => {
   test('a client joins before its wasm arrives and its driver takes that socket over', async ({ peers, room }) => {
     const [alice] = await peers.join(room, ['alice']);
-    const bob = await peers.open('bob');
-    bob.name = 'bob';
-    bob.room = room;
-    await bob.home.goto();
-
-    // Hold the room page's wasm: until it is released, no code of ours but the inline script can run.
-    let release = (): void => undefined;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await bob.page.route(MAIN_WASM, async (route) => {
-      await released;
-      await route.continue().catch(() => undefined);
-    });
-    await bob.home.submitJoin('bob', room);
-    await bob.page.waitForURL((url) => url.pathname === bob.roomPath, { waitUntil: 'domcontentloaded' });
+    const { peer: bob, release } = await joinWithWasmHeld(peers, 'bob', room);
 
     // The server welcomed bob and the host already sent its offer, all while bob's wasm is held.
     await expect
@@ -56,22 +64,29 @@ test.describe('early signaling', () => {
     await bob.expectLines([alice.lineOf('hello early bob')]);
   });
 
-  test('a room shown by client-side navigation connects with its own socket', async ({ peers, room }) => {
-    const [alice, bob] = await peers.join(room, ['alice', 'bob']);
-    // Router navigations: to the lobby (the frame closes) and back (a new frame, rendered in the browser).
-    await bob.page.getByRole('link', { name: 'p2p-streams' }).click();
-    await expect(bob.home.submit).toBeVisible();
-    await bob.page.goBack();
-    await expect(bob.page).toHaveURL((url) => url.pathname === bob.roomPath);
-    await bob.waitConnected();
+  test('an early socket closed before the wasm runs is not taken: the driver joins with its own', async ({
+    peers,
+    room,
+  }) => {
+    const [alice] = await peers.join(room, ['alice']);
+    const { peer: bob, release } = await joinWithWasmHeld(peers, 'bob', room);
+    await expect
+      .poll(() => bob.page.evaluate(earlySockets), { message: "bob's early socket" })
+      .toEqual([{ readyState: 1, queued: expect.arrayContaining(['welcome']) }]);
+    await bob.page.evaluate(() => {
+      const early = (window as unknown as { __p2pEarly: Record<string, { ws: WebSocket }> }).__p2pEarly;
+      Object.values(early).forEach((x) => x.ws.close());
+    });
 
-    await expect(bob.page.locator('.p2p-frame > script'), 'the frame rendered in the browser').toHaveText('');
+    release();
+    await bob.waitConnected();
+    await bob.expectRole('client');
     expect(await bob.page.evaluate(earlySockets), 'no early socket is left on the page').toEqual([]);
     const sockets = await bob.signalingSockets();
     expect(sockets.length, "bob's sockets: the early one, then the driver's own").toBe(2);
-    expect(sockets[0].readyState, 'the first frame closed its socket').toBe(3);
+    expect(sockets[0].readyState, 'the early socket stayed closed').toBe(3);
 
-    await alice.send('after navigation');
-    await bob.expectLinesWhere((l) => l.includes('after navigation'), [alice.lineOf('after navigation')]);
+    await alice.send('after a socket of its own');
+    await bob.expectLines([alice.lineOf('after a socket of its own')]);
   });
 });

@@ -20,7 +20,7 @@ mod page;
 #[cfg(feature = "ssr")]
 mod auth;
 
-pub use page::{AdminPage, AdminRoute};
+pub use page::AdminPage;
 
 #[cfg(feature = "ssr")]
 pub use auth::{AdminToken, ADMIN_COOKIE};

@@ -1,41 +1,33 @@
-//! The `/admin` page (both sides): rendered on the server with the first snapshot (so a refusal is a real
-//! 403 page), then, once hydrated, polling [`admin_sessions`] every second while access holds. All session and
+//! The `/admin` page: rendered on the server with the first snapshot (so a refusal is a real 403 page); the
+//! inspector is a lazy island ([`Inspector`], a wasm chunk of its own) that, once hydrated, polls
+//! [`admin_sessions`] every second while access holds. All session and
 //! peer names are text nodes and attribute values set through the view macro, never HTML.
 
 use super::{admin_sessions, AdminError, AdminSession, AdminSnapshot};
+use crate::app::page_query;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
-use leptos_router::{lazy_route, LazyRoute};
 use std::time::Duration;
 
 /// How often the page asks for a fresh snapshot.
 const REFRESH: Duration = Duration::from_secs(1);
 
-/// The inspector as a lazily loaded route (`Lazy::<AdminRoute>` in the router): in the browser its code lives in
-/// a wasm chunk of its own (`cargo leptos build --split`), fetched only when `/admin` is shown.
-pub struct AdminRoute;
-
-#[lazy_route]
-impl LazyRoute for AdminRoute {
-    fn data() -> Self {
-        AdminRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <AdminPage /> }.into_any()
-    }
-}
-
-/// The inspector page.
+/// The inspector page (rendered on the server). A `?token=` logs the browser in (a session cookie).
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let query = use_query_map();
     #[cfg(feature = "ssr")]
-    if let Some(token) = query.read_untracked().get("token") {
+    if let Some(token) = page_query("token") {
         super::auth::login_from_query(&token);
     }
-    // Blocking: the server function's status (403) must reach the page's response headers.
-    let snapshot = Resource::new_blocking(move || query.read().get("token"), admin_sessions);
+    view! { <Inspector /> }
+}
+
+/// The live sessions, refreshed every [`REFRESH`] in the browser (a lazy island).
+#[island(lazy)]
+fn Inspector() -> impl IntoView {
+    // Blocking: the server function's status (403) must reach the page's response headers. The page's own
+    // `?token=` goes with every call (the cookie alone after a login by the form).
+    let token = page_query("token");
+    let snapshot = Resource::new_blocking(move || token.clone(), admin_sessions);
     Effect::new(move |_| {
         let tick = move || {
             // A refusal does not heal by itself: stop asking (and stop logging 403s) until a new login.

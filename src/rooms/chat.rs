@@ -1,6 +1,7 @@
-//! The demo chat room at `/rooms/{room}` (both sides): reads the signed-in user on the server, wraps the
-//! room in `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text
-//! goes through text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
+//! The demo chat room at `/rooms/{room}`: the page (server) reads the signed-in user and renders the room as an
+//! island ([`ChatRoom`], hydrated in the browser; its code is in the main wasm), which wraps the room in
+//! `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text goes through
+//! text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
 //! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime), `history=N` (messages of
 //! history kept and replayed).
 
@@ -41,7 +42,8 @@ fn config_from_query(query: &ParamsMap) -> P2pConfig {
     }
 }
 
-/// The room page: signed-in users get the room, others go to the lobby with the room pre-filled.
+/// The room page (rendered on the server): signed-in users get the room, others go to the lobby with the room
+/// pre-filled.
 #[component]
 pub fn ChatRoomPage() -> impl IntoView {
     let params = use_params_map();
@@ -57,23 +59,9 @@ pub fn ChatRoomPage() -> impl IntoView {
                     }.into_any(),
                     Ok(Some(name)) => {
                         let config = config_from_query(&query.read_untracked());
-                        let expires_in = query.read_untracked().get("expires_in_secs")
-                            .and_then(|v| v.parse().ok()).map_or(Duration::from_secs(3600), Duration::from_secs);
-                        // The Rails-style callbacks feed a small connection log under the peer list.
-                        let events = RwSignal::new(Vec::<String>::new());
-                        let log = move |what: &str| events.update(|e| e.push(what.to_owned()));
-                        view! {
-                            <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config expires_in
-                                on_negotiating=move |()| log("negotiating")
-                                on_connecting=move |()| log("connecting")
-                                on_connected=move |()| log("connected")
-                                on_disconnected=move |()| log("disconnected")
-                                on_closed=move |()| log("closed")
-                                on_error=move |e: String| log(&format!("error: {e}"))
-                                on_message=move |(from, _): (PeerId, serde_json::Value)| log(&format!("message from {}", from.user()))>
-                                <ChatRoom room=room.clone() name=name.clone() events />
-                            </P2pFrame>
-                        }.into_any()
+                        let expires_in_secs = query.read_untracked().get("expires_in_secs")
+                            .and_then(|v| v.parse().ok()).unwrap_or(3600);
+                        view! { <ChatRoom room=room.clone() name=name.clone() config expires_in_secs /> }.into_any()
                     }
                     Ok(None) => view! { <Redirect path=format!("/?room={room}") /> }.into_any(),
                     Err(err) => view! {
@@ -85,9 +73,30 @@ pub fn ChatRoomPage() -> impl IntoView {
     }
 }
 
+/// The room, hydrated in the browser: `<P2pFrame>` with the Rails-style callbacks feeding a small connection
+/// log under the peer list, and the room's content inside it. Its props travel in the page as JSON.
+#[island]
+fn ChatRoom(room: String, name: String, config: P2pConfig, expires_in_secs: u64) -> impl IntoView {
+    let events = RwSignal::new(Vec::<String>::new());
+    let log = move |what: &str| events.update(|e| e.push(what.to_owned()));
+    view! {
+        <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config
+            expires_in=Duration::from_secs(expires_in_secs)
+            on_negotiating=move |()| log("negotiating")
+            on_connecting=move |()| log("connecting")
+            on_connected=move |()| log("connected")
+            on_disconnected=move |()| log("disconnected")
+            on_closed=move |()| log("closed")
+            on_error=move |e: String| log(&format!("error: {e}"))
+            on_message=move |(from, _): (PeerId, serde_json::Value)| log(&format!("message from {}", from.user()))>
+            <ChatRoomContent room name events />
+        </P2pFrame>
+    }
+}
+
 /// The room's content, inside `<P2pFrame>`.
 #[component]
-fn ChatRoom(room: String, name: String, events: RwSignal<Vec<String>>) -> impl IntoView {
+fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) -> impl IntoView {
     let p2p = use_p2p::<ChatMessage>();
     let draft = RwSignal::new(String::new());
     let on_submit = move |ev: SubmitEvent| {

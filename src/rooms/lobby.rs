@@ -1,33 +1,15 @@
-//! The lobby at `/`: the join form (a plain `POST /join`, so it works before hydration) and the live rooms
-//! with their peer counts, refreshed every few seconds once hydrated. Both sides; in the browser a lazily loaded
-//! route ([`LobbyRoute`]).
+//! The lobby at `/`: the join form (a plain `POST /join`: no code in the browser) and the live rooms with their
+//! peer counts, a lazy island ([`LiveRooms`]) that refreshes them every few seconds once its wasm chunk is in.
 
 use crate::identity::{live_rooms, room_path, ROOM_KINDS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use leptos_router::{lazy_route, LazyRoute};
 use std::time::Duration;
 
 /// How often the live room list refreshes in the browser.
 const REFRESH: Duration = Duration::from_secs(5);
 
-/// The lobby as a lazily loaded route (`Lazy::<LobbyRoute>` in the router): in the browser its code lives in a
-/// wasm chunk of its own (`cargo leptos build --split`), fetched when the lobby is shown, so a room page does not
-/// download it.
-pub struct LobbyRoute;
-
-#[lazy_route]
-impl LazyRoute for LobbyRoute {
-    fn data() -> Self {
-        LobbyRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Lobby /> }.into_any()
-    }
-}
-
-/// The lobby page.
+/// The lobby page (rendered on the server).
 #[component]
 pub fn Lobby() -> impl IntoView {
     let query = use_query_map();
@@ -36,12 +18,6 @@ pub fn Lobby() -> impl IntoView {
     let error = query.read_untracked().get("error").map(|e| match e.as_str() {
         "name" => "Pick a name of 1 to 32 characters (no #).",
         _ => "Room names use letters, digits, - and _ (up to 48).",
-    });
-    let rooms = Resource::new(|| (), |_| live_rooms());
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || rooms.refetch(), REFRESH) {
-            on_cleanup(move || handle.clear());
-        }
     });
 
     view! {
@@ -68,26 +44,40 @@ pub fn Lobby() -> impl IntoView {
             </div>
             <div class="card rooms-card">
                 <h2>"Live rooms"</h2>
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match rooms.await {
-                            Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-rooms">"No live rooms yet. Start one!"</p> }.into_any(),
-                            Ok(list) => view! {
-                                <ul class="room-list" data-testid="live-rooms">
-                                    {list.into_iter().map(|r| view! {
-                                        <li data-testid="live-room" data-room=r.room.clone() data-kind=r.kind.clone() data-peers=r.peers.to_string()>
-                                            <a href=format!("/?room={}&kind={}", r.room, r.kind) title=room_path(&r.kind, &r.room)>{r.room.clone()}</a>
-                                            <span class="tag">{if r.kind == "chat_room" { "chat".to_owned() } else { r.kind.clone() }}</span>
-                                            <span class="count">{format!("{} {}", r.peers, if r.peers == 1 { "peer" } else { "peers" })}</span>
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                            Err(err) => view! { <p class="banner banner-error">{format!("Could not list rooms: {err}")}</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                <LiveRooms />
             </div>
         </section>
+    }
+}
+
+/// The live rooms, refreshed every [`REFRESH`] in the browser (a lazy island: its code is a wasm chunk of its own).
+#[island(lazy)]
+fn LiveRooms() -> impl IntoView {
+    let rooms = Resource::new(|| (), |_| live_rooms());
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || rooms.refetch(), REFRESH) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rooms.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-rooms">"No live rooms yet. Start one!"</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="room-list" data-testid="live-rooms">
+                            {list.into_iter().map(|r| view! {
+                                <li data-testid="live-room" data-room=r.room.clone() data-kind=r.kind.clone() data-peers=r.peers.to_string()>
+                                    <a href=format!("/?room={}&kind={}", r.room, r.kind) title=room_path(&r.kind, &r.room)>{r.room.clone()}</a>
+                                    <span class="tag">{if r.kind == "chat_room" { "chat".to_owned() } else { r.kind.clone() }}</span>
+                                    <span class="count">{format!("{} {}", r.peers, if r.peers == 1 { "peer" } else { "peers" })}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(err) => view! { <p class="banner banner-error">{format!("Could not list rooms: {err}")}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -1,6 +1,7 @@
-//! The shared whiteboard at `/whiteboard/{room}` (both sides), scaffolded by `cargo xtask new-room whiteboard`
-//! and grown from there. It reads the signed-in user on the server (others go to the lobby) and opens the session
-//! `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes travel as normalized points
+//! The shared whiteboard at `/whiteboard/{room}`, scaffolded by `cargo xtask new-room whiteboard` and grown from
+//! there. The page (server) reads the signed-in user (others go to the lobby) and renders the board as a lazy
+//! island ([`Whiteboard`]: in the browser its code is a wasm chunk of its own, fetched only by whiteboard pages),
+//! which opens the session `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes travel as normalized points
 //! through the host, which relays them to everyone, so every canvas shows every stroke, in the host's order. A
 //! client that (re)connects asks the host for the board it missed.
 //!
@@ -18,7 +19,6 @@ use canvas::Canvas;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
-use leptos_router::{lazy_route, LazyRoute};
 use serde::{Deserialize, Serialize};
 
 /// Session kind of this room, listed in `crate::identity::ROOM_KINDS`: its sessions are `whiteboard_{room}`.
@@ -72,23 +72,8 @@ pub fn session_id(room: &str) -> String {
     format!("{KIND}_{room}")
 }
 
-/// The whiteboard as a lazily loaded route (`Lazy::<WhiteboardRoute>` in the router): in the browser its code
-/// (board, canvas, page) lives in a wasm chunk of its own (`cargo leptos build --split`), fetched only when a
-/// whiteboard is shown, so chat rooms do not download it.
-pub struct WhiteboardRoute;
-
-#[lazy_route]
-impl LazyRoute for WhiteboardRoute {
-    fn data() -> Self {
-        WhiteboardRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <WhiteboardPage /> }.into_any()
-    }
-}
-
-/// The room page: signed-in users get the whiteboard, others go to the lobby with the room pre-filled.
+/// The room page (rendered on the server): signed-in users get the whiteboard, others go to the lobby with the
+/// room pre-filled.
 #[component]
 pub fn WhiteboardPage() -> impl IntoView {
     let params = use_params_map();
@@ -97,17 +82,11 @@ pub fn WhiteboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Opening the whiteboard…"</p> }>
             {move || Suspend::new(async move {
                 let room = params.read_untracked().get("room").unwrap_or_default();
-                // The board is built from `on_message`, not from the `messages` history: keep little of it.
-                let config = P2pConfig { history_limit: 50, ..P2pConfig::default() };
                 match user.await {
                     Ok(_) if !valid_room(&room) => view! {
                         <p class="banner banner-error" data-testid="p2p-error">"This room name is not valid."</p>
                     }.into_any(),
-                    Ok(Some(name)) => view! {
-                        <P2pFrame session_id=session_id(&room) peer_id=name.clone() config>
-                            <WhiteboardRoom room=room.clone() name=name.clone() />
-                        </P2pFrame>
-                    }.into_any(),
+                    Ok(Some(name)) => view! { <Whiteboard room=room.clone() name=name.clone() /> }.into_any(),
                     Ok(None) => view! { <Redirect path=format!("/?room={room}&kind=whiteboard") /> }.into_any(),
                     Err(err) => view! {
                         <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
@@ -115,6 +94,18 @@ pub fn WhiteboardPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The board, hydrated in the browser from its own wasm chunk: `<P2pFrame>` around the room.
+#[island(lazy)]
+fn Whiteboard(room: String, name: String) -> impl IntoView {
+    // The board is built from `on_message`, not from the `messages` history: keep little of it.
+    let config = P2pConfig { history_limit: 50, ..P2pConfig::default() };
+    view! {
+        <P2pFrame session_id=session_id(&room) peer_id=name.clone() config>
+            <WhiteboardRoom room name />
+        </P2pFrame>
     }
 }
 
