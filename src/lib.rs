@@ -17,6 +17,8 @@ pub mod app;
 pub mod config;
 pub mod identity;
 pub mod p2p;
+#[cfg(feature = "hydrate")]
+pub mod refresh;
 pub mod rooms;
 #[cfg(feature = "ssr")]
 pub mod site;

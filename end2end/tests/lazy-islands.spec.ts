@@ -22,13 +22,13 @@ function recordWasm(source: Page | BrowserContext): Set<string> {
 }
 
 test.describe('lazy islands', () => {
-  test('the lobby fetches its live-room chunk; a chat room fetches the main wasm and no chunk', async ({ peers, room }) => {
+  test('the lobby fetches its room-list chunk; a chat room fetches the main wasm and no chunk', async ({ peers, room }) => {
     const ada = await peers.open('ada');
     // Every wasm file any page of this browser context asks for, including the tab opened below.
     const wasm = recordWasm(ada.context);
 
     await ada.home.goto();
-    await expect.poll(() => [...wasm].some((p) => p.includes('live_rooms')), { message: 'live-room chunk' }).toBe(true);
+    await expect.poll(() => [...wasm].some((p) => p.includes('room_list')), { message: 'room-list chunk' }).toBe(true);
     expect(named(wasm)).toContain('main');
 
     await ada.home.submitJoin('ada', room);
@@ -54,7 +54,7 @@ test.describe('lazy islands', () => {
     await ada.page.getByRole('link', { name: 'p2p-streams' }).click();
     await expect(ada.page).toHaveURL((url) => url.pathname === '/');
     await expect(ada.home.submit).toBeVisible();
-    await expect.poll(() => [...wasm].some((p) => p.includes('live_rooms')), { message: 'live-room chunk' }).toBe(true);
+    await expect.poll(() => [...wasm].some((p) => p.includes('room_list')), { message: 'room-list chunk' }).toBe(true);
     await ada.markNoReload();
 
     // A room opened after the lobby was rendered: only the hydrated island, polling the server, can show it.

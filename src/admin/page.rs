@@ -6,66 +6,89 @@
 use super::{admin_sessions, AdminError, AdminSession, AdminSnapshot};
 use crate::app::page_query;
 use leptos::prelude::*;
+#[cfg(feature = "hydrate")]
 use std::time::Duration;
 
 /// How often the page asks for a fresh snapshot.
+#[cfg(feature = "hydrate")]
 const REFRESH: Duration = Duration::from_secs(1);
 
 /// The inspector page (rendered on the server). A `?token=` logs the browser in (a session cookie).
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(token) = page_query("token") {
-        super::auth::login_from_query(&token);
-    }
-    view! { <Inspector /> }
-}
-
-/// The live sessions, refreshed every [`REFRESH`] in the browser (a lazy island).
-#[island(lazy)]
-fn Inspector() -> impl IntoView {
-    // Blocking: the server function's status (403) must reach the page's response headers. The page's own
-    // `?token=` goes with every call (the cookie alone after a login by the form).
     let token = page_query("token");
-    let snapshot = Resource::new_blocking(move || token.clone(), admin_sessions);
-    Effect::new(move |_| {
-        let tick = move || {
-            // A refusal does not heal by itself: stop asking (and stop logging 403s) until a new login.
-            let refused = matches!(snapshot.get_untracked(), Some(Err(AdminError::Disabled | AdminError::Refused)));
-            if !refused {
-                snapshot.refetch();
-            }
-        };
-        if let Ok(handle) = set_interval_with_handle(tick, REFRESH) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-
+    #[cfg(feature = "ssr")]
+    if let Some(token) = &token {
+        super::auth::login_from_query(token);
+    }
+    // Blocking: the server function's status (403) must reach the page's response headers.
+    let snapshot = Resource::new_blocking(|| (), move |_| admin_sessions(token.clone()));
     view! {
         <section class="card admin">
             <h1>"Inspector"</h1>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match snapshot.await {
-                        Ok(snapshot) => sessions(snapshot).into_any(),
-                        Err(AdminError::Disabled) => view! {
-                            <p class="banner banner-warn" data-testid="admin-disabled">
-                                "The admin inspector is disabled: start the server with --admin-token (P2P_ADMIN_TOKEN) to enable it."
-                            </p>
-                        }.into_any(),
-                        Err(AdminError::Refused) => refused().into_any(),
-                        Err(err) => view! {
-                            <p class="banner banner-error" data-testid="admin-error">{err.to_string()}</p>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move { view! { <Inspector initial=snapshot.await /> } })}
+            </Suspense>
         </section>
     }
 }
 
+/// The live sessions (or why they cannot be shown), in place of the server's `initial` answer as the browser
+/// asks again every second, the page's own `?token=` with each call (the cookie alone after a login by the
+/// form). A refusal does not heal by itself: the island stops asking (and logging 403s) until a new login. A
+/// lazy island: its code is a wasm chunk of its own.
+#[island(lazy)]
+fn Inspector(initial: Result<AdminSnapshot, AdminError>) -> impl IntoView {
+    let refused =
+        |answer: &Result<AdminSnapshot, AdminError>| matches!(answer, Err(AdminError::Disabled | AdminError::Refused));
+    let keep_asking = !refused(&initial);
+    let snapshot = RwSignal::new(initial);
+    #[cfg(feature = "hydrate")]
+    if keep_asking {
+        let token = page_query("token");
+        crate::refresh::every(
+            REFRESH,
+            move || fetch_snapshot(token.clone()),
+            move |answer| {
+                let stop = refused(&answer);
+                snapshot.set(answer);
+                !stop
+            },
+        );
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = keep_asking;
+
+    move || match snapshot.get() {
+        Ok(snapshot) => sessions(snapshot).into_any(),
+        Err(AdminError::Disabled) => view! {
+            <p class="banner banner-warn" data-testid="admin-disabled">
+                "The admin inspector is disabled: start the server with --admin-token (P2P_ADMIN_TOKEN) to enable it."
+            </p>
+        }
+        .into_any(),
+        Err(AdminError::Refused) => refused_view().into_any(),
+        Err(err) => view! { <p class="banner banner-error" data-testid="admin-error">{err.to_string()}</p> }.into_any(),
+    }
+}
+
+/// [`admin_sessions`] from the browser with one `fetch`; its errors come in their own JSON encoding.
+#[cfg(feature = "hydrate")]
+async fn fetch_snapshot(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
+    use crate::p2p::client::call_server_fn_raw;
+    use leptos::server_fn::ServerFn;
+    let args: Vec<(&str, &str)> = token.as_deref().map(|t| ("token", t)).into_iter().collect();
+    let answer = call_server_fn_raw(super::AdminSessions::PATH, &args).await.map_err(AdminError::Call)?;
+    if answer.ok {
+        serde_json::from_str(&answer.body).map_err(|err| AdminError::Call(format!("unreadable answer: {err}")))
+    } else {
+        Err(serde_json::from_str(&answer.body)
+            .unwrap_or_else(|_| AdminError::Call(answer.body.chars().take(200).collect())))
+    }
+}
+
 /// Access refused: say so, and offer to present the token (a plain GET form, so it works before hydration).
-fn refused() -> impl IntoView {
+fn refused_view() -> impl IntoView {
     view! {
         <p class="banner banner-error" data-testid="admin-refused">"Access refused: the admin token is missing or wrong."</p>
         <form method="get" action="/admin" class="join-form">

@@ -5,14 +5,14 @@
 //! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime), `history=N` (messages of
 //! history kept and replayed).
 
+use crate::app::page_query;
 use crate::identity::{chat_session, load_current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::params::ParamsMap;
+use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -26,15 +26,15 @@ pub struct ChatMessage {
     pub text: String,
 }
 
-fn config_from_query(query: &ParamsMap) -> P2pConfig {
-    let millis = |key: &str| query.get(key).and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 50);
+/// The frame's options from the page's query string, read the same way on both sides ([`page_query`]).
+fn config_from_query() -> P2pConfig {
+    let millis = |key: &str| page_query(key).and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 50);
     let defaults = P2pConfig::default();
     P2pConfig {
-        keep_signaling_connection: query.get("keep_signaling").is_some_and(|v| v == "1" || v == "true"),
+        keep_signaling_connection: page_query("keep_signaling").is_some_and(|v| v == "1" || v == "true"),
         heartbeat_interval: millis("heartbeat_ms").map_or(defaults.heartbeat_interval, Duration::from_millis),
         idle_timeout: millis("idle_timeout_ms").map_or(defaults.idle_timeout, Duration::from_millis),
-        history_limit: query
-            .get("history")
+        history_limit: page_query("history")
             .and_then(|v| v.parse().ok())
             .filter(|n| *n >= 1)
             .unwrap_or(defaults.history_limit),
@@ -47,7 +47,6 @@ fn config_from_query(query: &ParamsMap) -> P2pConfig {
 #[component]
 pub fn ChatRoomPage() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
     let user = Resource::new_blocking(|| (), |_| load_current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Opening the room…"</p> }>
@@ -57,12 +56,7 @@ pub fn ChatRoomPage() -> impl IntoView {
                     Ok(_) if !valid_room(&room) => view! {
                         <p class="banner banner-error" data-testid="p2p-error">"This room name is not valid."</p>
                     }.into_any(),
-                    Ok(Some(name)) => {
-                        let config = config_from_query(&query.read_untracked());
-                        let expires_in_secs = query.read_untracked().get("expires_in_secs")
-                            .and_then(|v| v.parse().ok()).unwrap_or(3600);
-                        view! { <ChatRoom room=room.clone() name=name.clone() config expires_in_secs /> }.into_any()
-                    }
+                    Ok(Some(name)) => view! { <ChatRoom room=room.clone() name=name.clone() /> }.into_any(),
                     Ok(None) => view! { <Redirect path=format!("/?room={room}") /> }.into_any(),
                     Err(err) => view! {
                         <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
@@ -74,9 +68,12 @@ pub fn ChatRoomPage() -> impl IntoView {
 }
 
 /// The room, hydrated in the browser: `<P2pFrame>` with the Rails-style callbacks feeding a small connection
-/// log under the peer list, and the room's content inside it. Its props travel in the page as JSON.
+/// log under the peer list, and the room's content inside it. Its props travel in the page as JSON; the frame's
+/// options come from the page's query string on both sides.
 #[island]
-fn ChatRoom(room: String, name: String, config: P2pConfig, expires_in_secs: u64) -> impl IntoView {
+fn ChatRoom(room: String, name: String) -> impl IntoView {
+    let config = config_from_query();
+    let expires_in_secs = page_query("expires_in_secs").and_then(|v| v.parse().ok()).unwrap_or(3600);
     let events = RwSignal::new(Vec::<String>::new());
     let log = move |what: &str| events.update(|e| e.push(what.to_owned()));
     view! {

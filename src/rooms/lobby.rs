@@ -1,12 +1,15 @@
 //! The lobby at `/`: the join form (a plain `POST /join`: no code in the browser) and the live rooms with their
-//! peer counts, a lazy island ([`LiveRooms`]) that refreshes them every few seconds once its wasm chunk is in.
+//! peer counts, rendered with the page and then refreshed every few seconds by a lazy island ([`RoomList`]) once
+//! its wasm chunk is in.
 
-use crate::identity::{live_rooms, room_path, ROOM_KINDS};
+use crate::identity::{live_rooms, room_path, RoomSummary, ROOM_KINDS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+#[cfg(feature = "hydrate")]
 use std::time::Duration;
 
 /// How often the live room list refreshes in the browser.
+#[cfg(feature = "hydrate")]
 const REFRESH: Duration = Duration::from_secs(5);
 
 /// The lobby page (rendered on the server).
@@ -19,6 +22,8 @@ pub fn Lobby() -> impl IntoView {
         "name" => "Pick a name of 1 to 32 characters (no #).",
         _ => "Room names use letters, digits, - and _ (up to 48).",
     });
+    // Blocking: the list is in the page the server sends, and its island hydrates with it.
+    let rooms = Resource::new_blocking(|| (), |_| live_rooms());
 
     view! {
         <section class="lobby">
@@ -44,40 +49,46 @@ pub fn Lobby() -> impl IntoView {
             </div>
             <div class="card rooms-card">
                 <h2>"Live rooms"</h2>
-                <LiveRooms />
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        view! { <RoomList initial=rooms.await.map_err(|err| err.to_string()) /> }
+                    })}
+                </Suspense>
             </div>
         </section>
     }
 }
 
-/// The live rooms, refreshed every [`REFRESH`] in the browser (a lazy island: its code is a wasm chunk of its own).
+/// The live rooms (or why they could not be listed), shown in place of the server's `initial` answer as the
+/// browser asks again every 5 s. A lazy island: its code is a wasm chunk of its own.
 #[island(lazy)]
-fn LiveRooms() -> impl IntoView {
-    let rooms = Resource::new(|| (), |_| live_rooms());
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || rooms.refetch(), REFRESH) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match rooms.await {
-                    Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-rooms">"No live rooms yet. Start one!"</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="room-list" data-testid="live-rooms">
-                            {list.into_iter().map(|r| view! {
-                                <li data-testid="live-room" data-room=r.room.clone() data-kind=r.kind.clone() data-peers=r.peers.to_string()>
-                                    <a href=format!("/?room={}&kind={}", r.room, r.kind) title=room_path(&r.kind, &r.room)>{r.room.clone()}</a>
-                                    <span class="tag">{if r.kind == "chat_room" { "chat".to_owned() } else { r.kind.clone() }}</span>
-                                    <span class="count">{format!("{} {}", r.peers, if r.peers == 1 { "peer" } else { "peers" })}</span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(err) => view! { <p class="banner banner-error">{format!("Could not list rooms: {err}")}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+fn RoomList(initial: Result<Vec<RoomSummary>, String>) -> impl IntoView {
+    let rooms = RwSignal::new(initial);
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::p2p::client::call_server_fn;
+        use leptos::server_fn::ServerFn;
+        let fetch = || call_server_fn::<Vec<RoomSummary>>(crate::identity::LiveRooms::PATH, &[]);
+        crate::refresh::every(REFRESH, fetch, move |answer| {
+            rooms.set(answer.map_err(|err| err.to_string()));
+            true
+        });
+    }
+    move || {
+        match rooms.get() {
+        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-rooms">"No live rooms yet. Start one!"</p> }.into_any(),
+        Ok(list) => view! {
+            <ul class="room-list" data-testid="live-rooms">
+                {list.into_iter().map(|r| view! {
+                    <li data-testid="live-room" data-room=r.room.clone() data-kind=r.kind.clone() data-peers=r.peers.to_string()>
+                        <a href=format!("/?room={}&kind={}", r.room, r.kind) title=room_path(&r.kind, &r.room)>{r.room.clone()}</a>
+                        <span class="tag">{if r.kind == "chat_room" { "chat".to_owned() } else { r.kind.clone() }}</span>
+                        <span class="count">{format!("{} {}", r.peers, if r.peers == 1 { "peer" } else { "peers" })}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+        }.into_any(),
+        Err(err) => view! { <p class="banner banner-error">{format!("Could not list rooms: {err}")}</p> }.into_any(),
+    }
     }
 }

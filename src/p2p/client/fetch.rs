@@ -5,8 +5,8 @@
 //! (streaming bodies included) into the room's wasm, about 14 KB gzip (docs/performance.md, bundle). This
 //! speaks the same HTTP the `#[server]` endpoint expects for its default encodings: the arguments as a
 //! `application/x-www-form-urlencoded` POST body, a JSON answer, and on failure a status other than 2xx
-//! whose body is `Kind|message` (server_fn's `ServerFnErrorEncoding`). Pages that use other server
-//! functions (the lobby, `/admin`) keep server_fn's client in their lazy chunks.
+//! whose body is `Kind|message` (server_fn's `ServerFnErrorEncoding`). The lobby's and `/admin`'s islands use
+//! it too ([`call_server_fn_raw`] for a function with its own error encoding), so no page loads server_fn's client.
 
 use leptos::prelude::ServerFnError;
 use send_wrapper::SendWrapper;
@@ -35,6 +35,23 @@ pub fn call_server_fn<T: DeserializeOwned>(
 ) -> impl Future<Output = Result<T, ServerFnError>> + Send {
     let request = (path.to_owned(), form_body(args));
     SendWrapper::new(async move { call(&request.0, &request.1).await })
+}
+
+/// A server function's answer, undecoded: whether it succeeded (a 2xx status) and its body.
+pub struct RawAnswer {
+    /// A 2xx status: the body is the function's value; else its error, in the function's error encoding.
+    pub ok: bool,
+    /// The body as text.
+    pub body: String,
+}
+
+/// POSTs `args` to the server function at `path` like [`call_server_fn`], for functions with an error type of
+/// their own: the answer comes back undecoded; `Err` says why no answer came (offline, no answer within 10 s).
+pub fn call_server_fn_raw(path: &str, args: &[(&str, &str)]) -> impl Future<Output = Result<RawAnswer, String>> + Send {
+    let request = (path.to_owned(), form_body(args));
+    SendWrapper::new(async move {
+        post_form(&request.0, &request.1).await.map(|(ok, body)| RawAnswer { ok, body }).map_err(|e| describe(&e))
+    })
 }
 
 async fn call<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, ServerFnError> {

@@ -14,7 +14,7 @@ mod session;
 mod signaling;
 mod store;
 
-pub use fetch::call_server_fn;
+pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
 
 use crate::p2p::config::P2pConfig;
 use crate::p2p::delivery::{Delivered, Delivery};

@@ -310,6 +310,8 @@ impl Inner {
             }
         }
         for (peer, link) in dead {
+            // Whole milliseconds: formatting an f64 would bring the float formatter into the wasm (~4 KB gzip).
+            let idle = self.config.idle_timeout.as_millis();
             warn(&format!("no heartbeat from {peer} for {idle} ms: recovering the link"));
             if let Some(mut l) = self.links.remove(&peer).filter(|l| l.id == link) {
                 l.close();
