@@ -4,7 +4,7 @@
  * another. An early socket that is gone by then is not taken: the driver joins with a socket of its own.
  */
 import { expect, test } from './fixtures';
-import { MAIN_WASM, type RoomPage } from './pages';
+import { holdMainWasm, type RoomPage } from './pages';
 import type { Peers } from './fixtures';
 
 /** What the page's early script holds for its session: socket state and the types of the frames it queued. */
@@ -23,19 +23,16 @@ function earlySockets(): { readyState: number; queued: string[] }[] {
  * Opens `name`'s lobby and submits the join form for `room` while holding the room page's wasm: until the returned
  * function is called, no code of ours but the page's inline script can run.
  */
-async function joinWithWasmHeld(peers: Peers, name: string, room: string): Promise<{ peer: RoomPage; release: () => void }> {
+async function joinWithWasmHeld(
+  peers: Peers,
+  name: string,
+  room: string,
+): Promise<{ peer: RoomPage; release: () => void }> {
   const peer = await peers.open(name);
   peer.name = name;
   peer.room = room;
   await peer.home.goto();
-  let release = (): void => undefined;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  await peer.page.route(MAIN_WASM, async (route) => {
-    await released;
-    await route.continue().catch(() => undefined);
-  });
+  const release = await holdMainWasm(peer.page);
   await peer.home.submitJoin(name, room);
   await peer.page.waitForURL((url) => url.pathname === peer.roomPath, { waitUntil: 'domcontentloaded' });
   return { peer, release };

@@ -22,7 +22,10 @@ function recordWasm(source: Page | BrowserContext): Set<string> {
 }
 
 test.describe('lazy islands', () => {
-  test('the lobby fetches its room-list chunk; a chat room fetches the main wasm and no chunk', async ({ peers, room }) => {
+  test('the lobby fetches its room-list chunk; a chat room fetches the main wasm and no chunk', async ({
+    peers,
+    room,
+  }) => {
     const ada = await peers.open('ada');
     // Every wasm file any page of this browser context asks for, including the tab opened below.
     const wasm = recordWasm(ada.context);
@@ -60,9 +63,8 @@ test.describe('lazy islands', () => {
     // A room opened after the lobby was rendered: only the hydrated island, polling the server, can show it.
     const later = `later-${room.slice(-24)}`;
     await peers.join(later, ['bea']);
-    await expect(ada.page.locator(`[data-testid="live-room"][data-room="${later}"]`)).toHaveAttribute('data-peers', '1', {
-      timeout: 15_000,
-    });
+    const listed = ada.page.locator(`[data-testid="live-room"][data-room="${later}"]`);
+    await expect(listed).toHaveAttribute('data-peers', '1', { timeout: 15_000 });
     await ada.expectNoReload();
   });
 });

@@ -17,6 +17,22 @@ export const SIGNALING_PATH = '/p2p/ws';
  */
 export const MAIN_WASM = /\/pkg\/p2p-streams(\.[\w-]+)?\.wasm$/;
 
+/**
+ * Holds `page`'s main wasm until the returned function is called: until then, no code of ours but the page's inline
+ * script can run.
+ */
+export async function holdMainWasm(page: Page): Promise<() => void> {
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route(MAIN_WASM, async (route) => {
+    await released;
+    await route.continue().catch(() => undefined);
+  });
+  return release;
+}
+
 /** Data-channel link states (p2p-status and data-state). */
 export type P2pStatus = 'negotiating' | 'connecting' | 'connected' | 'disconnected' | 'closed' | 'failed';
 export type Role = 'host' | 'client';

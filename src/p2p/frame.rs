@@ -7,7 +7,6 @@
 use crate::p2p::config::P2pConfig;
 use crate::p2p::hooks::P2pContext;
 use crate::p2p::protocol::PeerId;
-use crate::p2p::ticket::JoinTicket;
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -92,50 +91,56 @@ pub fn P2pFrame(
         on_message,
         on_history_gap,
     };
-    let (ticket, early) = join_ticket(session_id.clone(), peer_id, expires_in.as_secs());
+    let ticket = ServerTicket::issue(&session_id, &peer_id, expires_in.as_secs());
+    let frame = NodeRef::<leptos::html::Div>::new();
 
     #[cfg(feature = "hydrate")]
-    browser::start_when_ready(ctx, ticket, config, callbacks);
+    browser::start_when_ready(ctx, frame, (session_id.clone(), peer_id, expires_in.as_secs()), config, callbacks);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ticket, config, callbacks);
+    let _ = (peer_id, config, callbacks);
 
-    // The early script opens the signaling socket while the wasm downloads (`p2p::early`). The browser renders
-    // the same element, empty: after client-side navigation the driver connects by itself.
+    // The server's ticket (or why it refused one) travels in the frame's attributes, and the early script opens
+    // the signaling socket while the wasm downloads (`p2p::early`). The browser renders neither (it keeps what
+    // hydration finds): a frame rendered in the browser gets its ticket over HTTP and connects by itself.
     view! {
-        <div class="p2p-frame" data-session=session_id>
-            <script nonce=use_nonce() inner_html=early></script>
+        <div class="p2p-frame" data-session=session_id data-ticket=ticket.json data-ticket-error=ticket.error
+            node_ref=frame>
+            <script nonce=use_nonce() inner_html=ticket.script></script>
             {children()}
         </div>
     }
 }
 
-type TicketResource = Resource<Result<JoinTicket, ServerFnError>>;
-
-/// The frame's join ticket and its early script. Rendering on the server, the ticket is signed at once (the same
-/// one goes into the page for the driver); in the browser (after client-side navigation, or hydrating a page
-/// that had none) it is fetched from [`issue_join_token`], and the script is empty.
+/// What the server puts into a frame for the browser: the signed join ticket as JSON (the same the
+/// [`issue_join_token`] endpoint answers) or why none was issued, and the early script. All empty in the
+/// browser.
 ///
 /// [`issue_join_token`]: crate::p2p::ticket::issue_join_token
-fn join_ticket(session_id: String, peer_id: String, expires_in_secs: u64) -> (TicketResource, String) {
+#[derive(Default)]
+struct ServerTicket {
+    json: Option<String>,
+    error: Option<String>,
+    script: String,
+}
+
+impl ServerTicket {
     #[cfg(feature = "ssr")]
-    {
+    fn issue(session_id: &str, peer_id: &str, expires_in_secs: u64) -> ServerTicket {
         use crate::p2p::early::early_join_script;
         use crate::p2p::ticket::sign_join_ticket;
         let issued = match use_context::<http::request::Parts>() {
-            Some(parts) => sign_join_ticket(&parts, session_id, peer_id, expires_in_secs),
+            Some(parts) => sign_join_ticket(&parts, session_id.to_owned(), peer_id.to_owned(), expires_in_secs),
             None => Err(ServerFnError::new("p2p-streams: no request to issue a join token for")),
         };
-        let script = issued.as_ref().map(early_join_script).unwrap_or_default();
-        (Resource::new(|| (), move |()| std::future::ready(issued.clone())), script)
+        match issued.and_then(|t| Ok((serde_json::to_string(&t).map_err(ServerFnError::new)?, t))) {
+            Ok((json, ticket)) => ServerTicket { json: Some(json), error: None, script: early_join_script(&ticket) },
+            Err(err) => ServerTicket { json: None, error: Some(err.to_string()), script: String::new() },
+        }
     }
+
     #[cfg(not(feature = "ssr"))]
-    {
-        use crate::p2p::ticket::fetch_join_ticket;
-        let issue = move |()| {
-            let (session_id, peer_id) = (session_id.clone(), peer_id.clone());
-            async move { fetch_join_ticket(&session_id, &peer_id, expires_in_secs).await }
-        };
-        (Resource::new(|| (), issue), String::new())
+    fn issue(_session_id: &str, _peer_id: &str, _expires_in_secs: u64) -> ServerTicket {
+        ServerTicket::default()
     }
 }
 
@@ -143,13 +148,13 @@ fn join_ticket(session_id: String, peer_id: String, expires_in_secs: u64) -> (Ti
 mod browser {
     //! Browser half of the frame: starts the driver once the ticket is there, maps driver events to the
     //! context's signals and the callbacks, and closes everything on unmount.
-    use super::{P2pCallbacks, TicketResource};
+    use super::P2pCallbacks;
     use crate::p2p::client::{Driver, DriverEvent};
     use crate::p2p::config::P2pConfig;
     use crate::p2p::hooks::{Outbox, P2pContext, P2pState};
-    use crate::p2p::ticket::JoinTicket;
+    use crate::p2p::ticket::{fetch_join_ticket, JoinTicket};
+    use leptos::html::Div;
     use leptos::prelude::*;
-    use leptos::reactive::computed::suspense::SuspenseContext;
     use std::cell::RefCell;
     use std::collections::VecDeque;
     use std::rc::Rc;
@@ -158,7 +163,16 @@ mod browser {
     /// hydrates, but the signals must keep the server's values until the frame's content is hydrated.
     type Held = Rc<RefCell<Option<VecDeque<DriverEvent>>>>;
 
-    pub(super) fn start_when_ready(ctx: P2pContext, ticket: TicketResource, config: P2pConfig, cb: P2pCallbacks) {
+    /// Starts the driver once the frame is hydrated (or mounted): with the ticket the server put into the frame
+    /// (`data-ticket`), with the server's refusal as a fatal error (`data-ticket-error`), or, for a frame the
+    /// browser rendered, with one fetched from the server (`request`: session, peer, lifetime).
+    pub(super) fn start_when_ready(
+        ctx: P2pContext,
+        frame: NodeRef<Div>,
+        request: (String, String, u64),
+        config: P2pConfig,
+        cb: P2pCallbacks,
+    ) {
         let driver: StoredValue<Option<Driver>, LocalStorage> = StoredValue::new_local(None);
         let history = config.history_limit;
         let config = StoredValue::new_local(Some(config));
@@ -173,39 +187,37 @@ mod browser {
                 apply(ctx, cb, history, event)
             })
         };
-        let start = {
-            let sink = Rc::clone(&sink);
-            move |result: Result<JoinTicket, ServerFnError>| {
-                let Some(mut config) = config.try_update_value(Option::take).flatten() else { return };
-                match result {
-                    Ok(ticket) => {
-                        if config.ice_servers.is_empty() {
-                            config.ice_servers = ticket.ice_servers.clone();
-                        }
-                        let started = Driver::start(ticket, config, Rc::clone(&sink));
-                        let send = started.sender();
-                        let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
-                        if let Some(Outbox::Pending(queued)) = queued {
-                            queued.into_iter().for_each(|payload| send(payload));
-                        }
-                        driver.set_value(Some(started));
+        let start = Rc::new(move |result: Result<JoinTicket, String>| {
+            let Some(mut config) = config.try_update_value(Option::take).flatten() else { return };
+            match result {
+                Ok(ticket) => {
+                    if config.ice_servers.is_empty() {
+                        config.ice_servers = ticket.ice_servers.clone();
                     }
-                    Err(err) => sink(DriverEvent::Fatal(format!("could not get a join token: {err}"))),
+                    let started = Driver::start(ticket, config, Rc::clone(&sink));
+                    let send = started.sender();
+                    let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
+                    if let Some(Outbox::Pending(queued)) = queued {
+                        queued.into_iter().for_each(|payload| send(payload));
+                    }
+                    driver.set_value(Some(started));
                 }
+                Err(err) => sink(DriverEvent::Fatal(format!("could not get a join token: {err}"))),
             }
-        };
-        // Hydrating a server-rendered page, the ticket came with it: open the signaling socket now, before the
-        // rest of the page hydrates (its events are held until the effect below runs). Only under a <Suspense>,
-        // where reading the resource outside an effect is expected (elsewhere Leptos warns about it).
-        if use_context::<SuspenseContext>().is_some() {
-            if let Some(result) = ticket.get_untracked() {
-                start(result);
-            }
-        }
+        });
+        // Runs once, after the frame's content is hydrated: the signals keep the server's values until then.
         Effect::new(move |_| {
             release(&held, ctx, cb, history);
-            if let Some(result) = ticket.get() {
-                start(result);
+            let attr = |name: &str| frame.get_untracked().and_then(|el| el.get_attribute(name));
+            match (attr("data-ticket"), attr("data-ticket-error")) {
+                (Some(json), _) => start(serde_json::from_str(&json).map_err(|e| format!("unreadable ticket: {e}"))),
+                (None, Some(refusal)) => start(Err(refusal)),
+                (None, None) => {
+                    let ((session, peer, secs), start) = (request.clone(), Rc::clone(&start));
+                    leptos::task::spawn_local(async move {
+                        start(fetch_join_ticket(&session, &peer, secs).await.map_err(|e| e.to_string()));
+                    });
+                }
             }
         });
         on_cleanup(move || {
