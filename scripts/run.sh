@@ -6,5 +6,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 scripts/setup.sh
-# --split: the lazy routes (lobby, /admin, whiteboard) need their wasm chunks; without it they cannot load.
+# --split: the lazy islands (the lobby's room list, /admin, the whiteboard) need their wasm chunks; without it
+# they cannot load.
 exec cargo leptos watch --split

@@ -1,12 +1,13 @@
 // Prints the size of the site's wasm and JS (raw and gzip -9) as markdown tables.
 //   node end2end/bench/bundle-size.mjs target/site/pkg [output-name]
 //
-// The site is built with `cargo leptos build --split`: the lobby, /admin and the whiteboard are lazy routes whose
-// code lives in wasm chunks, listed in `__wasm_split_manifest.json` (lazy function -> the chunks it needs).
+// The site is built with `cargo leptos build --split`: the lobby's room list, /admin's inspector and the whiteboard
+// are lazy islands whose code lives in wasm chunks, listed in `__wasm_split_manifest.json` (lazy function -> the
+// chunks it needs).
 // - "room page": what a chat room (`/rooms/:room`) downloads: the main JS, every JS module it imports statically
 //   (the split loader), and the main wasm. It calls no lazy function, so it fetches no chunk
-//   (end2end/tests/bundle.spec.ts checks that in a browser).
-// - one row per lazy route: the chunks it fetches when first shown (shared chunks counted in each row);
+//   (end2end/tests/lazy-islands.spec.ts checks that in a browser).
+// - one row per lazy island: the chunks it fetches when first shown (shared chunks counted in each row);
 // - "all chunks": every chunk once. Without `--split` (no manifest) the tables reduce to the main files.
 // A site built with `LEPTOS_HASH_FILES=true` has a content hash in every name (`p2p-streams.<hash>.wasm`): the
 // files are found either way, and the tables show the names without their hashes.
@@ -66,12 +67,13 @@ const room = sum(roomPage);
 console.log(`| **room page: wasm + JS** | **${kb(room.raw)}** | **${kb(room.gz)}** |`);
 
 if (chunks.length > 0) {
-  console.log('\n| lazy route (chunks fetched on first show) | chunks | raw KB | gzip KB |\n|---|---|---|---|');
+  console.log('\n| lazy island (chunks fetched on first show) | chunks | raw KB | gzip KB |\n|---|---|---|---|');
   for (const [lazyFn, modules] of Object.entries(manifest).sort()) {
     const files = modules.map((m) => `${m}.wasm`);
     const total = sum(files);
-    const route = lazyFn.replace(/^__/, '').replace(/_view_\d+$/, '');
-    console.log(`| ${route} | ${files.length} | ${kb(total.raw)} | ${kb(total.gz)} |`);
+    // `__whiteboard_loader_<hash>` (a lazy island's loader) -> `whiteboard`
+    const island = lazyFn.replace(/^__/, '').replace(/_(loader|view)_\d+$/, '');
+    console.log(`| ${island} | ${files.length} | ${kb(total.raw)} | ${kb(total.gz)} |`);
   }
   const all = sum(chunks);
   console.log(`| **all chunks (each once)** | ${chunks.length} | **${kb(all.raw)}** | **${kb(all.gz)}** |`);
