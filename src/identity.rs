@@ -62,30 +62,14 @@ pub struct RoomSummary {
     pub peers: u32,
 }
 
-/// The signed-in user's name, from the identity cookie.
+/// The signed-in user's name, from the identity cookie. The room pages call it while the server renders them
+/// (in-process); no page calls it from the browser.
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<String>, ServerFnError> {
     let server = use_context::<crate::p2p::server::SignalingServer>()
         .ok_or_else(|| ServerFnError::new("SignalingServer missing from the context"))?;
     let parts: http::request::Parts = leptos_axum::extract().await?;
     Ok(ssr::user_from_headers(&parts.headers, server.signer()))
-}
-
-/// [`current_user`] for a page's resource: called in-process while the server renders, and from the browser
-/// (after client-side navigation) with one `fetch` ([`call_server_fn`]), which keeps server_fn's client out
-/// of a chat room's wasm.
-///
-/// [`call_server_fn`]: crate::p2p::client::call_server_fn
-pub async fn load_current_user() -> Result<Option<String>, ServerFnError> {
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::server_fn::ServerFn;
-        crate::p2p::client::call_server_fn(CurrentUser::PATH, &[]).await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        current_user().await
-    }
 }
 
 /// Rooms of every kind that have a live host, with their peer counts.

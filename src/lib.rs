@@ -8,7 +8,7 @@
 //!   toolkit API; [`identity`]: the demo's sign-in cookie and join policy; `config` (server only): flags
 //!   and environment of the binary.
 //!
-//! In the browser, [`hydrate`] is the WASM entry point; the pages are islands (see there).
+//! In the browser, `hydrate` (feature `hydrate`) is the WASM entry point; the pages are islands (see there).
 #![recursion_limit = "256"]
 
 pub mod admin;

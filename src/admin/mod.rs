@@ -2,8 +2,8 @@
 //! state, refreshed every second without a reload, for operators who hold the admin token.
 //!
 //! - here: the wire types, the typed [`AdminError`] and the [`admin_sessions`] server function;
-//! - `page.rs`: the [`AdminPage`] component (SSR, then polling once hydrated) and its lazily loaded route
-//!   [`AdminRoute`];
+//! - `page.rs`: the [`AdminPage`] component (rendered on the server) and its `Inspector`, a lazy island that
+//!   polls once hydrated;
 //! - `auth.rs` (server only): [`AdminToken`] from the configuration, the `p2p_admin` cookie, constant-time
 //!   checks.
 //!

@@ -1,5 +1,5 @@
 //! The `/admin` page: rendered on the server with the first snapshot (so a refusal is a real 403 page); the
-//! inspector is a lazy island ([`Inspector`], a wasm chunk of its own) that, once hydrated, polls
+//! inspector is a lazy island (`Inspector`, a wasm chunk of its own) that, once hydrated, polls
 //! [`admin_sessions`] every second while access holds. All session and
 //! peer names are text nodes and attribute values set through the view macro, never HTML.
 

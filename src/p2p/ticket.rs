@@ -56,10 +56,8 @@ pub async fn issue_join_token(
     sign_join_ticket(&parts, session_id, peer_id, expires_in_secs)
 }
 
-/// [`issue_join_token`] for the browser: in the `hydrate` build with one `fetch` ([`call_server_fn`]), which
-/// keeps server_fn's client out of a room's wasm. Same endpoint, arguments and errors.
-///
-/// [`call_server_fn`]: crate::p2p::client::call_server_fn
+/// [`issue_join_token`] for the browser: in the `hydrate` build with one `fetch` (`p2p::client::call_server_fn`),
+/// which keeps server_fn's client out of a room's wasm. Same endpoint, arguments and errors.
 pub async fn fetch_join_ticket(
     session_id: &str,
     peer_id: &str,

@@ -1,12 +1,12 @@
 //! The demo chat room at `/rooms/{room}`: the page (server) reads the signed-in user and renders the room as an
-//! island ([`ChatRoom`], hydrated in the browser; its code is in the main wasm), which wraps the room in
+//! island (`ChatRoom`, hydrated in the browser; its code is in the main wasm), which wraps the room in
 //! `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text goes through
 //! text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
 //! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime), `history=N` (messages of
 //! history kept and replayed).
 
 use crate::app::page_query;
-use crate::identity::{chat_session, load_current_user, valid_room};
+use crate::identity::{chat_session, current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
@@ -47,7 +47,7 @@ fn config_from_query() -> P2pConfig {
 #[component]
 pub fn ChatRoomPage() -> impl IntoView {
     let params = use_params_map();
-    let user = Resource::new_blocking(|| (), |_| load_current_user());
+    let user = Resource::new_blocking(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Opening the room…"</p> }>
             {move || Suspend::new(async move {

@@ -1,5 +1,5 @@
 //! The lobby at `/`: the join form (a plain `POST /join`: no code in the browser) and the live rooms with their
-//! peer counts, rendered with the page and then refreshed every few seconds by a lazy island ([`RoomList`]) once
+//! peer counts, rendered with the page and then refreshed every few seconds by a lazy island (`RoomList`) once
 //! its wasm chunk is in.
 
 use crate::identity::{live_rooms, room_path, RoomSummary, ROOM_KINDS};

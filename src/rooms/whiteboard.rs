@@ -1,17 +1,17 @@
 //! The shared whiteboard at `/whiteboard/{room}`, scaffolded by `cargo xtask new-room whiteboard` and grown from
 //! there. The page (server) reads the signed-in user (others go to the lobby) and renders the board as a lazy
-//! island ([`Whiteboard`]: in the browser its code is a wasm chunk of its own, fetched only by whiteboard pages),
+//! island (`Whiteboard`: in the browser its code is a wasm chunk of its own, fetched only by whiteboard pages),
 //! which opens the session `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes travel as normalized points
 //! through the host, which relays them to everyone, so every canvas shows every stroke, in the host's order. A
 //! client that (re)connects asks the host for the board it missed.
 //!
-//! - [`board`]: the model every peer holds (strokes, limits, snapshot), pure and unit-tested.
-//! - [`canvas`]: the SVG surface and the pointer handling.
+//! - `board`: the model every peer holds (strokes, limits, snapshot), pure and unit-tested.
+//! - `canvas`: the SVG surface and the pointer handling.
 
 mod board;
 mod canvas;
 
-use crate::identity::{load_current_user, valid_room};
+use crate::identity::{current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use board::{color_of, default_color, Board, PALETTE};
@@ -77,7 +77,7 @@ pub fn session_id(room: &str) -> String {
 #[component]
 pub fn WhiteboardPage() -> impl IntoView {
     let params = use_params_map();
-    let user = Resource::new_blocking(|| (), |_| load_current_user());
+    let user = Resource::new_blocking(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Opening the whiteboard…"</p> }>
             {move || Suspend::new(async move {

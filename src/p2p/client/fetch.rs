@@ -1,12 +1,12 @@
 //! Calling a server function from the browser with one `fetch` (`hydrate` only), for the code a chat room
-//! loads: `<P2pFrame>` getting or renewing its join ticket, a room page reading the signed-in user.
+//! loads (`<P2pFrame>` getting or renewing its join ticket) and the lobby's and `/admin`'s islands.
 //!
 //! Why not the server function's own client: it brings server_fn's browser request and response layers
 //! (streaming bodies included) into the room's wasm, about 14 KB gzip (docs/performance.md, bundle). This
 //! speaks the same HTTP the `#[server]` endpoint expects for its default encodings: the arguments as a
 //! `application/x-www-form-urlencoded` POST body, a JSON answer, and on failure a status other than 2xx
-//! whose body is `Kind|message` (server_fn's `ServerFnErrorEncoding`). The lobby's and `/admin`'s islands use
-//! it too ([`call_server_fn_raw`] for a function with its own error encoding), so no page loads server_fn's client.
+//! whose body is `Kind|message` (server_fn's `ServerFnErrorEncoding`); [`call_server_fn_raw`] serves a function
+//! with an error encoding of its own (the inspector's). No page loads server_fn's client.
 
 use leptos::prelude::ServerFnError;
 use send_wrapper::SendWrapper;
