@@ -74,8 +74,12 @@ fn RoomList(initial: Result<Vec<RoomSummary>, String>) -> impl IntoView {
             true
         });
     }
-    move || {
-        match rooms.get() {
+    move || room_list(rooms.get())
+}
+
+/// The list as the server renders it and the island re-renders it on each answer.
+fn room_list(rooms: Result<Vec<RoomSummary>, String>) -> AnyView {
+    match rooms {
         Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-rooms">"No live rooms yet. Start one!"</p> }.into_any(),
         Ok(list) => view! {
             <ul class="room-list" data-testid="live-rooms">
@@ -89,6 +93,5 @@ fn RoomList(initial: Result<Vec<RoomSummary>, String>) -> impl IntoView {
             </ul>
         }.into_any(),
         Err(err) => view! { <p class="banner banner-error">{format!("Could not list rooms: {err}")}</p> }.into_any(),
-    }
     }
 }

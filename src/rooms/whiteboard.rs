@@ -1,9 +1,9 @@
 //! The shared whiteboard at `/whiteboard/{room}`, scaffolded by `cargo xtask new-room whiteboard` and grown from
 //! there. The page (server) reads the signed-in user (others go to the lobby) and renders the board as a lazy
 //! island (`Whiteboard`: in the browser its code is a wasm chunk of its own, fetched only by whiteboard pages),
-//! which opens the session `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes travel as normalized points
-//! through the host, which relays them to everyone, so every canvas shows every stroke, in the host's order. A
-//! client that (re)connects asks the host for the board it missed.
+//! which opens the session `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes
+//! travel as normalized points through the host, which relays them to everyone, so every canvas shows every
+//! stroke, in the host's order. A client that (re)connects asks the host for the board it missed.
 //!
 //! - `board`: the model every peer holds (strokes, limits, snapshot), pure and unit-tested.
 //! - `canvas`: the SVG surface and the pointer handling.
