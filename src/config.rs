@@ -2,6 +2,10 @@
 //! variables (clap), each documented with its default in `--help`, and a start-up summary that never prints
 //! a secret.
 
+mod turn;
+
+pub use turn::{TurnFlags, TurnSetup};
+
 use crate::p2p::server::{RedisOptions, SignalingConfig};
 use crate::p2p::IceServer;
 use axum::http::HeaderName;
@@ -118,6 +122,9 @@ pub struct Config {
     /// header only].
     #[arg(long, env = "P2P_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// STUN/TURN: credentials handed out with tickets and the embedded server.
+    #[command(flatten)]
+    pub turn: TurnFlags,
 }
 
 /// Parses a header name for `--client-ip-header` (case-insensitive).

@@ -15,6 +15,7 @@ use p2p_streams::admin::AdminToken;
 use p2p_streams::app::{shell, App};
 use p2p_streams::config::{Config, LogFormat, StoreKind};
 use p2p_streams::identity::{join_handler, DemoJoinPolicy};
+use p2p_streams::p2p::server::turn::EmbeddedTurn;
 use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, RedisBackend, SignalingServer};
 use p2p_streams::p2p::token::TokenSigner;
 use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
@@ -153,6 +154,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let ice = ServerIceServers(config.ice());
+
     let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(signer.clone()));
 
     let admin = AdminToken(config.admin_token.clone());
@@ -164,12 +166,32 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
+    let turn_setup = config.turn.setup()?;
+    config.turn.log_summary(&turn_setup);
+    let embedded_turn = match turn_setup.embedded {
+        Some(turn_config) => {
+            let credentials = turn_setup.credentials.clone().ok_or("the embedded TURN server needs a secret")?;
+            Some(EmbeddedTurn::start(turn_config, credentials).await?)
+        }
+        None => None,
+    };
+    // Tickets carry a credential for the configured URLs and the embedded server's own.
+    let turn_credentials = turn_setup
+        .credentials
+        .map(|credentials| credentials.with_urls(embedded_turn.iter().flat_map(EmbeddedTurn::urls)));
+    let embedded_turn_context = embedded_turn.clone();
     let context = {
         let (signaling, policy) = (signaling.clone(), policy.clone());
         move || {
             provide_context(signaling.clone());
             provide_context(policy.clone());
             provide_context(ice.clone());
+            if let Some(turn) = &turn_credentials {
+                provide_context(turn.clone());
+            }
+            if let Some(turn) = &embedded_turn_context {
+                provide_context(turn.clone());
+            }
             provide_context(admin.clone());
         }
     };
@@ -201,5 +223,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     serve(listener, app, config.header_timeout(), shutdown).await;
     // Upgraded sockets are not awaited by the accept loop: let them send their close frames and leave the store.
     signaling.drained(std::time::Duration::from_secs(3)).await;
+    if let Some(turn) = embedded_turn {
+        turn.close().await;
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! state, refreshed every second without a reload, for operators who hold the admin token.
 //!
 //! - here: the wire types, the typed [`AdminError`] and the [`admin_sessions`] server function;
+//! - `turn.rs`: the embedded TURN server's live allocations and their list;
 //! - `page.rs`: the [`AdminPage`] component (rendered on the server) and its `Inspector`, a lazy island that
 //!   polls once hydrated;
 //! - `auth.rs` (server only): [`AdminToken`] from the configuration, the `p2p_admin` cookie, constant-time
@@ -16,11 +17,13 @@
 //! `SignalingServer::live_sessions`.
 
 mod page;
+mod turn;
 
 #[cfg(feature = "ssr")]
 mod auth;
 
 pub use page::AdminPage;
+pub use turn::{AdminAllocation, AdminTurn};
 
 #[cfg(feature = "ssr")]
 pub use auth::{AdminToken, ADMIN_COOKIE};
@@ -48,6 +51,9 @@ pub struct AdminSession {
 pub struct AdminSnapshot {
     /// Live sessions, ordered by session id.
     pub sessions: Vec<AdminSession>,
+    /// The embedded TURN server's allocations (`None`: the server is off).
+    #[serde(default)]
+    pub turn: Option<AdminTurn>,
 }
 
 /// Why the inspector cannot show anything.
@@ -106,5 +112,6 @@ pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, Admi
         .into_iter()
         .map(|s| AdminSession { session_id: s.session_id.0, host: s.host, peers: s.peers, states: s.states })
         .collect();
-    Ok(AdminSnapshot { sessions })
+    let turn = use_context::<crate::p2p::server::turn::EmbeddedTurn>();
+    Ok(AdminSnapshot { sessions, turn: turn.as_ref().map(AdminTurn::from) })
 }

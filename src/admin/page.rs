@@ -104,6 +104,7 @@ fn refused_view() -> impl IntoView {
 /// The live sessions.
 fn sessions(snapshot: AdminSnapshot) -> impl IntoView {
     let count = snapshot.sessions.len();
+    let turn = super::turn::turn_view(snapshot.turn);
     view! {
         <p class="muted">
             {format!("{count} live {}, refreshed every second.", if count == 1 { "session" } else { "sessions" })}
@@ -117,6 +118,7 @@ fn sessions(snapshot: AdminSnapshot) -> impl IntoView {
                 </ul>
             }.into_any()
         }}
+        {turn}
     }
 }
 

@@ -28,8 +28,9 @@ pub struct JoinTicket {
     pub ice_servers: Vec<IceServer>,
 }
 
-/// ICE servers the server hands to every browser with its ticket (provide it in the Leptos context;
-/// absent means none). A frame whose `P2pConfig` lists its own ICE servers keeps those.
+/// Static ICE servers the server hands to every browser with its ticket (provide it in the Leptos context;
+/// absent means none). A frame whose `P2pConfig` lists its own ICE servers keeps those. Time-limited TURN
+/// credentials come from a `server::turn::TurnCredentials` in the context, minted per ticket.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerIceServers(pub Vec<IceServer>);
 
@@ -104,6 +105,10 @@ pub fn sign_join_ticket(
     let ttl = Duration::from_secs(expires_in_secs.clamp(1, MAX_EXPIRES_IN_SECS));
     let token = server.signer().sign(&session_id, &peer_id, ttl);
     let expires_at = crate::p2p::token::now_secs() + ttl.as_secs();
-    let ice_servers = use_context::<ServerIceServers>().unwrap_or_default().0;
+    // A TURN credential minted for this peer, expiring with its token (renewed with the ticket), first; then
+    // the static servers.
+    let minted = use_context::<crate::p2p::server::turn::TurnCredentials>()
+        .and_then(|turn| turn.ice_server(&peer_id, expires_at));
+    let ice_servers = minted.into_iter().chain(use_context::<ServerIceServers>().unwrap_or_default().0).collect();
     Ok(JoinTicket { session_id, peer_id, token, expires_at, expires_in_secs: ttl.as_secs(), ice_servers })
 }

@@ -17,6 +17,7 @@
 //! - `config.rs`, `error.rs`: limits and timings; peer errors vs our failures;
 //! - `limits.rs`: the per-socket rate limit, the per-address connection count, the `Origin` check;
 //! - `metrics.rs`: Prometheus metrics and the ops routes (`/healthz`, `/metrics`);
+//! - `turn/`: NAT traversal: TURN REST API credentials and the embedded STUN/TURN server;
 //! - `serve.rs`: the HTTP accept loop with a header-read timeout, client addresses and graceful shutdown.
 //!
 //! Every socket task runs in a `signaling` tracing span with `session`, `peer` and `conn`; tokens and SDP are
@@ -52,6 +53,7 @@ mod registry;
 mod route;
 mod serve;
 mod store;
+pub mod turn;
 mod upgrade;
 mod wire;
 
