@@ -38,6 +38,12 @@ fn help_documents_each_setting_with_its_default() {
         "P2P_ALLOWED_ORIGINS",
         "P2P_HEADER_TIMEOUT_SECS",
         "P2P_WORKER_THREADS",
+        "P2P_TURN_SECRET",
+        "P2P_TURN_URLS",
+        "P2P_TURN_LISTEN",
+        "P2P_TURN_EXTERNAL_IP",
+        "P2P_TURN_ALLOW_PEERS",
+        "[default: 49152-65535]",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }

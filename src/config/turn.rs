@@ -13,41 +13,61 @@ pub struct TurnFlags {
     /// Shared secret of the TURN REST API (coturn's `static-auth-secret`); setting it makes every join ticket
     /// carry a time-limited TURN credential for `--turn-urls` (and the embedded server) [default: none; with
     /// `--turn-listen` alone, a random per-process secret].
-    #[arg(long = "turn-secret", env = "P2P_TURN_SECRET", hide_env_values = true)]
+    #[arg(id = "turn-secret", long = "turn-secret", env = "P2P_TURN_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
     /// STUN/TURN URLs handed to browsers with the minted credential, comma-separated, e.g.
     /// `turn:turn.example.org:3478?transport=udp,turn:turn.example.org:3478?transport=tcp,turns:turn.example.org:5349`.
-    #[arg(long = "turn-urls", env = "P2P_TURN_URLS", value_delimiter = ',')]
+    #[arg(id = "turn-urls", long = "turn-urls", env = "P2P_TURN_URLS", value_delimiter = ',')]
     pub urls: Vec<String>,
     /// UDP address of the embedded STUN/TURN server, e.g. `0.0.0.0:3478`; setting it turns the server on and
     /// adds its `turn:` and `stun:` URLs to every ticket [default: off].
-    #[arg(long = "turn-listen", env = "P2P_TURN_LISTEN")]
+    #[arg(id = "turn-listen", long = "turn-listen", env = "P2P_TURN_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Public IP address the embedded server advertises for itself and its relays [default: the listen IP,
     /// required when listening on 0.0.0.0].
-    #[arg(long = "turn-external-ip", env = "P2P_TURN_EXTERNAL_IP")]
+    #[arg(id = "turn-external-ip", long = "turn-external-ip", env = "P2P_TURN_EXTERNAL_IP")]
     pub external_ip: Option<IpAddr>,
     /// CIDR ranges the embedded server may relay to although they are denied by default (loopback, private,
     /// link-local ranges), comma-separated, e.g. `10.8.0.0/16` [default: none].
-    #[arg(long = "turn-allow-peers", env = "P2P_TURN_ALLOW_PEERS", value_delimiter = ',')]
+    #[arg(id = "turn-allow-peers", long = "turn-allow-peers", env = "P2P_TURN_ALLOW_PEERS", value_delimiter = ',')]
     pub allow_peers: Vec<String>,
     /// Realm of the embedded server's credentials.
-    #[arg(long = "turn-realm", env = "P2P_TURN_REALM", default_value = "p2p-streams")]
+    #[arg(id = "turn-realm", long = "turn-realm", env = "P2P_TURN_REALM", default_value = "p2p-streams")]
     pub realm: String,
     /// UDP ports of the embedded server's relay sockets, `FIRST-LAST` (open them in the firewall).
-    #[arg(long = "turn-relay-ports", env = "P2P_TURN_RELAY_PORTS", default_value = "49152-65535")]
+    #[arg(
+        id = "turn-relay-ports",
+        long = "turn-relay-ports",
+        env = "P2P_TURN_RELAY_PORTS",
+        default_value = "49152-65535"
+    )]
     pub relay_ports: String,
     /// Allocations the embedded server holds at once (one more gets 508 Insufficient Capacity).
-    #[arg(long = "turn-max-allocations", env = "P2P_TURN_MAX_ALLOCATIONS", default_value_t = 1_000)]
+    #[arg(
+        id = "turn-max-allocations",
+        long = "turn-max-allocations",
+        env = "P2P_TURN_MAX_ALLOCATIONS",
+        default_value_t = 1_000
+    )]
     pub max_allocations: usize,
     /// Allocations one user may hold (one more gets 486 Allocation Quota Reached).
-    #[arg(long = "turn-max-allocations-per-user", env = "P2P_TURN_MAX_ALLOCATIONS_PER_USER", default_value_t = 10)]
+    #[arg(
+        id = "turn-max-allocations-per-user",
+        long = "turn-max-allocations-per-user",
+        env = "P2P_TURN_MAX_ALLOCATIONS_PER_USER",
+        default_value_t = 10
+    )]
     pub max_allocations_per_user: usize,
     /// Longest allocation lifetime granted per Allocate or Refresh, in seconds (clients refresh before it ends).
-    #[arg(long = "turn-max-lifetime-secs", env = "P2P_TURN_MAX_LIFETIME_SECS", default_value_t = 600)]
+    #[arg(
+        id = "turn-max-lifetime-secs",
+        long = "turn-max-lifetime-secs",
+        env = "P2P_TURN_MAX_LIFETIME_SECS",
+        default_value_t = 600
+    )]
     pub max_lifetime_secs: u64,
     /// Bytes per second one allocation may relay (both directions together; 0: unlimited).
-    #[arg(long = "turn-bandwidth", env = "P2P_TURN_BANDWIDTH", default_value_t = 2_000_000)]
+    #[arg(id = "turn-bandwidth", long = "turn-bandwidth", env = "P2P_TURN_BANDWIDTH", default_value_t = 2_000_000)]
     pub bandwidth: u64,
 }
 
