@@ -294,3 +294,42 @@ async fn a_flood_of_garbage_leaves_the_server_serving_real_allocations() {
     assert_eq!(server.allocation_count(), 1);
     server.close().await;
 }
+
+/// Reads one STUN message from a TURN-over-TCP stream.
+async fn read_stun(stream: &mut tokio::net::TcpStream) -> Message {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 20];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut head)).await.expect("answer").expect("read");
+    let mut raw = head.to_vec();
+    raw.resize(20 + usize::from(u16::from_be_bytes([head[2], head[3]])), 0);
+    stream.read_exact(&mut raw[20..]).await.expect("body");
+    let mut message = Message { raw, ..Default::default() };
+    message.decode().expect("STUN over TCP");
+    message
+}
+
+#[tokio::test]
+async fn turn_over_tcp_authenticates_allocates_and_survives_garbage_on_the_same_port() {
+    use tokio::io::AsyncWriteExt;
+    let (server, credentials) = start(|_| {}).await;
+    let at = server.local_addr();
+    // Garbage on one connection: the server drops that connection and keeps serving.
+    let mut junk = tokio::net::TcpStream::connect(at).await.expect("tcp connect");
+    let _ = junk.write_all(&[0xff; 512]).await;
+
+    let mut stream = tokio::net::TcpStream::connect(at).await.expect("tcp connect");
+    stream.write_all(&allocate(None, None)).await.expect("write");
+    let challenge = read_stun(&mut stream).await;
+    assert_eq!(error_code(&challenge), Some(401));
+    let nonce = TextAttribute::get_from_as(&challenge, ATTR_NONCE).expect("nonce").text;
+    let (user, password) = valid(&credentials, "tess");
+    stream.write_all(&allocate(Some((&user, REALM, "wrong", &nonce)), None)).await.expect("write");
+    assert_eq!(error_code(&read_stun(&mut stream).await), Some(401), "forged over TCP");
+    stream.write_all(&allocate(Some((&user, REALM, &password, &nonce)), None)).await.expect("write");
+    let answer = read_stun(&mut stream).await;
+    assert_eq!(error_code(&answer), None, "allocated over TCP");
+    assert_eq!(server.allocations()[0].user, "tess");
+    drop(stream);
+    eventually(|| server.allocation_count() == 0, "the TCP client's allocation to close with its connection").await;
+    server.close().await;
+}

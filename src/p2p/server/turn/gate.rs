@@ -6,14 +6,14 @@
 //! dropped. What passes is handled by the crate, which checks the same key again and answers the nonce dance
 //! (401 challenge, 438 stale nonce) itself.
 
-use super::credentials::{CredentialError, TurnCredentials};
-use super::ledger::{refused, Ledger, Refusal};
+use super::credentials::CredentialError;
+use super::ledger::{refused, Refusal};
 use super::packet::{self, Packet};
-use super::policy::PeerPolicy;
 use super::relay::PendingUser;
+use super::Shared;
 use async_trait::async_trait;
 use std::net::SocketAddr;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use stun::attributes::{ATTR_MESSAGE_INTEGRITY, ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
 use stun::error_code::{
     ErrorCode, CODE_ALLOC_QUOTA_REACHED, CODE_FORBIDDEN, CODE_INSUFFICIENT_CAPACITY, CODE_UNAUTHORIZED,
@@ -23,7 +23,7 @@ use stun::message::{
     Message, CLASS_INDICATION, CLASS_REQUEST, METHOD_ALLOCATE, METHOD_BINDING, METHOD_CHANNEL_BIND,
     METHOD_CREATE_PERMISSION, METHOD_REFRESH, METHOD_SEND,
 };
-use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
 use webrtc_util::Conn;
 
 /// The lifetime the `turn` crate grants when a request names none (RFC 5766's default).
@@ -41,19 +41,28 @@ enum Verdict {
     Drop,
 }
 
-/// The listening socket with our checks in front of the `turn` crate.
+/// The listening socket (or one TCP connection) with our checks in front of the `turn` crate.
 pub(crate) struct Gate {
-    pub(crate) socket: UdpSocket,
-    pub(crate) realm: String,
-    pub(crate) credentials: TurnCredentials,
-    pub(crate) ledger: Arc<Ledger>,
-    pub(crate) policy: Arc<PeerPolicy>,
+    /// The transport: the UDP socket, or one client's framed TCP connection.
+    io: Arc<dyn Conn + Send + Sync>,
+    /// Settings, books and policy shared by every listener.
+    shared: Arc<Shared>,
+    /// The user of the Allocate request being handled (read by this listener's relay ports).
     pub(crate) pending: PendingUser,
-    /// Longest LIFETIME granted, in seconds.
-    pub(crate) max_lifetime_secs: u32,
+    /// Fired when the transport fails or ends (a TCP connection closing).
+    ended: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl Gate {
+    /// A gate in front of `io`; `ended` fires when `io` fails.
+    pub(crate) fn new(
+        io: Arc<dyn Conn + Send + Sync>,
+        shared: &Arc<Shared>,
+        ended: Option<oneshot::Sender<()>>,
+    ) -> Self {
+        Gate { io, shared: Arc::clone(shared), pending: PendingUser::default(), ended: Mutex::new(ended) }
+    }
+
     /// Decides what happens to `bytes` from `from`.
     fn inspect(&self, bytes: &[u8], from: SocketAddr) -> Verdict {
         let message = match packet::classify(bytes) {
@@ -90,7 +99,7 @@ impl Gate {
         };
         match method {
             METHOD_ALLOCATE => {
-                if let Err(reason) = self.ledger.admit(&user) {
+                if let Err(reason) = self.shared.ledger.admit(&user) {
                     return self.refuse(&message, reason);
                 }
                 *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some((user, from));
@@ -108,13 +117,14 @@ impl Gate {
     fn authenticate(&self, message: &Message) -> Result<(String, Vec<u8>), Refusal> {
         let realm = packet::text(message, ATTR_REALM).ok_or(Refusal::Malformed)?;
         let username = packet::text(message, ATTR_USERNAME).ok_or(Refusal::Malformed)?;
-        if realm != self.realm {
+        if realm != self.shared.realm {
             return Err(Refusal::WrongRealm);
         }
-        let key = self.credentials.key(&username, &realm, crate::p2p::token::now_secs()).map_err(|e| match e {
-            CredentialError::Expired => Refusal::Expired,
-            CredentialError::Malformed => Refusal::MalformedUser,
-        })?;
+        let key =
+            self.shared.credentials.key(&username, &realm, crate::p2p::token::now_secs()).map_err(|e| match e {
+                CredentialError::Expired => Refusal::Expired,
+                CredentialError::Malformed => Refusal::MalformedUser,
+            })?;
         MessageIntegrity(key.to_vec()).check(&mut message.clone()).map_err(|_| Refusal::BadCredential)?;
         let peer = super::credentials::parse_username(&username).map_err(|_| Refusal::MalformedUser)?.peer;
         Ok((peer.to_owned(), key.to_vec()))
@@ -124,7 +134,7 @@ impl Gate {
     fn peers_allowed(&self, message: &Message) -> Result<(), Refusal> {
         let peers = packet::peer_addresses(message).ok_or(Refusal::Malformed)?;
         for peer in peers {
-            if self.policy.check(peer, |port| self.ledger.is_relay_port(port)).is_err() {
+            if self.shared.policy.check(peer, |port| self.shared.ledger.is_relay_port(port)).is_err() {
                 return Err(Refusal::PeerDenied);
             }
         }
@@ -134,10 +144,10 @@ impl Gate {
     /// The request with its LIFETIME capped (re-signed with `key`), or unchanged when within the cap.
     fn capped_lifetime(&self, message: &Message, key: &[u8]) -> Verdict {
         let asked = packet::lifetime(message);
-        if asked.unwrap_or(DEFAULT_LIFETIME_SECS) <= self.max_lifetime_secs {
+        if asked.unwrap_or(DEFAULT_LIFETIME_SECS) <= self.shared.max_lifetime_secs() {
             return Verdict::Pass;
         }
-        match packet::with_lifetime(message, self.max_lifetime_secs, key) {
+        match packet::with_lifetime(message, self.shared.max_lifetime_secs(), key) {
             Some(bytes) => Verdict::Replace(bytes),
             None => {
                 refused(Refusal::Malformed);
@@ -158,7 +168,7 @@ impl Gate {
             _ => CODE_UNAUTHORIZED,
         };
         let nonce = (code == CODE_UNAUTHORIZED).then(|| packet::text(message, ATTR_NONCE)).flatten();
-        let realm = (code == CODE_UNAUTHORIZED).then_some(self.realm.as_str());
+        let realm = (code == CODE_UNAUTHORIZED).then_some(self.shared.realm.as_str());
         tracing::debug!(reason = reason.as_str(), code = code.0, "turn request refused");
         match packet::error_response(message, code, realm, nonce.as_deref()) {
             Some(bytes) => Verdict::Reply(bytes),
@@ -179,12 +189,17 @@ impl Conn for Gate {
 
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
-            let (n, from) = match self.socket.recv_from(buf).await {
+            let (n, from) = match self.io.recv_from(buf).await {
                 Ok(received) => received,
                 // An ICMP error from an earlier send (a client gone away) surfaces here on some systems: not
                 // the listener's failure.
-                Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => continue,
-                Err(err) => return Err(err.into()),
+                Err(webrtc_util::Error::Io(err)) if err.0.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                Err(err) => {
+                    if let Some(ended) = self.ended.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                        let _ = ended.send(());
+                    }
+                    return Err(err);
+                }
             };
             match self.inspect(&buf[..n], from) {
                 Verdict::Pass => return Ok((n, from)),
@@ -194,7 +209,7 @@ impl Conn for Gate {
                 }
                 Verdict::Replace(_) | Verdict::Drop => {}
                 Verdict::Reply(bytes) => {
-                    if let Err(err) = self.socket.send_to(&bytes, from).await {
+                    if let Err(err) = self.io.send_to(&bytes, from).await {
                         tracing::debug!(error = %err, "turn refusal not sent");
                     }
                 }
@@ -207,11 +222,11 @@ impl Conn for Gate {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        Ok(self.socket.send_to(buf, target).await?)
+        self.io.send_to(buf, target).await
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.socket.local_addr()?)
+        self.io.local_addr()
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {

@@ -5,6 +5,7 @@
 //! The embedded server is webrtc-rs's `turn` crate (docs/nat-traversal.md says why) behind our own gate:
 //! - `gate.rs`: the listening socket; credentials, limits and the peer policy checked before the crate sees a
 //!   datagram; `packet.rs`: the STUN parsing and error responses the gate needs;
+//! - `tcp.rs`: TURN over TCP, each connection framed into messages and served behind the same gate;
 //! - `relay.rs`: relay sockets in the configured port range, with byte counts and a bandwidth cap;
 //! - `policy.rs`: which peer addresses may be relayed to; `ledger.rs`: live allocations, limits, metrics.
 
@@ -14,6 +15,7 @@ mod ledger;
 mod packet;
 mod policy;
 mod relay;
+mod tcp;
 
 pub use credentials::{long_term_key, parse_username, CredentialError, TurnCredentials, TurnUser};
 pub use ledger::{AllocationView, Refusal, ALLOCATIONS, REFUSALS, RELAYED_BYTES};
@@ -92,17 +94,58 @@ pub struct EmbeddedTurn {
 
 struct Inner {
     server: ::turn::server::Server,
-    ledger: Arc<ledger::Ledger>,
+    shared: Arc<Shared>,
     local: SocketAddr,
     external: SocketAddr,
+    /// The TCP accept loop.
+    tcp: tokio::task::JoinHandle<()>,
 }
 
-impl std::fmt::Debug for EmbeddedTurn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedTurn")
-            .field("local", &self.inner.local)
-            .field("external", &self.inner.external)
-            .finish()
+/// What every listener (the UDP socket, each TCP connection) shares: settings, credentials, books, policy.
+pub(crate) struct Shared {
+    /// The configured listen address (for errors).
+    pub(crate) listen: SocketAddr,
+    pub(crate) realm: String,
+    pub(crate) credentials: TurnCredentials,
+    pub(crate) ledger: Arc<ledger::Ledger>,
+    pub(crate) policy: Arc<PeerPolicy>,
+    /// Longest lifetime granted.
+    pub(crate) max_lifetime: Duration,
+    /// Where relay sockets bind, what they advertise, their ports and bandwidth cap.
+    relay_ip: IpAddr,
+    external_ip: IpAddr,
+    relay_ports: RangeInclusive<u16>,
+    bandwidth: u64,
+}
+
+impl Shared {
+    /// The lifetime cap in seconds.
+    pub(crate) fn max_lifetime_secs(&self) -> u32 {
+        u32::try_from(self.max_lifetime.as_secs()).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// A `turn` server for one listener behind `gate`.
+    pub(crate) async fn server_for(&self, gate: Arc<gate::Gate>) -> Result<::turn::server::Server, TurnError> {
+        let relays = relay::RelayPorts {
+            bind_ip: self.relay_ip,
+            external_ip: self.external_ip,
+            ports: self.relay_ports.clone(),
+            ledger: Arc::clone(&self.ledger),
+            policy: Arc::clone(&self.policy),
+            bandwidth: self.bandwidth,
+            pending: Arc::clone(&gate.pending),
+        };
+        let config = ::turn::server::config::ServerConfig {
+            conn_configs: vec![::turn::server::config::ConnConfig {
+                conn: gate,
+                relay_addr_generator: Box::new(relays),
+            }],
+            realm: self.realm.clone(),
+            auth_handler: Arc::new(KeyLookup(self.credentials.clone())),
+            channel_bind_timeout: Duration::ZERO,
+            alloc_close_notify: None,
+        };
+        Ok(::turn::server::Server::new(config).await?)
     }
 }
 
@@ -117,48 +160,34 @@ impl ::turn::auth::AuthHandler for KeyLookup {
 }
 
 impl EmbeddedTurn {
-    /// Binds `config.listen` and starts serving STUN and TURN, authenticating with `credentials`.
+    /// Binds `config.listen` (UDP and TCP, same port) and starts serving STUN and TURN, authenticating with
+    /// `credentials`.
     pub async fn start(config: TurnConfig, credentials: TurnCredentials) -> Result<Self, TurnError> {
-        let socket = tokio::net::UdpSocket::bind(config.listen)
-            .await
-            .map_err(|source| TurnError::Bind { addr: config.listen, source })?;
-        let local = socket.local_addr().map_err(|source| TurnError::Bind { addr: config.listen, source })?;
+        let bind_error = |source| TurnError::Bind { addr: config.listen, source };
+        let socket = tokio::net::UdpSocket::bind(config.listen).await.map_err(bind_error)?;
+        let local = socket.local_addr().map_err(bind_error)?;
+        // TCP on the same port as UDP (the URL handed out names one port).
+        let tcp = tokio::net::TcpListener::bind(local).await.map_err(bind_error)?;
         let ledger = Arc::new(ledger::Ledger::new(config.max_allocations_per_user, config.max_allocations));
         let own = vec![local.ip(), config.external_ip];
-        let policy = Arc::new(PeerPolicy::new(config.allow_peers.clone(), own));
-        let pending = relay::PendingUser::default();
-        let gate = gate::Gate {
-            socket,
+        let shared = Arc::new(Shared {
+            listen: config.listen,
             realm: config.realm.clone(),
-            credentials: credentials.clone(),
-            ledger: Arc::clone(&ledger),
-            policy: Arc::clone(&policy),
-            pending: Arc::clone(&pending),
-            max_lifetime_secs: u32::try_from(config.max_lifetime.as_secs()).unwrap_or(u32::MAX).max(1),
-        };
-        let relays = relay::RelayPorts {
-            bind_ip: local.ip(),
+            credentials,
+            ledger,
+            policy: Arc::new(PeerPolicy::new(config.allow_peers.clone(), own)),
+            max_lifetime: config.max_lifetime,
+            relay_ip: local.ip(),
             external_ip: config.external_ip,
-            ports: config.relay_ports.clone(),
-            ledger: Arc::clone(&ledger),
-            policy,
+            relay_ports: config.relay_ports.clone(),
             bandwidth: config.bandwidth_bytes_per_sec,
-            pending,
-        };
-        let server = ::turn::server::Server::new(::turn::server::config::ServerConfig {
-            conn_configs: vec![::turn::server::config::ConnConfig {
-                conn: Arc::new(gate),
-                relay_addr_generator: Box::new(relays),
-            }],
-            realm: config.realm.clone(),
-            auth_handler: Arc::new(KeyLookup(credentials)),
-            channel_bind_timeout: Duration::ZERO,
-            alloc_close_notify: None,
-        })
-        .await?;
+        });
+        let gate = Arc::new(gate::Gate::new(Arc::new(socket), &shared, None));
+        let server = shared.server_for(gate).await?;
+        let tcp = tokio::spawn(tcp::accept_loop(tcp, Arc::clone(&shared), config.max_allocations));
         let external = SocketAddr::new(config.external_ip, local.port());
-        tracing::info!(listen = %local, external = %external, realm = %config.realm, "embedded STUN/TURN server listening (UDP)");
-        Ok(EmbeddedTurn { inner: Arc::new(Inner { server, ledger, local, external }) })
+        tracing::info!(listen = %local, external = %external, realm = %config.realm, "embedded STUN/TURN server listening (UDP and TCP)");
+        Ok(EmbeddedTurn { inner: Arc::new(Inner { server, shared, local, external, tcp }) })
     }
 
     /// The bound UDP address (differs from the configured one for port 0).
@@ -166,24 +195,25 @@ impl EmbeddedTurn {
         self.inner.local
     }
 
-    /// The URLs browsers use to reach it: `turn:` (UDP) and `stun:` at the advertised address.
+    /// The URLs browsers use to reach it at the advertised address: `turn:` over UDP and over TCP, and `stun:`.
     pub fn urls(&self) -> Vec<String> {
         let at = self.inner.external;
-        vec![format!("turn:{at}?transport=udp"), format!("stun:{at}")]
+        vec![format!("turn:{at}?transport=udp"), format!("turn:{at}?transport=tcp"), format!("stun:{at}")]
     }
 
     /// Live allocations, oldest first (for `/admin`).
     pub fn allocations(&self) -> Vec<AllocationView> {
-        self.inner.ledger.views()
+        self.inner.shared.ledger.views()
     }
 
     /// Number of live allocations.
     pub fn allocation_count(&self) -> usize {
-        self.inner.ledger.len()
+        self.inner.shared.ledger.len()
     }
 
     /// Closes every allocation and stops listening.
     pub async fn close(&self) {
+        self.inner.tcp.abort();
         if let Err(err) = self.inner.server.close().await {
             tracing::warn!(error = %err, "closing the TURN server");
         }
