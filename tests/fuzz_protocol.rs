@@ -54,7 +54,10 @@ fn frame() -> impl Strategy<Value = ClientToServer> {
         (any::<u32>(), proptest::collection::vec((peer_id(), state, any::<bool>()), 0..4)).prop_map(
             |(peers, states)| ClientToServer::Roster {
                 peers,
-                states: states.into_iter().map(|(peer, state, host)| PeerStatus { peer, state, host }).collect(),
+                states: states
+                    .into_iter()
+                    .map(|(peer, state, host)| PeerStatus { peer, state, host, route: None })
+                    .collect(),
             }
         ),
     ]

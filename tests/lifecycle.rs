@@ -6,7 +6,7 @@ mod common;
 
 use common::{expect_http_status, join, start, test_config, token, ws_url};
 use p2p_streams::p2p::protocol::{close_code, ClientToServer, Role, ServerToClient, SessionId};
-use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus};
+use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus, Route};
 use p2p_streams::p2p::server::{HostClaim, SessionStore, SessionSummary, SignalingConfig, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +46,9 @@ async fn live_sessions_list_each_host_with_its_last_roster() {
     assert_eq!(srv.server.live_sessions().await.expect("store"), expected);
 
     let states = vec![
-        PeerStatus { peer: host_a.peer.clone(), state: LinkState::Connected, host: true },
-        PeerStatus { peer: PeerId("cy#2".into()), state: LinkState::Negotiating, host: false },
+        PeerStatus { peer: host_a.peer.clone(), state: LinkState::Connected, host: true, route: None },
+        PeerStatus { peer: PeerId("cy#2".into()), state: LinkState::Negotiating, host: false, route: None },
+        PeerStatus { peer: PeerId("di#3".into()), state: LinkState::Connected, host: false, route: Some(Route::Relay) },
     ];
     host_a.send(&ClientToServer::Roster { peers: 3, states: states.clone() }).await;
     let expected = vec![summary("lobby-a", &host_a.peer, 3, states), summary("lobby-b", &host_b.peer, 1, vec![])];

@@ -161,8 +161,13 @@ async fn the_admin_server_function_refuses_without_the_token_and_lists_sessions_
     let on = start_with_server_fns(Some(ADMIN)).await;
     let (mut host, _, _) = join(on.addr, "inspected", "ada", "1").await;
     let states = vec![
-        PeerStatus { peer: host.peer.clone(), state: LinkState::Connected, host: true },
-        PeerStatus { peer: p2p_streams::p2p::PeerId("bob#2".into()), state: LinkState::Connecting, host: false },
+        PeerStatus { peer: host.peer.clone(), state: LinkState::Connected, host: true, route: None },
+        PeerStatus {
+            peer: p2p_streams::p2p::PeerId("bob#2".into()),
+            state: LinkState::Connecting,
+            host: false,
+            route: None,
+        },
     ];
     host.send(&ClientToServer::Roster { peers: 2, states }).await;
     for (token, cookie) in [(None, None), (Some("wrong-token"), None), (None, Some("p2p_admin=forged"))] {

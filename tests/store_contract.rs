@@ -6,7 +6,7 @@
 mod common;
 
 use common::redis::{options, shared_redis};
-use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus, SessionId};
+use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus, Route, SessionId};
 use p2p_streams::p2p::server::{HostClaim, MemoryStore, RedisBackend, SessionStore, SessionSummary, MAX_ROSTER_STATES};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,7 @@ fn ids() -> (SessionId, PeerId, PeerId) {
 }
 
 fn status(peer: &PeerId, state: LinkState, host: bool) -> PeerStatus {
-    PeerStatus { peer: peer.clone(), state, host }
+    PeerStatus { peer: peer.clone(), state, host, route: None }
 }
 
 fn summary(s: &SessionId, host: &PeerId, peers: u32, states: Vec<PeerStatus>) -> SessionSummary {
@@ -38,7 +38,9 @@ async fn contract(store: Arc<dyn SessionStore>) {
     assert_eq!(store.release_host(&s, &bob).await.ok(), Some(false));
     assert_eq!(store.refresh_host(&s, &ada, TTL).await.ok(), Some(true));
     // rosters, listing, truncation
-    let states = vec![status(&ada, LinkState::Connected, true), status(&bob, LinkState::Connecting, false)];
+    let relayed =
+        PeerStatus { route: Some(Route::Relay), ..status(&PeerId("cy#1".into()), LinkState::Connected, false) };
+    let states = vec![status(&ada, LinkState::Connected, true), status(&bob, LinkState::Connecting, false), relayed];
     store.set_roster(&s, 7, states.clone()).await.expect("roster");
     assert_eq!(store.sessions().await.ok(), Some(vec![summary(&s, &ada, 7, states)]));
     let many = vec![status(&bob, LinkState::Negotiating, false); MAX_ROSTER_STATES + 10];

@@ -48,6 +48,30 @@ async fn ticket(server: &ServerProcess, cookie: Option<&str>, peer: &str, secs: 
     (response.status, serde_json::from_str(&response.body).unwrap_or(serde_json::Value::String(response.body)))
 }
 
+/// `host:port` of a `turn:` URL.
+fn addr_of(url: &str) -> String {
+    url.trim_start_matches("turn:").split('?').next().unwrap_or_default().to_owned()
+}
+
+/// A TURN client of the server at `addr`.
+async fn turn_client(addr: &str, username: &str, password: &str) -> Client {
+    let client = Client::new(ClientConfig {
+        stun_serv_addr: addr.to_owned(),
+        turn_serv_addr: addr.to_owned(),
+        username: username.into(),
+        password: password.into(),
+        realm: String::new(),
+        software: String::new(),
+        rto_in_ms: 0,
+        conn: Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("socket")),
+        vnet: None,
+    })
+    .await
+    .expect("client");
+    client.listen().await.expect("listen");
+    client
+}
+
 #[tokio::test]
 async fn tickets_carry_a_credential_expiring_with_the_token_that_the_embedded_server_accepts() {
     let server = start();
@@ -73,22 +97,14 @@ async fn tickets_carry_a_credential_expiring_with_the_token_that_the_embedded_se
     assert_ne!(renewed, username);
 
     // The embedded server accepts exactly what the ticket carries.
-    let addr = embedded.trim_start_matches("turn:").trim_end_matches("?transport=udp").to_owned();
-    let client = Client::new(ClientConfig {
-        stun_serv_addr: addr.clone(),
-        turn_serv_addr: addr,
-        username: username.into(),
-        password: credential.into(),
-        realm: String::new(),
-        software: String::new(),
-        rto_in_ms: 0,
-        conn: Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("socket")),
-        vnet: None,
-    })
-    .await
-    .expect("client");
-    client.listen().await.expect("listen");
-    client.allocate().await.expect("the minted credential allocates");
+    let client = turn_client(&addr_of(embedded), username, credential).await;
+    let _relay = client.allocate().await.expect("the minted credential allocates");
+    let forger = turn_client(&addr_of(embedded), username, "forged").await;
+    assert!(forger.allocate().await.is_err());
+    let metrics = http(server.addr, "GET", "/metrics", &[], "").await.body;
+    assert!(metrics.contains("p2p_turn_allocations 1"), "{metrics}");
+    assert!(metrics.contains("p2p_turn_refusals_total{reason=\"bad_credential\"} 1"), "{metrics}");
+    assert!(metrics.contains("p2p_turn_relayed_bytes_total{direction=\"to_peer\"} 0"), "{metrics}");
     client.close().await.expect("close");
 
     // The secret and the credential never reach the log.

@@ -1,5 +1,5 @@
 //! The data-channel side of the wire protocol (shared by both sides): [`PeerFrame`], the JSON messages between
-//! a client and its host, and the peer-state map the host broadcasts ([`PeerStatus`], [`LinkState`]).
+//! a client and its host, and the peer-state map the host broadcasts ([`PeerStatus`], [`LinkState`], [`Route`]).
 //! Re-exported by [`protocol`](crate::p2p::protocol); what the delivery frames guarantee is `delivery`'s.
 
 use crate::p2p::delivery::Entry;
@@ -32,6 +32,39 @@ impl LinkState {
     }
 }
 
+/// How the link between the host and one client is connected: the ICE candidate type of the link's selected
+/// candidate pair (`data-route` in the peer list). Of the pair's two candidates, the more indirect one counts,
+/// so the variants are ordered from direct to relayed (`Ord`): a client that forces relay shows `Relay`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// Direct, between the peers' own addresses (same machine or LAN, or a public address).
+    Host,
+    /// Through a NAT's public address, learned from a STUN server (server reflexive).
+    Srflx,
+    /// Through a NAT's address learned from the other peer's connectivity checks (peer reflexive).
+    Prflx,
+    /// Relayed by a TURN server: neither peer learns the other's address.
+    Relay,
+}
+
+impl Route {
+    /// Lowercase name, as in `RTCIceCandidateStats.candidateType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Host => "host",
+            Route::Srflx => "srflx",
+            Route::Prflx => "prflx",
+            Route::Relay => "relay",
+        }
+    }
+
+    /// The route of a `candidateType` name; `None` for anything else.
+    pub fn from_candidate_type(name: &str) -> Option<Route> {
+        [Route::Host, Route::Srflx, Route::Prflx, Route::Relay].into_iter().find(|r| r.as_str() == name)
+    }
+}
+
 /// One row of the host's peer-state map.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerStatus {
@@ -41,6 +74,11 @@ pub struct PeerStatus {
     pub state: LinkState,
     /// Whether this peer is the host.
     pub host: bool,
+    /// How the host's link to this peer is connected, once the link is connected and the host measured it;
+    /// `None` otherwise, and always for the host's own row. Absent from the JSON when `None` (older hosts
+    /// never write it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
 }
 
 /// Messages on the data channel between a client and its host (see `delivery` for the guarantees).
@@ -123,5 +161,27 @@ mod tests {
         let text = serde_json::to_string(&resume).unwrap();
         assert_eq!(text, r#"{"type":"Resume","tips":[[1,2]]}"#);
         assert!(serde_json::from_str::<PeerFrame>(r#"{"type":"Data","from":"a"}"#).is_err(), "incomplete entry");
+    }
+
+    #[test]
+    fn routes_have_candidate_type_names_and_order_by_indirectness() {
+        for route in [Route::Host, Route::Srflx, Route::Prflx, Route::Relay] {
+            assert_eq!(serde_json::to_value(route).unwrap(), serde_json::json!(route.as_str()));
+            assert_eq!(Route::from_candidate_type(route.as_str()), Some(route));
+        }
+        assert_eq!(Route::from_candidate_type("Relay"), None);
+        assert!(Route::Host < Route::Srflx && Route::Srflx < Route::Prflx && Route::Prflx < Route::Relay);
+    }
+
+    #[test]
+    fn peer_status_route_is_optional_on_the_wire() {
+        let old = r#"{"peer":"a#1","state":"connected","host":false}"#;
+        let status: PeerStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(status.route, None);
+        assert_eq!(serde_json::to_string(&status).unwrap(), old, "no route, no field");
+        let relayed = PeerStatus { route: Some(Route::Relay), ..status };
+        let text = serde_json::to_string(&relayed).unwrap();
+        assert_eq!(text, r#"{"peer":"a#1","state":"connected","host":false,"route":"relay"}"#);
+        assert_eq!(serde_json::from_str::<PeerStatus>(&text).unwrap(), relayed);
     }
 }

@@ -15,12 +15,32 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// Which ICE candidates a peer may use (`RTCConfiguration.iceTransportPolicy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    /// Every candidate type: direct (host), through the NAT's public address (srflx) and relayed (TURN).
+    /// Other peers of the room learn this peer's addresses, as with any WebRTC connection.
+    #[default]
+    All,
+    /// TURN relay candidates only, for privacy-minded rooms: no IP address of this peer is ever revealed to
+    /// other peers (they see the TURN server's relay address). Needs a TURN server in `ice_servers` (or from
+    /// the server's join ticket): without one, this peer connects to nobody.
+    Relay,
+}
+
 /// Options of one `<P2pFrame>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct P2pConfig {
-    /// ICE servers for every RTCPeerConnection. Default: none, so peers connect with host candidates only
-    /// (same machine or LAN). Add a STUN server for peers behind NAT and a TURN server for strict NATs.
+    /// ICE servers for every RTCPeerConnection. Default: none, which means the ones the server hands out with
+    /// the join ticket (time-limited TURN credentials among them, replaced whenever the browser renews its
+    /// ticket); with none from the server either, peers connect with host candidates only (same machine or
+    /// LAN). Listing servers here overrides the server's.
     pub ice_servers: Vec<IceServer>,
+    /// Which candidates this peer's connections may use. Default [`IceTransportPolicy::All`];
+    /// [`IceTransportPolicy::Relay`] keeps this peer's IP addresses from the other peers (privacy-minded
+    /// rooms), at the cost of relaying every byte through a TURN server.
+    pub ice_transport_policy: IceTransportPolicy,
     /// How often a peer sends a heartbeat on each data channel. Default 5 s: cheap, and still within the
     /// once-per-second timer budget Chromium gives background tabs.
     pub heartbeat_interval: Duration,
@@ -50,6 +70,7 @@ impl Default for P2pConfig {
     fn default() -> Self {
         P2pConfig {
             ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
             heartbeat_interval: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(20),
             keep_signaling_connection: false,
@@ -99,5 +120,12 @@ mod tests {
         let cfg = P2pConfig::default();
         assert!(cfg.heartbeat_interval >= Duration::from_secs(1));
         assert!(cfg.idle_timeout >= cfg.heartbeat_interval * 3);
+    }
+
+    #[test]
+    fn ice_transport_policy_defaults_to_all_and_has_snake_case_names() {
+        assert_eq!(P2pConfig::default().ice_transport_policy, IceTransportPolicy::All);
+        assert_eq!(serde_json::to_string(&IceTransportPolicy::Relay).unwrap(), r#""relay""#);
+        assert_eq!(serde_json::from_str::<IceTransportPolicy>(r#""all""#).unwrap(), IceTransportPolicy::All);
     }
 }

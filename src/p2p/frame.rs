@@ -188,12 +188,10 @@ mod browser {
             })
         };
         let start = Rc::new(move |result: Result<JoinTicket, String>| {
-            let Some(mut config) = config.try_update_value(Option::take).flatten() else { return };
+            let Some(config) = config.try_update_value(Option::take).flatten() else { return };
             match result {
                 Ok(ticket) => {
-                    if config.ice_servers.is_empty() {
-                        config.ice_servers = ticket.ice_servers.clone();
-                    }
+                    // A config without ICE servers takes the ticket's: the driver decides, as it renews tickets.
                     let started = Driver::start(ticket, config, Rc::clone(&sink));
                     let send = started.sender();
                     let queued = ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));

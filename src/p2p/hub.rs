@@ -1,8 +1,8 @@
 //! The host's bookkeeping, free of any browser API so it is unit-tested natively: the peer-state map it
-//! broadcasts (`Data.Connection.State`). The order of messages is `delivery`'s. Used by the browser driver
-//! (`hydrate`); compiled on both sides.
+//! broadcasts (`Data.Connection.State`), with each connected link's route. The order of messages is
+//! `delivery`'s. Used by the browser driver (`hydrate`); compiled on both sides.
 
-use crate::p2p::protocol::{LinkState, PeerFrame, PeerId, PeerStatus};
+use crate::p2p::protocol::{LinkState, PeerFrame, PeerId, PeerStatus, Route};
 
 /// One peer as the host tracks it.
 #[derive(Clone, Debug)]
@@ -13,6 +13,8 @@ struct Entry {
     state: LinkState,
     /// When it became disconnected (ms timestamp), to remove it after a grace period.
     disconnected_at: Option<f64>,
+    /// How its link is connected, measured once connected; cleared whenever the state changes.
+    route: Option<Route>,
 }
 
 /// The host's peer-state map, in join order.
@@ -35,7 +37,8 @@ impl StarHub {
         &self.host
     }
 
-    /// Sets `peer`'s state (adding it if new). Returns whether the map changed.
+    /// Sets `peer`'s state (adding it if new). Returns whether the map changed. Any change of state forgets
+    /// the route: a link that is connected again is measured again.
     pub fn set_state(&mut self, peer: &PeerId, state: LinkState, now_ms: f64) -> bool {
         if *peer == self.host {
             return false;
@@ -46,13 +49,31 @@ impl StarHub {
             Some(entry) => {
                 entry.state = state;
                 entry.disconnected_at = disconnected_at;
+                entry.route = None;
                 true
             }
             None => {
-                self.peers.push(Entry { peer: peer.clone(), state, disconnected_at });
+                self.peers.push(Entry { peer: peer.clone(), state, disconnected_at, route: None });
                 true
             }
         }
+    }
+
+    /// Records how the link to `peer` is connected. Only a connected client has a route (a measurement that
+    /// arrives after its link went down is ignored). Returns whether the map changed.
+    pub fn set_route(&mut self, peer: &PeerId, route: Route) -> bool {
+        match self.peers.iter_mut().find(|e| e.peer == *peer) {
+            Some(entry) if entry.state == LinkState::Connected && entry.route != Some(route) => {
+                entry.route = Some(route);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The route of `peer`'s link, if known.
+    pub fn route(&self, peer: &PeerId) -> Option<Route> {
+        self.peers.iter().find(|e| e.peer == *peer).and_then(|e| e.route)
     }
 
     /// The state of `peer`, if tracked.
@@ -89,12 +110,12 @@ impl StarHub {
         false
     }
 
-    /// The map as broadcast: host first, then clients in join order.
+    /// The map as broadcast: host first (never with a route: it has no link to itself), then clients in
+    /// join order.
     pub fn statuses(&self) -> Vec<PeerStatus> {
-        let host = PeerStatus { peer: self.host.clone(), state: LinkState::Connected, host: true };
-        std::iter::once(host)
-            .chain(self.peers.iter().map(|e| PeerStatus { peer: e.peer.clone(), state: e.state, host: false }))
-            .collect()
+        let host = PeerStatus { peer: self.host.clone(), state: LinkState::Connected, host: true, route: None };
+        let client = |e: &Entry| PeerStatus { peer: e.peer.clone(), state: e.state, host: false, route: e.route };
+        std::iter::once(host).chain(self.peers.iter().map(client)).collect()
     }
 
     /// The `Data.Connection.State` frame for the current map.
@@ -145,5 +166,32 @@ mod tests {
         hub.set_state(&p("b#1"), LinkState::Disconnected, 3000.0);
         hub.set_state(&p("b#1"), LinkState::Connected, 3100.0);
         assert!(hub.expire_disconnected(9000.0, 1000.0).is_empty());
+    }
+
+    #[test]
+    fn routes_belong_to_connected_links_only() {
+        let mut hub = StarHub::new(p("h#1"));
+        assert!(!hub.set_route(&p("a#1"), Route::Host), "unknown peer");
+        assert!(!hub.set_route(&p("h#1"), Route::Host), "the host has no link to itself");
+        hub.set_state(&p("a#1"), LinkState::Connecting, 0.0);
+        assert!(!hub.set_route(&p("a#1"), Route::Relay), "not connected yet");
+        assert_eq!(hub.route(&p("a#1")), None);
+        hub.set_state(&p("a#1"), LinkState::Connected, 1.0);
+        assert!(hub.set_route(&p("a#1"), Route::Srflx));
+        assert!(!hub.set_route(&p("a#1"), Route::Srflx), "unchanged");
+        assert!(hub.set_route(&p("a#1"), Route::Relay), "the selected pair changed");
+        let routes: Vec<_> = hub.statuses().into_iter().map(|s| (s.peer.0, s.route)).collect();
+        assert_eq!(routes, vec![("h#1".into(), None), ("a#1".into(), Some(Route::Relay))]);
+        match hub.state_frame() {
+            PeerFrame::ConnectionState { peers, .. } => assert_eq!(peers[1].route, Some(Route::Relay)),
+            other => panic!("not a state frame: {other:?}"),
+        }
+        // Leaving `connected` forgets the route; a reconnected link is measured again.
+        assert!(hub.set_state(&p("a#1"), LinkState::Disconnected, 2.0));
+        assert_eq!(hub.route(&p("a#1")), None);
+        assert!(!hub.set_route(&p("a#1"), Route::Relay), "a late measurement of the old link");
+        hub.set_state(&p("a#1"), LinkState::Connected, 3.0);
+        assert_eq!(hub.route(&p("a#1")), None);
+        assert!(hub.set_route(&p("a#1"), Route::Host));
     }
 }

@@ -3,6 +3,7 @@
 //! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
 //!   browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
+//! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
 //! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat).
 //! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
@@ -17,6 +18,8 @@ pub mod frame;
 pub mod hooks;
 pub mod hub;
 pub mod protocol;
+#[cfg(any(test, feature = "hydrate"))]
+mod stats;
 pub mod ticket;
 pub mod token;
 
@@ -30,10 +33,10 @@ pub mod client;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-pub use config::{IceServer, P2pConfig};
+pub use config::{IceServer, IceTransportPolicy, P2pConfig};
 pub use frame::P2pFrame;
 pub use hooks::{use_p2p, P2p, P2pState, Received};
-pub use protocol::{LinkState, PeerId, PeerStatus, Role, SessionId};
+pub use protocol::{LinkState, PeerId, PeerStatus, Role, Route, SessionId};
 #[cfg(feature = "ssr")]
 pub use ticket::JoinPolicy;
 pub use ticket::{issue_join_token, JoinTicket, ServerIceServers};

@@ -9,7 +9,7 @@
 //! verified join token, and stamps `from` on every routed signal; the host stamps `from` on every relayed
 //! message from the link it arrived on. Only types live here, no logic beyond parsing helpers.
 
-pub use crate::p2p::channel::{LinkState, PeerFrame, PeerStatus};
+pub use crate::p2p::channel::{LinkState, PeerFrame, PeerStatus, Route};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -1,14 +1,14 @@
 //! The demo chat room at `/rooms/{room}`: the page (server) reads the signed-in user and renders the room as an
 //! island (`ChatRoom`, hydrated in the browser; its code is in the main wasm), which wraps the room in
 //! `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text goes through
-//! text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`,
-//! `heartbeat_ms=N`, `idle_timeout_ms=N`, `expires_in_secs=N` (join token lifetime), `history=N` (messages of
-//! history kept and replayed).
+//! text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`, `relay=1` (TURN
+//! relay candidates only: this peer's addresses stay private), `heartbeat_ms=N`, `idle_timeout_ms=N`,
+//! `expires_in_secs=N` (join token lifetime), `history=N` (messages of history kept and replayed).
 
 use crate::app::page_query;
 use crate::identity::{chat_session, current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
-use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
+use crate::rooms::parts::{flag_query, ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -31,7 +31,8 @@ fn config_from_query() -> P2pConfig {
     let millis = |key: &str| page_query(key).and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 50);
     let defaults = P2pConfig::default();
     P2pConfig {
-        keep_signaling_connection: page_query("keep_signaling").is_some_and(|v| v == "1" || v == "true"),
+        keep_signaling_connection: flag_query("keep_signaling"),
+        ice_transport_policy: ice_policy_from_query(),
         heartbeat_interval: millis("heartbeat_ms").map_or(defaults.heartbeat_interval, Duration::from_millis),
         idle_timeout: millis("idle_timeout_ms").map_or(defaults.idle_timeout, Duration::from_millis),
         history_limit: page_query("history")

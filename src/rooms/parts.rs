@@ -1,13 +1,29 @@
 //! The pieces every demo room shows, read from the enclosing `<P2pFrame>` (both sides): the status pills
 //! (`p2p-status`, `role`, optionally `signaling-status`), the banners (`reconnecting-banner`, `history-gap`,
-//! `dropped-messages`, `p2p-error`), and the peer list (`peer-list` / `peer` with `data-peer-name`, `data-state`, `data-host`).
+//! `dropped-messages`, `p2p-error`), the peer list (`peer-list` / `peer` with `data-peer-name`, `data-state`,
+//! `data-host`, and `data-route` once a client's link is connected and measured), and the `?relay=1` query flag.
 //!
 //! Size note: every reactive value here is a `Signal<String>` ([`text`]) and each list is one `<For>`, so the
 //! browser build compiles the reactive text and attribute code once for all of them instead of once per
 //! closure type (docs/performance.md, bundle).
 
-use crate::p2p::{use_p2p, P2pState, Role};
+use crate::app::page_query;
+use crate::p2p::{use_p2p, IceTransportPolicy, LinkState, P2pState, Role};
 use leptos::prelude::*;
+
+/// Whether the page's query string turns `name` on (`name=1` or `name=true`), the same on both sides.
+pub fn flag_query(name: &str) -> bool {
+    page_query(name).is_some_and(|v| v == "1" || v == "true")
+}
+
+/// `?relay=1`: this page's connections use TURN relay candidates only, so no other peer learns its addresses.
+pub fn ice_policy_from_query() -> IceTransportPolicy {
+    if flag_query("relay") {
+        IceTransportPolicy::Relay
+    } else {
+        IceTransportPolicy::All
+    }
+}
 
 /// The room's untyped view of the frame: these parts read state only, never messages.
 fn frame() -> crate::p2p::P2p<serde_json::Value> {
@@ -95,7 +111,8 @@ pub fn ConnectionBanners() -> impl IntoView {
     }
 }
 
-/// Every peer of the session with its state, host first, marking the host and this peer.
+/// Every peer of the session with its state, host first, marking the host and this peer, and how each
+/// connected client's link to the host runs (`data-route` and a small label, e.g. "relay").
 #[component]
 pub fn PeerList() -> impl IntoView {
     let p2p = frame();
@@ -108,15 +125,24 @@ pub fn PeerList() -> impl IntoView {
     view! {
         <h2>"Peers " <span class="count">{count}</span></h2>
         <ul data-testid="peer-list" class="peer-list">
-            <For each=rows key=|(me, p)| (p.peer.clone(), p.state, p.host, *me) let:((me, p))>
-                <li class="peer" data-testid="peer" data-peer-name=p.peer.user().to_owned()
-                    data-state=p.state.as_str() data-host=p.host.to_string()>
-                    <span class="dot" data-state=p.state.as_str() aria-hidden="true"></span>
-                    <span class="peer-name">{p.peer.user().to_owned()}</span>
-                    {p.host.then(|| view! { <span class="tag">"host"</span> })}
-                    {me.then(|| view! { <span class="tag tag-you">"you"</span> })}
-                    <span class="peer-state">{p.state.as_str()}</span>
-                </li>
+            <For each=rows key=|(me, p)| (p.peer.clone(), p.state, p.host, p.route, *me) let:((me, p))>
+                {
+                    let route = p.route.filter(|_| p.state == LinkState::Connected && !p.host).map(|r| r.as_str());
+                    view! {
+                        <li class="peer" data-testid="peer" data-peer-name=p.peer.user().to_owned()
+                            data-state=p.state.as_str() data-host=p.host.to_string() data-route=route>
+                            <span class="dot" data-state=p.state.as_str() aria-hidden="true"></span>
+                            <span class="peer-name">{p.peer.user().to_owned()}</span>
+                            {p.host.then(|| view! { <span class="tag">"host"</span> })}
+                            {me.then(|| view! { <span class="tag tag-you">"you"</span> })}
+                            <span class="peer-state">{p.state.as_str()}</span>
+                            {route.map(|r| view! {
+                                <span class="peer-route muted" data-testid="peer-route"
+                                    title="how this peer's link to the host runs">{r}</span>
+                            })}
+                        </li>
+                    }
+                }
             </For>
         </ul>
     }

@@ -13,7 +13,7 @@ mod canvas;
 
 use crate::identity::{current_user, valid_room};
 use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
-use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
+use crate::rooms::parts::{ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use board::{color_of, default_color, Board, PALETTE};
 use canvas::Canvas;
 use leptos::prelude::*;
@@ -100,8 +100,9 @@ pub fn WhiteboardPage() -> impl IntoView {
 /// The board, hydrated in the browser from its own wasm chunk: `<P2pFrame>` around the room.
 #[island(lazy)]
 fn Whiteboard(room: String, name: String) -> impl IntoView {
-    // The board is built from `on_message`, not from the `messages` history: keep little of it.
-    let config = P2pConfig { history_limit: 50, ..P2pConfig::default() };
+    // The board is built from `on_message`, not from the `messages` history: keep little of it. `?relay=1`
+    // forces TURN relay candidates, as in the chat room.
+    let config = P2pConfig { history_limit: 50, ice_transport_policy: ice_policy_from_query(), ..P2pConfig::default() };
     view! {
         <P2pFrame session_id=session_id(&room) peer_id=name.clone() config>
             <WhiteboardRoom room name />

@@ -1,13 +1,20 @@
-//! The host half of the driver (`hydrate` only): one link per client, offers addressed to one peer, and the
-//! peer-state map broadcast whenever it changes. What travels on the links is `relay.rs`'s.
+//! The host half of the driver (`hydrate` only): one link per client, offers addressed to one peer, each
+//! connected link's route (measured with `route.rs` when its channel opens, shortly after, and every tick),
+//! and the peer-state map broadcast whenever it changes. What travels on the links is `relay.rs`'s.
 
 use super::browser::{now_ms, random, random_id, warn};
 use super::link::{add_candidate, local_description, set_remote, PeerLink};
-use super::{DriverEvent, Inner};
+use super::{route, DriverEvent, Inner};
 use crate::p2p::hooks::P2pState;
 use crate::p2p::hub::StarHub;
 use crate::p2p::protocol::{ClientToServer, LinkState, PeerFrame, PeerId, Role, SignalPayload};
+use leptos::prelude::set_timeout;
+use std::time::Duration;
 use web_sys::RtcSdpType;
+
+/// After a link's channel opens, its route is measured at once and again after each of these delays: the
+/// selected candidate pair may still change right after the channel opens. Every tick measures it again.
+const ROUTE_RECHECKS: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
 
 impl Inner {
     /// We are (or stay) the host.
@@ -102,10 +109,46 @@ impl Inner {
         }
     }
 
-    /// The data channel to `peer` opened: it is connected, and the delivery exchange starts.
+    /// The data channel to `peer` opened: it is connected, the delivery exchange starts, and its route is
+    /// measured.
     pub(crate) fn host_link_open(&mut self, peer: PeerId) {
         self.set_peer_state(&peer, LinkState::Connected);
         self.host_send_hello(&peer);
+        self.host_measure_route(peer.clone());
+        for delay in ROUTE_RECHECKS {
+            let (weak, peer) = (self.weak.clone(), peer.clone());
+            set_timeout(move || weak.with(move |i| i.host_measure_route(peer)), delay);
+        }
+    }
+
+    /// Measures how the open link to `peer` is connected (`getStats()`), then records and broadcasts the route
+    /// if it changed. A failure is a warning: the peer simply shows no route.
+    fn host_measure_route(&mut self, peer: PeerId) {
+        let Some(link) = self.links.get(&peer).filter(|l| l.open) else { return };
+        let (pc, id, weak) = (link.pc.clone(), link.id, self.weak.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let measured = route::measure(&pc).await;
+            weak.with(move |i| {
+                if i.role != Some(Role::Host) || i.links.get(&peer).is_none_or(|l| l.id != id) {
+                    return; // the link was replaced or closed meanwhile
+                }
+                match measured {
+                    Ok(Some(route)) => {
+                        if i.hub.as_mut().is_some_and(|hub| hub.set_route(&peer, route)) {
+                            i.publish_peers();
+                        }
+                    }
+                    Ok(None) => {} // no pair selected yet: a later check finds it
+                    Err(err) => warn(&format!("could not read the route to {peer}: {err:?}")),
+                }
+            });
+        });
+    }
+
+    /// Every tick: measures every open link again (the selected pair can change with the network).
+    fn host_measure_routes(&mut self) {
+        let open: Vec<PeerId> = self.links.values().filter(|l| l.open).map(|l| l.peer.clone()).collect();
+        open.into_iter().for_each(|peer| self.host_measure_route(peer));
     }
 
     /// Sends one frame, serialized once, on every open link.
@@ -130,7 +173,7 @@ impl Inner {
         self.set_peer_state(&peer, LinkState::Disconnected);
     }
 
-    /// Drops negotiations that hang and peers disconnected past the grace period.
+    /// Drops negotiations that hang and peers disconnected past the grace period; measures the routes again.
     pub(crate) fn host_housekeeping(&mut self, now: f64) {
         let limit = self.config.connect_timeout.as_secs_f64() * 1000.0;
         let hung: Vec<_> = self
@@ -147,6 +190,7 @@ impl Inner {
         if self.hub.as_mut().is_some_and(|hub| !hub.expire_disconnected(now, grace).is_empty()) {
             self.publish_peers();
         }
+        self.host_measure_routes();
     }
 
     /// Closes link `id` to `peer` and removes the peer from the map.

@@ -1,10 +1,11 @@
-//! One WebRTC link (`hydrate` only): an RTCPeerConnection and its data channel to one peer, the JS closures
-//! the browser calls (owned here and detached on close, never leaked), and the ICE candidates that arrive
-//! before the remote description (queued, then applied in order).
+//! One WebRTC link (`hydrate` only): an RTCPeerConnection (ICE servers and transport policy from
+//! [`P2pConfig`]) and its data channel to one peer, the JS closures the browser calls (owned here and
+//! detached on close, never leaked), and the ICE candidates that arrive before the remote description
+//! (queued, then applied in order).
 
 use super::browser::{now_ms, warn};
 use super::WeakShared;
-use crate::p2p::config::P2pConfig;
+use crate::p2p::config::{IceTransportPolicy, P2pConfig};
 use crate::p2p::protocol::{PeerFrame, PeerId, DATA_CHANNEL_LABEL};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::closure::Closure;
@@ -12,8 +13,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Event, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
-    RtcDataChannelState, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
-    RtcSdpType, RtcSessionDescriptionInit,
+    RtcDataChannelState, RtcIceCandidateInit, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
 };
 
 /// Closures attached to a data channel.
@@ -65,6 +66,10 @@ fn rtc_configuration(config: &P2pConfig) -> Result<RtcConfiguration, JsValue> {
     }
     let rtc = RtcConfiguration::new();
     rtc.set_ice_servers(&servers);
+    rtc.set_ice_transport_policy(match config.ice_transport_policy {
+        IceTransportPolicy::All => RtcIceTransportPolicy::All,
+        IceTransportPolicy::Relay => RtcIceTransportPolicy::Relay,
+    });
     Ok(rtc)
 }
 
@@ -194,6 +199,14 @@ impl PeerLink {
         } else {
             self.pending.push(init);
         }
+    }
+
+    /// Applies `config`'s ICE servers and transport policy to the open connection (renewed TURN credentials).
+    ///
+    /// # Errors
+    /// The browser refused the configuration (`setConfiguration` throws, e.g. on a closed connection).
+    pub(crate) fn reconfigure(&self, config: &P2pConfig) -> Result<(), JsValue> {
+        self.pc.set_configuration_with_configuration(&rtc_configuration(config)?)
     }
 
     /// Detaches every handler and closes the channel and the connection.

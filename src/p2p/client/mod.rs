@@ -10,6 +10,8 @@ mod guest;
 mod host;
 mod link;
 mod relay;
+mod renewal;
+mod route;
 mod session;
 mod signaling;
 mod store;
@@ -112,10 +114,14 @@ pub(crate) struct Inner {
     sink: Rc<dyn Fn(DriverEvent)>,
     /// Events produced by the running handler.
     events: Vec<DriverEvent>,
-    /// Options from the frame.
+    /// Options from the frame (with the ticket's ICE servers when `ice_from_ticket`).
     config: P2pConfig,
-    /// Current join ticket (renewed when expired or refused).
+    /// Current join ticket (renewed when expired or refused, and before its TURN credentials expire).
     ticket: JoinTicket,
+    /// The frame's config named no ICE servers, so `config.ice_servers` are the ticket's: replaced by each
+    /// renewed ticket's (fresh TURN credentials), for new links and open ones. False: the app's own servers,
+    /// never touched.
+    ice_from_ticket: bool,
     /// This tab's nonce.
     tab: String,
     /// Our peer id (`{user}#{tab}`), confirmed by the server's welcome.
@@ -147,6 +153,11 @@ pub(crate) struct Inner {
     failed_opens: u32,
     /// A ticket renewal is in flight.
     renewing: bool,
+    /// Open the signaling socket once the renewal in flight is done (a background renewal does not).
+    connect_after_renewal: bool,
+    /// No background renewal before this time (ms): set when one failed, so a refusal is not retried every
+    /// tick.
+    renew_retry_at: f64,
     /// Pending reconnect.
     reconnect_timer: Option<TimeoutHandle>,
     /// Client: gives up on a negotiation that does not finish in time.
@@ -163,8 +174,13 @@ pub(crate) struct Inner {
 }
 
 impl Driver {
-    /// Starts a driver for `ticket`: opens the signaling socket and reports through `sink`.
-    pub fn start(ticket: JoinTicket, config: P2pConfig, sink: Rc<dyn Fn(DriverEvent)>) -> Driver {
+    /// Starts a driver for `ticket`: opens the signaling socket and reports through `sink`. A `config` that
+    /// names no ICE servers uses the ticket's (and each renewed ticket's).
+    pub fn start(ticket: JoinTicket, mut config: P2pConfig, sink: Rc<dyn Fn(DriverEvent)>) -> Driver {
+        let ice_from_ticket = config.ice_servers.is_empty();
+        if ice_from_ticket {
+            config.ice_servers = ticket.ice_servers.clone();
+        }
         let tab = browser::tab_nonce();
         let me = PeerId::with_tab(&ticket.peer_id, &tab);
         let delivery = store::load(&ticket.session_id, me.clone(), config.history_limits(), browser::now_ms());
@@ -175,6 +191,7 @@ impl Driver {
                 events: Vec::new(),
                 config,
                 ticket,
+                ice_from_ticket,
                 tab,
                 me: Some(me.clone()),
                 role: None,
@@ -190,6 +207,8 @@ impl Driver {
                 attempt: 0,
                 failed_opens: 0,
                 renewing: false,
+                connect_after_renewal: false,
+                renew_retry_at: 0.0,
                 reconnect_timer: None,
                 connect_timer: None,
                 heartbeat: None,

@@ -1,6 +1,6 @@
 //! The driver's life cycle (`hydrate` only): opening and reopening the signaling socket with backoff and
-//! jitter, renewing the join ticket, reacting to server frames and roles, the heartbeat tick, and routing
-//! link events to the host or client half.
+//! jitter (renewing the join ticket first when needed, `renewal.rs`), reacting to server frames and roles, the
+//! heartbeat tick, and routing link events to the host or client half.
 
 use super::browser::{self, now_ms, warn};
 use super::signaling::{parse_server_frame, EarlySocket, Signaling};
@@ -8,7 +8,6 @@ use super::Inner;
 use crate::p2p::early::RENEW_MARGIN_SECS;
 use crate::p2p::hooks::P2pState;
 use crate::p2p::protocol::{close_code, ClientToServer, PeerId, Role, ServerToClient, SignalPayload, PROTOCOL_VERSION};
-use crate::p2p::ticket::fetch_join_ticket;
 use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
 use web_sys::RtcIceCandidateInit;
 
@@ -39,19 +38,24 @@ impl Inner {
 
     /// Opens a new signaling socket (renewing the ticket first when it expired or was refused).
     pub(crate) fn open_signaling(&mut self) {
-        if self.signaling.is_some() || self.renewing {
+        if self.signaling.is_some() {
+            return;
+        }
+        if self.renewing {
+            // A background renewal is in flight: connect with its ticket.
+            self.connect_after_renewal = true;
             return;
         }
         let expired = self.ticket.expires_at <= now_ms() as u64 / 1000 + RENEW_MARGIN_SECS;
         if expired || self.failed_opens >= 2 {
-            self.renew_ticket();
+            self.renew_ticket(true);
             return;
         }
         self.connect_signaling();
     }
 
     /// Opens the socket with the current ticket, or takes over the one the page's early script opened with it.
-    fn connect_signaling(&mut self) {
+    pub(crate) fn connect_signaling(&mut self) {
         self.signaling_gen += 1;
         if let Some(early) = Signaling::take_early(&self.ticket, &self.tab, &self.weak, self.signaling_gen) {
             return self.adopt_signaling(early);
@@ -64,37 +68,6 @@ impl Inner {
                 self.schedule_reconnect();
             }
         }
-    }
-
-    /// Asks the server for a fresh ticket, then connects; a refusal is fatal, an unreachable server is retried.
-    fn renew_ticket(&mut self) {
-        self.renewing = true;
-        let (weak, t) = (self.weak.clone(), self.ticket.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = fetch_join_ticket(&t.session_id, &t.peer_id, t.expires_in_secs).await;
-            weak.with(move |i| {
-                i.renewing = false;
-                match result {
-                    Ok(ticket) => {
-                        i.ticket = ticket;
-                        i.failed_opens = 0;
-                        // Fresh from the server: use it even if it is short-lived (no renewal loop).
-                        if i.signaling.is_none() {
-                            i.connect_signaling();
-                        }
-                    }
-                    // The server answered and refused (policy, invalid ids): nothing to retry.
-                    Err(err @ leptos::prelude::ServerFnError::ServerError(_)) => {
-                        i.fail(format!("could not renew the join token: {err}"))
-                    }
-                    // The server is unreachable or restarting: keep trying with backoff.
-                    Err(err) => {
-                        warn(&format!("could not renew the join token, retrying: {err}"));
-                        i.schedule_reconnect();
-                    }
-                }
-            });
-        });
     }
 
     /// Stops for good with an error.
@@ -325,6 +298,7 @@ impl Inner {
         if self.role == Some(Role::Host) {
             self.host_housekeeping(now);
         }
+        self.renew_ice_credentials(now);
         if self.unsaved {
             self.save_delivery();
         }

@@ -12,12 +12,15 @@
 //! The JSON is the derived one, field for field; the tests in `tests.rs` hold both decoders to the same
 //! answers on every variant and on malformed input. What only the derived decoders accept, because no encoder
 //! writes it: a frame or a nested struct as a JSON array (`["Gap",4]`), a unit enum as a one-key object
-//! (`{"host":null}`), and a signal's `kind` as a variant number (`0` for `offer`). A key repeated in one object is an error for the derived decoders, here the last one
-//! counts (as in `JSON.parse`).
+//! (`{"host":null}`, also for a peer's optional `route`), and a signal's `kind` as a variant number (`0` for
+//! `offer`). A key repeated in one object is an error for the derived decoders, here the last one counts (as
+//! in `JSON.parse`).
 
 use crate::p2p::delivery::{Entry, LogSnapshot, OutboxSnapshot, Pos};
 use crate::p2p::protocol::SignalPayload;
-use crate::p2p::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, ServerToClient, SessionId};
+use crate::p2p::protocol::{
+    ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, Route, ServerToClient, SessionId,
+};
 use serde_json::{Map, Value};
 
 #[cfg(test)]
@@ -95,6 +98,10 @@ const LINK_STATES: &[(LinkState, &str)] = &[
     (LinkState::Connected, "connected"),
     (LinkState::Disconnected, "disconnected"),
 ];
+
+/// Every [`Route`] with its JSON name.
+const ROUTES: &[(Route, &str)] =
+    &[(Route::Host, "host"), (Route::Srflx, "srflx"), (Route::Prflx, "prflx"), (Route::Relay, "relay")];
 
 fn signal(mut f: Fields) -> Result<SignalPayload> {
     let kind = f.string("kind")?;
@@ -204,7 +211,8 @@ fn peer_status(value: Value) -> Result<PeerStatus> {
     let peer = f.peer("peer")?;
     let state = f.name("state", LINK_STATES)?;
     let host = f.take("host")?.as_bool().ok_or(DecodeError::Invalid("host"))?;
-    Ok(PeerStatus { peer, state, host })
+    let route = f.optional("route")?.map(|v| named(v, "route", ROUTES)).transpose()?;
+    Ok(PeerStatus { peer, state, host, route })
 }
 
 /// A `[u64, u64]` pair (a tuple's JSON).
@@ -229,6 +237,12 @@ pub(crate) fn u64_of(value: Value, name: &'static str) -> Result<u64> {
 /// A non-negative integer no larger than `max`.
 fn small(value: Value, name: &'static str, max: u64) -> Result<u64> {
     u64_of(value, name).and_then(|n| if n <= max { Ok(n) } else { Err(DecodeError::Invalid(name)) })
+}
+
+/// A unit enum written as its name (one of `names`).
+fn named<T: Copy>(value: Value, field: &'static str, names: &[(T, &str)]) -> Result<T> {
+    let text = value.as_str().ok_or(DecodeError::Invalid(field))?;
+    names.iter().find(|(_, n)| *n == text).map(|(t, _)| *t).ok_or(DecodeError::Invalid(field))
 }
 
 /// A string.
@@ -291,9 +305,7 @@ impl Fields {
 
     /// A required unit enum, written as its name (one of `names`).
     fn name<T: Copy>(&mut self, field: &'static str, names: &[(T, &str)]) -> Result<T> {
-        let value = self.take(field)?;
-        let text = value.as_str().ok_or(DecodeError::Invalid(field))?;
-        names.iter().find(|(_, n)| *n == text).map(|(t, _)| *t).ok_or(DecodeError::Invalid(field))
+        named(self.take(field)?, field, names)
     }
 
     /// A required array, each element decoded by `item`.

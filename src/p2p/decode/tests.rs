@@ -68,9 +68,14 @@ fn peer_frames() -> Vec<PeerFrame> {
     let peers = LINK_STATES
         .iter()
         .enumerate()
-        .map(|(i, (state, _))| PeerStatus { peer: peer(&format!("p#{i}")), state: *state, host: i == 0 })
+        .map(|(i, (state, _))| PeerStatus { peer: peer(&format!("p#{i}")), state: *state, host: i == 0, route: None })
         .collect();
     frames.push(PeerFrame::ConnectionState { host: peer("p#0"), peers });
+    // Connected clients with every route, beside the host (no route) and a client not measured yet.
+    let status = |name: &str, host, route| PeerStatus { peer: peer(name), state: LinkState::Connected, host, route };
+    let mut peers = vec![status("h#0", true, None), status("n#1", false, None)];
+    peers.extend(ROUTES.iter().map(|(route, name)| status(&format!("{name}#2"), false, Some(*route))));
+    frames.push(PeerFrame::ConnectionState { host: peer("h#0"), peers });
     frames
 }
 
@@ -199,6 +204,10 @@ fn truncated_reordered_and_foreign_text() {
     ] {
         agree(text, PeerFrame::decode);
     }
+    for route in ["null", r#""relay""#, r#""Relay""#, r#""turn""#, "[]"] {
+        let row = format!(r#"{{"peer":"b","state":"connected","host":false,"route":{route}}}"#);
+        agree(&format!(r#"{{"type":"Data.Connection.State","host":"a","peers":[{row}]}}"#), PeerFrame::decode);
+    }
     for text in [
         r#"{"session_id":"s","type":"welcome","peer_id":"p","role":"host","host":"p","version":1}"#,
         r#"{"type":"signal","from":"a","signal":{"kind":"candidate","link":1,"candidate":"c","sdp_mid":null}}"#,
@@ -217,6 +226,10 @@ fn documented_differences() {
     let derived_only = [
         r#"["Gap",4]"#, // a frame as an array
         r#"{"type":"Data.Connection.State","host":"a","peers":[{"peer":"a","state":{"connected":null},"host":true}]}"#,
+        concat!(
+            r#"{"type":"Data.Connection.State","host":"a","#,
+            r#""peers":[{"peer":"b","state":"connected","host":false,"route":{"relay":null}}]}"#
+        ),
     ];
     for text in derived_only {
         assert!(serde_json::from_str::<PeerFrame>(text).is_ok(), "{text}");
@@ -256,6 +269,13 @@ fn every_error_code_and_link_state_is_listed() {
     };
     assert!(LINK_STATES.iter().all(|(s, _)| state(*s)));
     assert_eq!(LINK_STATES.len(), 4);
+    let route = |r: Route| match r {
+        Route::Host | Route::Srflx | Route::Prflx | Route::Relay => {
+            ROUTES.iter().any(|(x, n)| *x == r && *n == r.as_str())
+        }
+    };
+    assert!(ROUTES.iter().all(|(r, _)| route(*r)));
+    assert_eq!(ROUTES.len(), 4);
 }
 
 fn any_text() -> impl Strategy<Value = String> {
@@ -282,12 +302,17 @@ fn any_peer_frame() -> impl Strategy<Value = PeerFrame> {
         any_entry().prop_map(PeerFrame::Data),
         proptest::collection::vec(any_entry(), 0..4).prop_map(|entries| PeerFrame::History { entries }),
         proptest::collection::vec(any::<(u64, u64)>(), 0..4).prop_map(|tips| PeerFrame::Resume { tips }),
-        (any_text(), proptest::collection::vec((any_text(), 0..4usize, any::<bool>()), 0..4)).prop_map(
+        (any_text(), proptest::collection::vec((any_text(), 0..4usize, any::<bool>(), 0..5usize), 0..4)).prop_map(
             |(host, rows)| PeerFrame::ConnectionState {
                 host: PeerId(host),
                 peers: rows
                     .into_iter()
-                    .map(|(p, s, host)| PeerStatus { peer: PeerId(p), state: LINK_STATES[s].0, host })
+                    .map(|(p, s, host, r)| PeerStatus {
+                        peer: PeerId(p),
+                        state: LINK_STATES[s].0,
+                        host,
+                        route: ROUTES.get(r).map(|(route, _)| *route),
+                    })
                     .collect(),
             }
         ),

@@ -109,6 +109,10 @@ fn describe() {
     describe_histogram!(NEGOTIATION_SECONDS, Unit::Seconds, "From a client's join to its first answer relayed.");
     describe_counter!(BYTES_RECEIVED, Unit::Bytes, "WebSocket payload bytes received from peers.");
     describe_counter!(BYTES_SENT, Unit::Bytes, "WebSocket payload bytes sent to peers.");
+    use super::turn::{ALLOCATIONS, REFUSALS, RELAYED_BYTES};
+    describe_gauge!(ALLOCATIONS, "Live allocations on the embedded TURN server.");
+    describe_counter!(RELAYED_BYTES, Unit::Bytes, "Payload bytes the embedded TURN server relayed, by direction.");
+    describe_counter!(REFUSALS, "TURN requests refused and datagrams dropped by the embedded server, by reason.");
 }
 
 /// Every label value of every counter, so each series is scraped (at 0) before its first event.

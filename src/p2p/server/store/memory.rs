@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn status(peer: &PeerId, state: LinkState, host: bool) -> PeerStatus {
-        PeerStatus { peer: peer.clone(), state, host }
+        PeerStatus { peer: peer.clone(), state, host, route: None }
     }
 
     fn summary(s: &SessionId, host: &PeerId, peers: u32, states: Vec<PeerStatus>) -> SessionSummary {
