@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent set-up for p2p-streams: installs only what is missing.
 #   scripts/setup.sh          toolchain for building and running the app
-#   scripts/setup.sh --test   also Chromium, redis-server (multi-node tests) and the Playwright dependencies
+#   scripts/setup.sh --test   also Chromium, redis-server (multi-node tests), the Playwright dependencies, and
+#                             coturn, nftables, iproute2, ping and nc (NAT traversal tests; coturn's system
+#                             service is disabled and stopped)
 # Every step checks first and skips what is already present, so running it twice is cheap.
 set -euo pipefail
 
@@ -27,6 +29,25 @@ apt_install() {
     log "apt: installing ${missing[*]}"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+# Debian's coturn package enables (and, where systemd runs and no policy-rc.d forbids it, starts) a system
+# turnserver on 3478 with /etc/turnserver.conf. Disable and stop it: the tests start their own on free ports, and an
+# open TURN service is not something a set-up script should leave behind. Does nothing when it is already off.
+quiet_system_coturn() {
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet coturn.service 2>/dev/null; then
+    log "coturn: disabling the system service (the tests start their own turnserver)"
+    as_root systemctl disable --quiet coturn.service # works without a running systemd too (links only)
+  fi
+  if [[ -d /run/systemd/system ]]; then
+    if systemctl is-active --quiet coturn.service 2>/dev/null; then
+      log "coturn: stopping the system service"
+      as_root systemctl stop coturn.service
+    fi
+  elif [[ -x /etc/init.d/coturn ]] && /etc/init.d/coturn status >/dev/null 2>&1; then
+    log "coturn: stopping the system service"
+    as_root /etc/init.d/coturn stop >/dev/null
   fi
 }
 
@@ -71,5 +92,11 @@ if ((WITH_TEST)); then
     log "npm: installing PeerJS server for the benchmark smoke"
     (cd "$ROOT/bench/peerjs" && npm ci --no-audit --no-fund)
   fi
+  # 7. NAT traversal tests: Debian's coturn (scripts/coturn.sh starts one on a free loopback port for
+  #    turn-coturn.spec.ts; openssl computes the credential of its self-check), nftables and iproute2
+  #    (scripts/nat-lab.sh: namespaces, veths, NAT), ping and OpenBSD nc (the lab's reachability check).
+  #    apt_install skips installed packages; the coturn package's own service is never wanted.
+  apt_install coturn nftables iproute2 openssl iputils-ping netcat-openbsd
+  quiet_system_coturn
 fi
 log "ready"

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs every test: Rust unit and integration tests (real server on
 # 127.0.0.1:0, real WebSockets; multi-node ones on a redis-server started here) and the Playwright suite (real
-# Chromium, real WebRTC).
+# Chromium, real WebRTC; its TURN specs use a coturn started here, its NAT spec a network-namespace lab built here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 scripts/setup.sh --test
-# One Redis for the multi-node Rust tests and the two-node Playwright test, stopped on exit.
+# One Redis for the multi-node Rust tests and the two-node Playwright test, and one coturn (TURN REST API secret,
+# free loopback port) for turn-coturn.spec.ts, both stopped on exit. Redis first: its trap is a plain one, the
+# later ones are added to it (scripts/on-exit.sh).
 source scripts/redis.sh
 start_test_redis
+source scripts/coturn.sh
+start_test_coturn
+check_test_coturn
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 step "Rust tests (server side)"
@@ -29,6 +34,18 @@ LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$ROOT/target/site-hashed" LEPTOS_HASH_F
   cargo leptos build --split
 step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
 scripts/bench.sh --smoke
+step "NAT lab for nat.spec.ts (network namespaces with two NATed homes; deleted on exit)"
+if [[ "$(id -u)" == 0 ]]; then
+  lab_env="$(scripts/nat-lab.sh up)"
+  set -a
+  eval "$lab_env"
+  set +a
+  stop_nat_lab() { "$ROOT/scripts/nat-lab.sh" down "$P2P_NAT_LAB"; }
+  on_exit stop_nat_lab
+  scripts/nat-lab.sh check "$P2P_NAT_LAB"
+else
+  echo "not root: no network namespaces, so nat.spec.ts is skipped"
+fi
 step "Playwright end-to-end tests (Chromium)"
 cd end2end
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test

@@ -212,6 +212,21 @@ export class RoomPage {
     return rows.sort(byName);
   }
 
+  /** `data-route` of every peer row by peer name (null: no attribute, as on the host's own row). */
+  async peerRoutes(): Promise<Record<string, string | null>> {
+    const rows = await this.peers.evaluateAll((els) =>
+      els.map((el) => [el.getAttribute('data-peer-name') ?? '', el.getAttribute('data-route')] as const),
+    );
+    return Object.fromEntries(rows);
+  }
+
+  /** Waits until the peer rows' `data-route` attributes are exactly `expected` (by name; null: none). */
+  async expectRoutes(expected: Record<string, string | null>, timeout?: number): Promise<void> {
+    await expect
+      .poll(() => this.peerRoutes(), { message: `${this.label}'s peer routes (data-route)`, timeout })
+      .toEqual(expected);
+  }
+
   /** Sorted peer names. */
   async peerNames(): Promise<(string | null)[]> {
     return (await this.peerSnapshot()).map((row) => row.name);

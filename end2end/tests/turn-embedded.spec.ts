@@ -1,0 +1,33 @@
+/**
+ * Relay-only peers through the server's own STUN/TURN server (P2P_TURN_LISTEN), started by the test on a free
+ * loopback UDP port: three pages with `?relay=1` connect, chat, show `data-route="relay"`, and `getStats()` shows
+ * every link on a relay/relay pair made by that server. Chromium accepts a TURN server and relay candidates on
+ * 127.0.0.1 (measured with coturn and with this server), so nothing here needs a non-loopback address.
+ */
+import { test } from './fixtures';
+import { Node } from './nodes';
+import { freePort } from './ports';
+import { relayOnlyRoom } from './relay-room';
+
+const port = Number(process.env.E2E_PORT ?? 3100);
+
+test('relay-only peers connect and chat through the embedded TURN server', async ({ peers, room }) => {
+  const turnPort = await freePort();
+  const node = await Node.start('embedded-turn', port + 4, {
+    P2P_TURN_LISTEN: `127.0.0.1:${turnPort}`,
+    P2P_TURN_EXTERNAL_IP: '127.0.0.1',
+    // Loopback is denied by default. Relay-only peers talk to each other's relays, on the server's own address,
+    // which it allows on live relay ports anyway; listed so any other loopback peer would be allowed too.
+    P2P_TURN_ALLOW_PEERS: '127.0.0.0/8',
+  });
+  try {
+    const all = await relayOnlyRoom(peers, node.baseURL, room, {
+      turnUrl: (url) => url.startsWith(`turn:127.0.0.1:${turnPort}`),
+      describe: `the embedded server (turn:127.0.0.1:${turnPort})`,
+    });
+    // Leave before the server stops, or the pages would log its disappearance.
+    for (const p of all) await p.close();
+  } finally {
+    await node.stop();
+  }
+});
