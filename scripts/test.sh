@@ -48,4 +48,5 @@ else
 fi
 step "Playwright end-to-end tests (Chromium)"
 cd end2end
-PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test
+# On a failure the test coturn's log tail is printed when it stops (scripts/coturn.sh), for the TURN specs.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test || { export COTURN_KEEP_LOG=1; exit 1; }

@@ -18,6 +18,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::Data;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -167,21 +168,27 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Wire<IO> {
         }
     }
 
-    /// A Close from the peer: answered once with its code (RFC 6455 §5.5.1), then handed up.
+    /// A Close from the peer: answered once with its code (RFC 6455 §5.5.1), then handed up. A code that must
+    /// never appear on the wire (RFC 6455 §7.4: 1005, 1006, 1015, reserved or out-of-range ones) is answered
+    /// and handed up as 1002 "Protocol violation", as tungstenite does.
     fn on_close(&mut self, payload: Bytes) -> Result<Message, Error> {
         let frame = match payload.len() {
             0 => None,
             1 => return Err(Error::Protocol(ProtocolError::InvalidCloseSequence)),
             _ => {
-                let code = u16::from_be_bytes([payload[0], payload[1]]);
+                let code = CloseCode::from(u16::from_be_bytes([payload[0], payload[1]]));
                 let reason = Utf8Bytes::try_from(payload.slice(2..)).map_err(|err| Error::Utf8(err.to_string()))?;
-                Some(CloseFrame { code: code.into(), reason })
+                Some(if code.is_allowed() {
+                    CloseFrame { code, reason }
+                } else {
+                    CloseFrame { code: CloseCode::Protocol, reason: Utf8Bytes::from_static("Protocol violation") }
+                })
             }
         };
         self.close_received = true;
         if !self.close_sent {
             self.close_sent = true;
-            let reply = payload.get(..2).unwrap_or_default().to_vec();
+            let reply = frame.as_ref().map_or_else(Vec::new, |f| u16::from(f.code).to_be_bytes().to_vec());
             self.encode(CLOSE, &reply);
         }
         Ok(Message::Close(frame))
@@ -438,5 +445,24 @@ mod tests {
         client.read_exact(&mut reply).await.expect("close reply");
         assert_eq!(reply, [0x80 | CLOSE, 2, 0x0f, 0xa0], "our close echoes the code");
         assert!(wire.send(Message::text("late")).await.is_err(), "nothing is sent after a close");
+    }
+
+    #[tokio::test]
+    async fn a_close_code_forbidden_on_the_wire_is_answered_with_a_protocol_error() {
+        for forbidden in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+            let (mut wire, mut client) = wire();
+            client.write_all(&client_frame(true, CLOSE, &forbidden.to_be_bytes())).await.expect("write");
+            let Some(Ok(Message::Close(Some(frame)))) = wire.next().await else { panic!("expected the close") };
+            assert_eq!(frame.code, CloseCode::Protocol, "{forbidden}");
+            let mut reply = [0u8; 4];
+            client.read_exact(&mut reply).await.expect("close reply");
+            assert_eq!(reply, [0x80 | CLOSE, 2, 0x03, 0xea], "{forbidden} is answered with 1002");
+        }
+        for allowed in [1000u16, 1001, 1003, 1007, 1011, 3000, 4999] {
+            let (mut wire, mut client) = wire();
+            client.write_all(&client_frame(true, CLOSE, &allowed.to_be_bytes())).await.expect("write");
+            let Some(Ok(Message::Close(Some(frame)))) = wire.next().await else { panic!("expected the close") };
+            assert_eq!(u16::from(frame.code), allowed);
+        }
     }
 }
