@@ -21,11 +21,16 @@ step "Rust tests (server side)"
 # The soak test (tests/soak.rs) holds about 2,600 sockets in each of two processes: lift the soft limit on
 # open files to the hard limit when it is lower than that needs (allowed without privileges).
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then ulimit -n "$(ulimit -Hn)" || true; fi
-cargo test --features ssr --locked
+# Both packages of the workspace: the toolkit (crates/p2p-streams: unit tests, doctests, the embedding guide)
+# and the demo (unit tests, and the integration tests in tests/).
+cargo test --workspace --features ssr --locked
 step "Room scaffolding generator (generates a room in a temporary copy and builds it for both sides)"
 cargo test --manifest-path xtask/Cargo.toml --locked
 step "Browser-side code compiles (wasm32, feature hydrate)"
-cargo check --features hydrate --lib --target wasm32-unknown-unknown --locked
+cargo check --workspace --features hydrate --lib --target wasm32-unknown-unknown --locked
+step "The toolkit builds on its own, without the demo's Leptos islands feature (server and browser side)"
+cargo check -p p2p-streams --features ssr --locked
+cargo check -p p2p-streams --features hydrate --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
 cargo leptos build --split
 # The same site as production builds it (content hashes in the file names, hash file inside): a few seconds, no

@@ -6,10 +6,10 @@ mod turn;
 
 pub use turn::{TurnFlags, TurnSetup};
 
-use crate::p2p::server::{RedisOptions, SignalingConfig};
-use crate::p2p::IceServer;
 use axum::http::HeaderName;
 use clap::{Parser, ValueEnum};
+use p2p_streams::server::{RedisOptions, SignalingConfig};
+use p2p_streams::IceServer;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -217,7 +217,7 @@ impl Config {
                 format!("{}{user}", s.urls.join(" "))
             })
             .collect();
-        let defaults = crate::p2p::P2pConfig::default();
+        let defaults = p2p_streams::P2pConfig::default();
         tracing::info!(
             %addr,
             worker_threads = self.worker_threads(),

@@ -1,8 +1,10 @@
 //! The demo app's identity: a signed `p2p_user` cookie set by the join form (`POST /join`), the server
 //! functions the pages use (`current_user`, `live_rooms`), and the [`JoinPolicy`] deciding who may join
-//! which chat session as whom. Validation rules are shared; cookies and policy exist on the server only.
+//! which chat session as whom. Validation rules are shared; cookies and policy exist on the server only. The
+//! cookie is sealed with the demo's own key (`identity/cookie_key.rs`: derived from `P2P_SECRET`, distinct from the toolkit's
+//! join-token key).
 //!
-//! [`JoinPolicy`]: crate::p2p::JoinPolicy
+//! [`JoinPolicy`]: p2p_streams::JoinPolicy
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -66,16 +68,15 @@ pub struct RoomSummary {
 /// (in-process); no page calls it from the browser.
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<String>, ServerFnError> {
-    let server = use_context::<crate::p2p::server::SignalingServer>()
-        .ok_or_else(|| ServerFnError::new("SignalingServer missing from the context"))?;
+    let key = use_context::<CookieKey>().ok_or_else(|| ServerFnError::new("CookieKey missing from the context"))?;
     let parts: http::request::Parts = leptos_axum::extract().await?;
-    Ok(ssr::user_from_headers(&parts.headers, server.signer()))
+    Ok(ssr::user_from_headers(&parts.headers, &key))
 }
 
 /// Rooms of every kind that have a live host, with their peer counts.
 #[server(prefix = "/api", endpoint = "live_rooms")]
 pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
-    let server = use_context::<crate::p2p::server::SignalingServer>()
+    let server = use_context::<p2p_streams::server::SignalingServer>()
         .ok_or_else(|| ServerFnError::new("SignalingServer missing from the context"))?;
     let sessions = server.live_sessions().await.map_err(|e| ServerFnError::new(e.to_string()))?;
     let mut rooms: Vec<RoomSummary> = sessions
@@ -90,16 +91,19 @@ pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
+mod cookie_key;
+#[cfg(feature = "ssr")]
+pub use cookie_key::CookieKey;
+#[cfg(feature = "ssr")]
 pub use ssr::{cookie, join_handler, DemoJoinPolicy};
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{parse_session, room_path, valid_name, valid_room, ROOM_KINDS, USER_COOKIE};
-    use crate::p2p::token::TokenSigner;
-    use crate::p2p::JoinPolicy;
+    use super::{parse_session, room_path, valid_name, valid_room, CookieKey, ROOM_KINDS, USER_COOKIE};
     use axum::extract::{Form, State};
     use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
     use axum::response::{IntoResponse, Response};
+    use p2p_streams::JoinPolicy;
     use serde::Deserialize;
 
     /// The value of cookie `name` in the request headers.
@@ -114,8 +118,8 @@ mod ssr {
     }
 
     /// The user in the request's identity cookie, if its seal holds.
-    pub fn user_from_headers(headers: &HeaderMap, signer: &TokenSigner) -> Option<String> {
-        cookie(headers, USER_COOKIE).and_then(|value| signer.open(value)).filter(|name| valid_name(name))
+    pub fn user_from_headers(headers: &HeaderMap, key: &CookieKey) -> Option<String> {
+        cookie(headers, USER_COOKIE).and_then(|value| key.open(value)).filter(|name| valid_name(name))
     }
 
     /// Fields of the join form.
@@ -137,7 +141,7 @@ mod ssr {
     }
 
     /// `POST /join`: validates the form, sets the signed identity cookie and redirects to the room.
-    pub async fn join_handler(State(signer): State<TokenSigner>, Form(form): Form<JoinForm>) -> Response {
+    pub async fn join_handler(State(key): State<CookieKey>, Form(form): Form<JoinForm>) -> Response {
         let (name, room) = (form.name.trim().to_owned(), form.room.trim().to_owned());
         let kind =
             form.kind.as_deref().and_then(|k| ROOM_KINDS.iter().find(|known| **known == k)).unwrap_or(&"chat_room");
@@ -147,7 +151,7 @@ mod ssr {
         if !valid_name(&name) {
             return see_other(&format!("/?error=name&room={room}&kind={kind}"));
         }
-        let cookie = format!("{USER_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000", signer.seal(&name));
+        let cookie = format!("{USER_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000", key.seal(&name));
         let mut response = see_other(&room_path(kind, &room));
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, value);
@@ -159,20 +163,20 @@ mod ssr {
     /// Lets the cookie's user join chat sessions as themselves only.
     pub struct DemoJoinPolicy {
         /// Opens the identity cookie.
-        signer: TokenSigner,
+        key: CookieKey,
     }
 
     impl DemoJoinPolicy {
-        /// A policy trusting cookies sealed by `signer`.
-        pub fn new(signer: TokenSigner) -> Self {
-            DemoJoinPolicy { signer }
+        /// A policy trusting cookies sealed with `key`.
+        pub fn new(key: CookieKey) -> Self {
+            DemoJoinPolicy { key }
         }
     }
 
     impl JoinPolicy for DemoJoinPolicy {
         fn authorize(&self, parts: &http::request::Parts, session_id: &str, peer_id: &str) -> Result<(), String> {
             parse_session(session_id).ok_or("unknown room")?;
-            let user = user_from_headers(&parts.headers, &self.signer).ok_or("not signed in")?;
+            let user = user_from_headers(&parts.headers, &self.key).ok_or("not signed in")?;
             if user != peer_id {
                 return Err("peer id is not the signed-in user".into());
             }

@@ -1,12 +1,11 @@
-//! p2p-streams: one-to-many WebRTC rooms for Leptos.
+//! The p2p-streams demo: a lobby, chat rooms and a shared whiteboard, built on the p2p-streams toolkit
+//! (`crates/p2p-streams`, the library `p2p_streams`) through its public API only, as any Leptos app would.
 //!
 //! Layout (each module's own header says what it owns and on which side it runs):
-//! - [`p2p`]: the reusable toolkit. `protocol` and `token` are shared types; `server` is the signaling
-//!   server (feature `ssr`); `client` drives WebRTC in the browser (feature `hydrate`); `frame` and `hooks`
-//!   are the Leptos API (`<P2pFrame>`, [`p2p::use_p2p`]) with the same signature on both sides.
-//! - [`app`]: the demo application shell and routes; [`rooms`]: the demo rooms, built only on the public
-//!   toolkit API; [`identity`]: the demo's sign-in cookie and join policy; `config` (server only): flags
-//!   and environment of the binary.
+//! - [`app`]: the demo application shell and routes; [`rooms`]: the demo rooms; [`identity`]: the demo's
+//!   sign-in cookie (sealed with its own key) and join policy; [`admin`]: the `/admin` inspector; `refresh`
+//!   (browser only): an island's server data kept fresh; `config` and `site` (server only): flags and
+//!   environment of the binary, and how it serves the built site.
 //!
 //! In the browser, `hydrate` (feature `hydrate`) is the WASM entry point; the pages are islands (see there).
 #![recursion_limit = "256"]
@@ -16,7 +15,6 @@ pub mod app;
 #[cfg(feature = "ssr")]
 pub mod config;
 pub mod identity;
-pub mod p2p;
 #[cfg(feature = "hydrate")]
 pub mod refresh;
 pub mod rooms;

@@ -3,22 +3,23 @@
 //! functions, and graceful shutdown.
 //!
 //! Every setting is a flag with an environment variable (`p2p-streams --help`, see `config.rs`); the ones
-//! you usually set are `P2P_SECRET` (HMAC key for join tokens and the demo's identity cookie; a random
+//! you usually set are `P2P_SECRET` (HMAC key for join tokens, and the demo's identity-cookie key is derived
+//! from it: `identity/cookie_key.rs`; a random
 //! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`; and
-//! `LEPTOS_HASH_FILES=true` for a production build with content-hashed file names (`p2p_streams::site`).
+//! `LEPTOS_HASH_FILES=true` for a production build with content-hashed file names (`p2p_streams_demo::site`).
 
 use axum::routing::post;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use p2p_streams::admin::AdminToken;
-use p2p_streams::app::{shell, App};
-use p2p_streams::config::{Config, LogFormat, StoreKind};
-use p2p_streams::identity::{join_handler, DemoJoinPolicy};
-use p2p_streams::p2p::server::turn::EmbeddedTurn;
-use p2p_streams::p2p::server::{install_metrics, serve, MemoryStore, RedisBackend, SignalingServer};
-use p2p_streams::p2p::token::TokenSigner;
-use p2p_streams::p2p::{JoinPolicy, ServerIceServers};
+use p2p_streams::server::turn::EmbeddedTurn;
+use p2p_streams::server::{install_metrics, serve, MemoryStore, RedisBackend, SignalingServer};
+use p2p_streams::token::TokenSigner;
+use p2p_streams::{JoinPolicy, ServerIceServers};
+use p2p_streams_demo::admin::AdminToken;
+use p2p_streams_demo::app::{shell, App};
+use p2p_streams_demo::config::{Config, LogFormat, StoreKind};
+use p2p_streams_demo::identity::{join_handler, CookieKey, DemoJoinPolicy};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
@@ -26,22 +27,28 @@ use tracing_subscriber::EnvFilter;
 /// Shortest `P2P_SECRET` accepted.
 const MIN_SECRET_LEN: usize = 16;
 
-/// The token signer and where its secret came from (for the start-up summary; never the secret itself).
-fn signer_from(secret: Option<&str>) -> (TokenSigner, &'static str) {
+/// The server secret and where it came from (for the start-up summary; never the secret itself): the join-token
+/// signer is keyed with it, and the identity-cookie key is derived from it.
+fn secret_from(secret: Option<&str>) -> (Vec<u8>, &'static str) {
     match secret {
-        Some(secret) if secret.len() >= MIN_SECRET_LEN => (TokenSigner::new(secret.as_bytes().to_vec()), "P2P_SECRET"),
+        Some(secret) if secret.len() >= MIN_SECRET_LEN => (secret.as_bytes().to_vec(), "P2P_SECRET"),
         Some(_) => {
             tracing::warn!(min_len = MIN_SECRET_LEN, "P2P_SECRET is too short; using a random per-process secret");
-            (TokenSigner::random(), "random (P2P_SECRET too short)")
+            (random_secret(), "random (P2P_SECRET too short)")
         }
         None => {
             tracing::warn!(
                 "P2P_SECRET is not set; using a random per-process secret (fine for development: tokens and \
                  sign-in cookies become invalid when the process restarts)"
             );
-            (TokenSigner::random(), "random (P2P_SECRET unset)")
+            (random_secret(), "random (P2P_SECRET unset)")
         }
     }
+}
+
+/// 32 random bytes, for development when no secret is configured.
+fn random_secret() -> Vec<u8> {
+    rand::random::<[u8; 32]>().to_vec()
 }
 
 fn init_tracing(format: LogFormat) {
@@ -138,24 +145,24 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
-    p2p_streams::site::check(&leptos_options).map_err(|err| err.to_string())?;
-    let (signer, secret_source) = signer_from(config.secret.as_deref());
+    p2p_streams_demo::site::check(&leptos_options).map_err(|err| err.to_string())?;
+    let (secret, secret_source) = secret_from(config.secret.as_deref());
+    let cookie_key = CookieKey::derive(&secret);
+    let signer = TokenSigner::new(secret);
     config.log_summary(addr, secret_source);
     let signaling = match (config.store_kind(), config.redis_url.as_deref()) {
-        (StoreKind::Memory, _) => {
-            SignalingServer::new(signer.clone(), Arc::new(MemoryStore::new()), config.signaling())
-        }
+        (StoreKind::Memory, _) => SignalingServer::new(signer, Arc::new(MemoryStore::new()), config.signaling()),
         (StoreKind::Redis, None) => return Err("--store redis needs --redis-url (P2P_REDIS_URL)".into()),
         (StoreKind::Redis, Some(url)) => {
             let backend = RedisBackend::connect(url, config.redis_options())
                 .await
                 .map_err(|err| format!("cannot connect to Redis: {err}"))?;
-            SignalingServer::clustered(signer.clone(), backend, config.signaling())
+            SignalingServer::clustered(signer, backend, config.signaling())
         }
     };
     let ice = ServerIceServers(config.ice());
 
-    let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(signer.clone()));
+    let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(cookie_key.clone()));
 
     let admin = AdminToken(config.admin_token.clone());
     let metrics = match install_metrics() {
@@ -181,10 +188,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map(|credentials| credentials.with_urls(embedded_turn.iter().flat_map(EmbeddedTurn::urls)));
     let embedded_turn_context = embedded_turn.clone();
     let context = {
-        let (signaling, policy) = (signaling.clone(), policy.clone());
+        let (signaling, policy, cookie_key) = (signaling.clone(), policy.clone(), cookie_key.clone());
         move || {
             provide_context(signaling.clone());
             provide_context(policy.clone());
+            provide_context(cookie_key.clone());
             provide_context(ice.clone());
             if let Some(turn) = &turn_credentials {
                 provide_context(turn.clone());
@@ -196,13 +204,13 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let routes = generate_route_list(App);
-    let join = Router::new().route("/join", post(join_handler)).with_state(signer);
+    let join = Router::new().route("/join", post(join_handler)).with_state(cookie_key);
     let app = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), p2p_streams::site::site_files(&leptos_options))
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), p2p_streams_demo::site::site_files(&leptos_options))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .merge(join)

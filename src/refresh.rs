@@ -1,6 +1,6 @@
 //! Keeping an island's server data fresh (`hydrate` only: the requests run in the browser). The server renders
 //! an island with a first answer of a server function, passed in its props; in the browser [`every`] then asks
-//! again every few seconds with one `fetch` (`crate::p2p::client::call_server_fn`) and the island shows each new
+//! again every few seconds with one `fetch` (`p2p_streams::client::call_server_fn`) and the island shows each new
 //! answer in place. The lobby's room list and the inspector use it.
 
 use leptos::prelude::*;

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{expect_http_status, start, test_config, token, ws_url, SECRET};
-use p2p_streams::p2p::protocol::{Role, ServerToClient};
-use p2p_streams::p2p::token::{JoinClaims, TokenSigner};
+use p2p_streams::protocol::{Role, ServerToClient};
+use p2p_streams::token::{JoinClaims, TokenSigner};
 use std::time::Duration;
 
 const ROOM: &str = "room-auth";

@@ -1,5 +1,5 @@
 //! Early signaling against the real binary: a signed-in user's server-rendered room page carries the inline
-//! script of `p2p::early`, and what that script would send (its session, its token, its `join` frame) is
+//! script of `p2p_streams::early`, and what that script would send (its session, its token, its `join` frame) is
 //! accepted by the server: the first page's socket is welcomed as host, the second's as its client, and the
 //! host hears of it. A page without the identity cookie carries no script.
 #![cfg(all(feature = "ssr", target_os = "linux"))]
@@ -9,7 +9,7 @@ mod common;
 use common::child::ServerProcess;
 use common::{http, WAIT};
 use futures::{SinkExt, StreamExt};
-use p2p_streams::p2p::protocol::{PeerId, Role, ServerToClient, SIGNALING_PATH};
+use p2p_streams::protocol::{PeerId, Role, ServerToClient, SIGNALING_PATH};
 use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{connect_after_loss, join, start, test_config, Client, TestServer};
-use p2p_streams::p2p::protocol::{close_code, PeerId, Role, ServerToClient};
-use p2p_streams::p2p::server::SignalingConfig;
+use p2p_streams::protocol::{close_code, PeerId, Role, ServerToClient};
+use p2p_streams::server::SignalingConfig;
 use std::time::Duration;
 
 /// Host "h" then clients "a" and "b" in `room`; the host's PeerJoined frames are consumed.

@@ -8,10 +8,10 @@
 mod common;
 
 use common::{join, start, test_config, Client};
-use p2p_streams::p2p::protocol::{
+use p2p_streams::protocol::{
     ClientToServer, ErrorCode, LinkState, PeerId, PeerStatus, ServerToClient, SignalPayload, PROTOCOL_VERSION,
 };
-use p2p_streams::p2p::server::{PeerError, SignalingConfig};
+use p2p_streams::server::{PeerError, SignalingConfig};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tokio_tungstenite::tungstenite::Message;

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{expect_http_status, join, start, test_config, token, ws_url};
-use p2p_streams::p2p::protocol::{close_code, ClientToServer, Role, ServerToClient, SessionId};
-use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus, Route};
-use p2p_streams::p2p::server::{HostClaim, SessionStore, SessionSummary, SignalingConfig, StoreError};
+use p2p_streams::protocol::{close_code, ClientToServer, Role, ServerToClient, SessionId};
+use p2p_streams::protocol::{LinkState, PeerId, PeerStatus, Route};
+use p2p_streams::server::{HostClaim, SessionStore, SessionSummary, SignalingConfig, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -7,9 +7,9 @@
 mod common;
 
 use common::{expect_http_status, join, offer, open_with, start, test_config, token, ws_url, Client, SECRET};
-use p2p_streams::p2p::protocol::{close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, SignalPayload};
-use p2p_streams::p2p::server::SignalingConfig;
-use p2p_streams::p2p::token::{JoinClaims, TokenSigner, MAX_TOKEN_LEN};
+use p2p_streams::protocol::{close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, SignalPayload};
+use p2p_streams::server::SignalingConfig;
+use p2p_streams::token::{JoinClaims, TokenSigner, MAX_TOKEN_LEN};
 use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -141,7 +141,7 @@ async fn hostile_tokens_are_refused_before_the_upgrade() {
     let signer = TokenSigner::new(SECRET.to_vec());
     let url = |tok: &str| ws_url(srv.addr, Some("t"), Some(tok), Some("x"));
     // A correctly signed token whose user smuggles a tab, to pose as another peer's `{user}#{tab}`.
-    let far = p2p_streams::p2p::token::now_secs() + 3600;
+    let far = p2p_streams::token::now_secs() + 3600;
     let smuggled = signer.sign_claims(&JoinClaims { v: 1, sid: "t".into(), pid: "bob#b".into(), exp: far });
     assert_eq!(expect_http_status(&url(&smuggled)).await, 401);
     // Absurd lengths: one byte over the limit, and a query near the HTTP head limit.

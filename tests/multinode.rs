@@ -13,8 +13,8 @@ use common::redis::{free_port, options, shared_redis, start_node, RedisProcess};
 use common::{
     answer, candidate, connect, eventually_async, join, offer, test_config, Client, TestServer, SECRET, WAIT,
 };
-use p2p_streams::p2p::protocol::{close_code, ErrorCode, PeerId, Role, ServerToClient};
-use p2p_streams::p2p::server::SignalingConfig;
+use p2p_streams::protocol::{close_code, ErrorCode, PeerId, Role, ServerToClient};
+use p2p_streams::server::SignalingConfig;
 use std::time::Duration;
 
 /// Two nodes on one Redis with a common key prefix.

@@ -13,10 +13,10 @@ use axum::http::Request;
 use axum::routing::post;
 use common::{answer, candidate, expect_http_status, http, join, offer, start_with_ops, test_config, token, ws_url};
 use leptos::prelude::provide_context;
-use p2p_streams::admin::AdminToken;
-use p2p_streams::p2p::protocol::{ClientToServer, ErrorCode, LinkState, PeerStatus, Role, ServerToClient};
-use p2p_streams::p2p::server::metrics::{self as m, PROMETHEUS_CONTENT_TYPE};
-use p2p_streams::p2p::server::{install_metrics, SignalingServer};
+use p2p_streams::protocol::{ClientToServer, ErrorCode, LinkState, PeerStatus, Role, ServerToClient};
+use p2p_streams::server::metrics::{self as m, PROMETHEUS_CONTENT_TYPE};
+use p2p_streams::server::{install_metrics, SignalingServer};
+use p2p_streams_demo::admin::AdminToken;
 use std::net::SocketAddr;
 
 /// The admin token of the admin tests.
@@ -138,7 +138,7 @@ async fn start_with_server_fns(admin: Option<&str>) -> common::TestServer {
         let handler = move |req: Request<Body>| leptos_axum::handle_server_fns_with_context(context.clone(), req);
         server.router().route("/api/{*fn_name}", post(handler))
     };
-    common::start_app(test_config(), std::sync::Arc::new(p2p_streams::p2p::server::MemoryStore::new()), app).await
+    common::start_app(test_config(), std::sync::Arc::new(p2p_streams::server::MemoryStore::new()), app).await
 }
 
 /// Calls the admin server function with an optional token argument and cookie header.
@@ -163,7 +163,7 @@ async fn the_admin_server_function_refuses_without_the_token_and_lists_sessions_
     let states = vec![
         PeerStatus { peer: host.peer.clone(), state: LinkState::Connected, host: true, route: None },
         PeerStatus {
-            peer: p2p_streams::p2p::PeerId("bob#2".into()),
+            peer: p2p_streams::PeerId("bob#2".into()),
             state: LinkState::Connecting,
             host: false,
             route: None,
@@ -179,7 +179,7 @@ async fn the_admin_server_function_refuses_without_the_token_and_lists_sessions_
     let listed = || async {
         let response = admin_call(on.addr, Some(ADMIN), None).await;
         assert_eq!(response.status, 200, "{response:?}");
-        let snapshot: p2p_streams::admin::AdminSnapshot = serde_json::from_str(&response.body).expect("snapshot");
+        let snapshot: p2p_streams_demo::admin::AdminSnapshot = serde_json::from_str(&response.body).expect("snapshot");
         snapshot.sessions.first().is_some_and(|s| {
             s.session_id == "inspected"
                 && s.peers == 2

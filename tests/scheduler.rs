@@ -10,7 +10,7 @@ mod common;
 use common::child::ServerProcess;
 use common::{answer, join, offer};
 use futures::future::join_all;
-use p2p_streams::p2p::protocol::{Role, ServerToClient};
+use p2p_streams::protocol::{Role, ServerToClient};
 use std::net::SocketAddr;
 
 /// Sessions at once.

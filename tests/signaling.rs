@@ -5,9 +5,7 @@
 mod common;
 
 use common::{answer, candidate, join, offer, start, test_config, Client};
-use p2p_streams::p2p::protocol::{
-    close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, PROTOCOL_VERSION,
-};
+use p2p_streams::protocol::{close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, PROTOCOL_VERSION};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -152,7 +150,7 @@ async fn a_wrong_protocol_version_closes_the_socket() {
 
 #[tokio::test]
 async fn an_oversized_frame_closes_with_1009() {
-    let config = p2p_streams::p2p::server::SignalingConfig { max_frame_bytes: 1024, ..test_config() };
+    let config = p2p_streams::server::SignalingConfig { max_frame_bytes: 1024, ..test_config() };
     let srv = start(config).await;
     let (mut ada, _, _) = join(srv.addr, "big", "ada", "t").await;
     ada.send_raw(Message::text(format!(r#"{{"type":"roster","peers":1,"pad":"{}"}}"#, "x".repeat(1500)))).await;
@@ -161,8 +159,7 @@ async fn an_oversized_frame_closes_with_1009() {
 
 #[tokio::test]
 async fn a_socket_that_never_joins_is_closed() {
-    let config =
-        p2p_streams::p2p::server::SignalingConfig { join_timeout: Duration::from_millis(200), ..test_config() };
+    let config = p2p_streams::server::SignalingConfig { join_timeout: Duration::from_millis(200), ..test_config() };
     let srv = start(config).await;
     let mut lurker = common::open(srv.addr, "lurk", "ada", "t").await;
     assert_eq!(lurker.expect_close().await, close_code::JOIN_TIMEOUT);

@@ -16,9 +16,7 @@ mod common;
 use common::child::ServerProcess;
 use common::{answer, http, offer, Client};
 use futures::future::join_all;
-use p2p_streams::p2p::protocol::{
-    close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, PROTOCOL_VERSION,
-};
+use p2p_streams::protocol::{close_code, ClientToServer, ErrorCode, PeerId, Role, ServerToClient, PROTOCOL_VERSION};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

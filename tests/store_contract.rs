@@ -6,8 +6,8 @@
 mod common;
 
 use common::redis::{options, shared_redis};
-use p2p_streams::p2p::protocol::{LinkState, PeerId, PeerStatus, Route, SessionId};
-use p2p_streams::p2p::server::{HostClaim, MemoryStore, RedisBackend, SessionStore, SessionSummary, MAX_ROSTER_STATES};
+use p2p_streams::protocol::{LinkState, PeerId, PeerStatus, Route, SessionId};
+use p2p_streams::server::{HostClaim, MemoryStore, RedisBackend, SessionStore, SessionSummary, MAX_ROSTER_STATES};
 use std::sync::Arc;
 use std::time::Duration;
 

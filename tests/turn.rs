@@ -2,7 +2,7 @@
 //! allocations and relayed data, and hand-built STUN requests where a client would never send what we test
 //! (a wrong realm, a LIFETIME over the cap, a request replayed after its credential expired).
 
-use p2p_streams::p2p::server::turn::{long_term_key, EmbeddedTurn, TurnConfig, TurnCredentials};
+use p2p_streams::server::turn::{long_term_key, EmbeddedTurn, TurnConfig, TurnCredentials};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ const SECRET: &str = "turn-test-fixture-secret";
 const REALM: &str = "p2p-streams";
 
 fn now() -> u64 {
-    p2p_streams::p2p::token::now_secs()
+    p2p_streams::token::now_secs()
 }
 
 /// An embedded server on 127.0.0.1:0 relaying to loopback (the tests' peers live there) with `tweak` applied.

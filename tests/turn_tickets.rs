@@ -7,7 +7,7 @@ mod common;
 
 use common::child::ServerProcess;
 use common::http;
-use p2p_streams::p2p::server::turn::TurnCredentials;
+use p2p_streams::server::turn::TurnCredentials;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 use turn::client::{Client, ClientConfig};

@@ -28,9 +28,9 @@ pub use turn::{AdminAllocation, AdminTurn};
 #[cfg(feature = "ssr")]
 pub use auth::{AdminToken, ADMIN_COOKIE};
 
-use crate::p2p::{PeerId, PeerStatus};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
+use p2p_streams::{PeerId, PeerStatus};
 use serde::{Deserialize, Serialize};
 
 /// One live session as the inspector shows it.
@@ -85,8 +85,8 @@ impl FromServerFnError for AdminError {
 /// page's first load). Refusals answer 403, a store failure 503.
 #[server(prefix = "/api", endpoint = "admin_sessions")]
 pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
-    use crate::p2p::server::SignalingServer;
     use axum::http::StatusCode;
+    use p2p_streams::server::SignalingServer;
 
     let configured = auth::configured();
     let allowed = match token.as_deref() {
@@ -112,6 +112,6 @@ pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, Admi
         .into_iter()
         .map(|s| AdminSession { session_id: s.session_id.0, host: s.host, peers: s.peers, states: s.states })
         .collect();
-    let turn = use_context::<crate::p2p::server::turn::EmbeddedTurn>();
+    let turn = use_context::<p2p_streams::server::turn::EmbeddedTurn>();
     Ok(AdminSnapshot { sessions, turn: turn.as_ref().map(AdminTurn::from) })
 }

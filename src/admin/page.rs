@@ -75,8 +75,8 @@ fn Inspector(initial: Result<AdminSnapshot, AdminError>) -> impl IntoView {
 /// [`admin_sessions`] from the browser with one `fetch`; its errors come in their own JSON encoding.
 #[cfg(feature = "hydrate")]
 async fn fetch_snapshot(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
-    use crate::p2p::client::call_server_fn_raw;
     use leptos::server_fn::ServerFn;
+    use p2p_streams::client::call_server_fn_raw;
     let args: Vec<(&str, &str)> = token.as_deref().map(|t| ("token", t)).into_iter().collect();
     let answer = call_server_fn_raw(super::AdminSessions::PATH, &args).await.map_err(AdminError::Call)?;
     if answer.ok {

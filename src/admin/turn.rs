@@ -29,8 +29,8 @@ pub struct AdminTurn {
 }
 
 #[cfg(feature = "ssr")]
-impl From<&crate::p2p::server::turn::EmbeddedTurn> for AdminTurn {
-    fn from(server: &crate::p2p::server::turn::EmbeddedTurn) -> Self {
+impl From<&p2p_streams::server::turn::EmbeddedTurn> for AdminTurn {
+    fn from(server: &p2p_streams::server::turn::EmbeddedTurn) -> Self {
         let allocations = server
             .allocations()
             .into_iter()

@@ -2,8 +2,8 @@
 //! the embedded STUN/TURN server. Flattened into [`super::Config`]; docs/nat-traversal.md shows the two
 //! deployment shapes they make.
 
-use crate::p2p::server::turn::{parse_ranges, TurnConfig, TurnCredentials};
 use clap::Args;
+use p2p_streams::server::turn::{parse_ranges, TurnConfig, TurnCredentials};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

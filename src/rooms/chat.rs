@@ -7,12 +7,12 @@
 
 use crate::app::page_query;
 use crate::identity::{chat_session, current_user, valid_room};
-use crate::p2p::{use_p2p, P2pConfig, P2pFrame, PeerId};
 use crate::rooms::parts::{flag_query, ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
+use p2p_streams::{use_p2p, P2pConfig, P2pFrame, PeerId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -66,8 +66,8 @@ fn RoomList(initial: Result<Vec<RoomSummary>, String>) -> impl IntoView {
     let rooms = RwSignal::new(initial);
     #[cfg(feature = "hydrate")]
     {
-        use crate::p2p::client::call_server_fn;
         use leptos::server_fn::ServerFn;
+        use p2p_streams::client::call_server_fn;
         let fetch = || call_server_fn::<Vec<RoomSummary>>(crate::identity::LiveRooms::PATH, &[]);
         crate::refresh::every(REFRESH, fetch, move |answer| {
             rooms.set(answer.map_err(|err| err.to_string()));

@@ -8,8 +8,8 @@
 //! closure type (docs/performance.md, bundle).
 
 use crate::app::page_query;
-use crate::p2p::{use_p2p, IceTransportPolicy, LinkState, P2pState, Role};
 use leptos::prelude::*;
+use p2p_streams::{use_p2p, IceTransportPolicy, LinkState, P2pState, Role};
 
 /// Whether the page's query string turns `name` on (`name=1` or `name=true`), the same on both sides.
 pub fn flag_query(name: &str) -> bool {
@@ -26,7 +26,7 @@ pub fn ice_policy_from_query() -> IceTransportPolicy {
 }
 
 /// The room's untyped view of the frame: these parts read state only, never messages.
-fn frame() -> crate::p2p::P2p<serde_json::Value> {
+fn frame() -> p2p_streams::P2p<serde_json::Value> {
     use_p2p::<serde_json::Value>()
 }
 

@@ -12,13 +12,13 @@ mod board;
 mod canvas;
 
 use crate::identity::{current_user, valid_room};
-use crate::p2p::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
 use crate::rooms::parts::{ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use board::{color_of, default_color, Board, PALETTE};
 use canvas::Canvas;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
+use p2p_streams::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
 use serde::{Deserialize, Serialize};
 
 /// Session kind of this room, listed in `crate::identity::ROOM_KINDS`: its sessions are `whiteboard_{room}`.

@@ -6,13 +6,11 @@ pub mod child;
 pub mod redis;
 
 use futures::{SinkExt, StreamExt};
-use p2p_streams::p2p::protocol::{
+use p2p_streams::protocol::{
     ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION, SIGNALING_PATH,
 };
-use p2p_streams::p2p::server::{
-    install_metrics, MemoryStore, RedisBackend, SessionStore, SignalingConfig, SignalingServer,
-};
-use p2p_streams::p2p::token::TokenSigner;
+use p2p_streams::server::{install_metrics, MemoryStore, RedisBackend, SessionStore, SignalingConfig, SignalingServer};
+use p2p_streams::token::TokenSigner;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,13 +83,13 @@ pub async fn start_app(
 }
 
 /// Starts a server with `config` on `127.0.0.1:0` behind the binary's accept loop
-/// ([`p2p_streams::p2p::server::serve`]) with `header_timeout`, serving the signaling and ops routes.
+/// ([`p2p_streams::server::serve`]) with `header_timeout`, serving the signaling and ops routes.
 pub async fn start_served(config: SignalingConfig, header_timeout: Duration) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let server = SignalingServer::new(TokenSigner::new(SECRET.to_vec()), Arc::new(MemoryStore::new()), config);
     let app = server.router().merge(server.ops_router(None));
-    tokio::spawn(p2p_streams::p2p::server::serve(listener, app, header_timeout, std::future::pending()));
+    tokio::spawn(p2p_streams::server::serve(listener, app, header_timeout, std::future::pending()));
     TestServer { addr, server }
 }
 

@@ -3,7 +3,7 @@
 //! saying how to provide one: these tests never skip silently.
 
 use super::{start_node_app, TestServer};
-use p2p_streams::p2p::server::{RedisBackend, RedisOptions, SignalingConfig};
+use p2p_streams::server::{RedisBackend, RedisOptions, SignalingConfig};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

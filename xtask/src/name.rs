@@ -29,6 +29,7 @@ const RESERVED: &[(&str, &str)] = &[
     ("alloc", "it would shadow a crate the generated code uses"),
     ("leptos", "it would shadow a crate the generated code uses"),
     ("leptos_router", "it would shadow a crate the generated code uses"),
+    ("p2p_streams", "it would shadow a crate the generated code uses"),
     ("serde", "it would shadow a crate the generated code uses"),
     ("serde_json", "it would shadow a crate the generated code uses"),
 ];

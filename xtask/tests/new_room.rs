@@ -165,6 +165,7 @@ fn generates_a_room_that_builds_and_refuses_to_overwrite() {
         ("chat", "reserved"),
         ("lobby", "reserved"),
         ("mod", "keyword"),
+        ("p2p_streams", "shadow"),
         ("chat_room", "already has"),
     ] {
         let out = xtask(root, &["new-room", bad]);

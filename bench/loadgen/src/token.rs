@@ -1,5 +1,5 @@
 //! Join tokens for p2p-streams, minted here with the server's secret (the loadgen does not depend on the
-//! app crate). Same format as `src/p2p/token.rs`: `base64url(claims JSON) "." base64url(HMAC-SHA256)`.
+//! app crate). Same format as `crates/p2p-streams/src/token.rs`: `base64url(claims JSON) "." base64url(HMAC-SHA256)`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

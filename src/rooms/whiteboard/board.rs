@@ -3,7 +3,7 @@
 //! stroke is drawn (palette colors, SVG `points`). Every limit here bounds what a peer accepts from the others.
 
 use super::{Point, SyncedStroke, WhiteboardMessage};
-use crate::p2p::PeerId;
+use p2p_streams::PeerId;
 use std::sync::Arc;
 
 /// Width and height of the SVG `viewBox`; points travel normalized to `0..=1` and are scaled to this on render.

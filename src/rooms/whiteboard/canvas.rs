@@ -5,9 +5,9 @@
 
 use super::board::{color_of, normalized, points_attr, Board, MAX_STROKE_POINTS, VIEW_H, VIEW_W};
 use super::{Point, WhiteboardMessage};
-use crate::p2p::use_p2p;
 use leptos::ev::PointerEvent;
 use leptos::prelude::*;
+use p2p_streams::use_p2p;
 
 /// Least time between two `Draw` messages of one stroke, in ms: live for the others, 25 messages a second at most.
 pub const SEND_EVERY_MS: f64 = 40.0;

@@ -1,0 +1,56 @@
+//! p2p-streams: one-to-many WebRTC rooms for Leptos 0.8 apps. Wrap a room's UI in [`P2pFrame`], read and send
+//! with [`use_p2p`]; the server side is a signaling route ([`server::SignalingServer`], feature `ssr`) that
+//! finds each session's host and passes offers, answers and candidates between its peers. Messages travel
+//! browser to browser over WebRTC data channels, through the session's host.
+//!
+//! Features (enable them from the app's own `ssr` and `hydrate` features, the usual Leptos split):
+//! - `ssr`: the signaling server, join tokens, the embedded STUN/TURN server, and server-side rendering of
+//!   the frame (which issues the page's join ticket in-process);
+//! - `hydrate`: the browser driver (`client`) and the frame's hydration.
+//!
+//! The crate works in fully hydrated apps and in island apps alike: it does not turn on Leptos's `islands`
+//! feature (an app that uses islands enables it on its own `leptos` dependency).
+//!
+//! Modules:
+//! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
+//!   browser.
+//! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
+//! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
+//! - `server` (feature `ssr`): the signaling server, session registry and session stores.
+//! - `client` (feature `hydrate`): the browser driver (signaling socket, peer links, host relay, heartbeat),
+//!   and `client::call_server_fn`, the one-`fetch` server-function call the frame and apps' islands use.
+//! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
+//! - `embedding` (feature `ssr`, documentation only): how to add the toolkit to an existing Leptos app.
+#![warn(missing_docs)]
+
+pub mod channel;
+pub mod config;
+pub mod decode;
+pub mod delivery;
+pub mod early;
+pub mod frame;
+pub mod hooks;
+pub mod hub;
+pub mod protocol;
+#[cfg(any(test, feature = "hydrate"))]
+mod stats;
+pub mod ticket;
+pub mod token;
+
+/// How to add p2p-streams to an existing Leptos app (every code block here is a compiled doctest).
+#[cfg(feature = "ssr")]
+#[doc = include_str!("../docs/embedding.md")]
+pub mod embedding {}
+
+#[cfg(feature = "hydrate")]
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+pub use config::{IceServer, IceTransportPolicy, P2pConfig};
+pub use frame::P2pFrame;
+pub use hooks::{use_p2p, P2p, P2pState, Received};
+pub use protocol::{LinkState, PeerId, PeerStatus, Role, Route, SessionId};
+#[cfg(feature = "ssr")]
+pub use ticket::JoinPolicy;
+pub use ticket::{issue_join_token, JoinTicket, ServerIceServers};
