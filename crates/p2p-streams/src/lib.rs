@@ -1,5 +1,5 @@
 //! p2p-streams: one-to-many WebRTC rooms for Leptos 0.8 apps. Wrap a room's UI in [`P2pFrame`], read and send
-//! with [`use_p2p`]; the server side is a signaling route ([`server::SignalingServer`], feature `ssr`) that
+//! with [`use_p2p`]; the server side is a signaling route (`server::SignalingServer`, feature `ssr`) that
 //! finds each session's host and passes offers, answers and candidates between its peers. Messages travel
 //! browser to browser over WebRTC data channels, through the session's host.
 //!

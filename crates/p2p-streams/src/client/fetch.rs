@@ -1,12 +1,13 @@
-//! Calling a server function from the browser with one `fetch` (`hydrate` only), for the code a chat room
-//! loads (`<P2pFrame>` getting or renewing its join ticket) and the lobby's and `/admin`'s islands.
+//! Calling a server function from the browser with one `fetch` (`hydrate` only), for the code a room loads
+//! (`<P2pFrame>` getting or renewing its join ticket) and for apps' islands (public API, re-exported as
+//! `p2p_streams::client::call_server_fn`; the demo's lobby and `/admin` use it).
 //!
 //! Why not the server function's own client: it brings server_fn's browser request and response layers
 //! (streaming bodies included) into the room's wasm, about 14 KB gzip (docs/performance.md, bundle). This
 //! speaks the same HTTP the `#[server]` endpoint expects for its default encodings: the arguments as a
 //! `application/x-www-form-urlencoded` POST body, a JSON answer, and on failure a status other than 2xx
 //! whose body is `Kind|message` (server_fn's `ServerFnErrorEncoding`); [`call_server_fn_raw`] serves a function
-//! with an error encoding of its own (the inspector's). No page loads server_fn's client.
+//! with an error encoding of its own (the demo inspector's). No page loads server_fn's client.
 
 use leptos::prelude::ServerFnError;
 use send_wrapper::SendWrapper;

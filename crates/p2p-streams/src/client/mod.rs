@@ -3,6 +3,11 @@
 //! `guest.rs`). Every browser callback enters through [`Shared::with`], which borrows the state, runs one
 //! handler, and only then hands the produced [`DriverEvent`]s to the frame (so app callbacks may call
 //! `send` without re-entering the driver).
+//!
+//! Public API for apps: [`call_server_fn`] (and [`call_server_fn_raw`], for server functions with an error
+//! encoding of their own) calls a `#[server]` function from the browser with one `fetch`, without server_fn's
+//! browser client and its share of the wasm. The frame fetches its join ticket with it; an app's islands may
+//! use it for their own server functions (the demo's lobby and `/admin` inspector do).
 
 mod browser;
 mod fetch;
