@@ -45,9 +45,17 @@ quiet_system_coturn() {
       log "coturn: stopping the system service"
       as_root systemctl stop coturn.service
     fi
-  elif [[ -x /etc/init.d/coturn ]] && /etc/init.d/coturn status >/dev/null 2>&1; then
-    log "coturn: stopping the system service"
-    as_root /etc/init.d/coturn stop >/dev/null
+  elif [[ -x /etc/init.d/coturn ]]; then
+    # Without systemd the service is the daemon of the init script's pid file, and only that one is stopped.
+    # Not `/etc/init.d/coturn status` / `stop`: without that pid file they find and kill EVERY turnserver on the
+    # machine (pidof, start-stop-daemon --exec), including the tests' own (scripts/coturn.sh), which this script
+    # runs again under (scripts/bench.sh), and other checkouts' test runs.
+    local pidfile=/var/run/turnserver.pid pid
+    if [[ -r "$pidfile" ]] && read -r pid <"$pidfile" && [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      log "coturn: stopping the system service"
+      as_root start-stop-daemon --stop --quiet --oknodo --retry=TERM/30/KILL/5 --pidfile "$pidfile" \
+        --exec /usr/bin/turnserver
+    fi
   fi
 }
 
