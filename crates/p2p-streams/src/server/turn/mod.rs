@@ -159,15 +159,35 @@ impl ::turn::auth::AuthHandler for KeyLookup {
     }
 }
 
+/// How many UDP ports port 0 tries before giving up on finding one whose TCP twin is free.
+const PORT_ZERO_ATTEMPTS: usize = 16;
+
+/// Binds UDP on `listen` and TCP on the same port (the URL handed out names one port). For port 0 the system
+/// picks a free UDP port, whose TCP twin may be in use (any TCP socket on the machine may hold it): then another
+/// UDP port is tried.
+async fn bind_udp_and_tcp(
+    listen: SocketAddr,
+) -> Result<(tokio::net::UdpSocket, SocketAddr, tokio::net::TcpListener), TurnError> {
+    let bind_error = |source| TurnError::Bind { addr: listen, source };
+    let attempts = if listen.port() == 0 { PORT_ZERO_ATTEMPTS } else { 1 };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let socket = tokio::net::UdpSocket::bind(listen).await.map_err(bind_error)?;
+        let local = socket.local_addr().map_err(bind_error)?;
+        match tokio::net::TcpListener::bind(local).await {
+            Ok(tcp) => return Ok((socket, local, tcp)),
+            Err(err) if err.kind() == std::io::ErrorKind::AddrInUse && attempt < attempts => continue,
+            Err(err) => return Err(bind_error(err)),
+        }
+    }
+}
+
 impl EmbeddedTurn {
     /// Binds `config.listen` (UDP and TCP, same port) and starts serving STUN and TURN, authenticating with
     /// `credentials`.
     pub async fn start(config: TurnConfig, credentials: TurnCredentials) -> Result<Self, TurnError> {
-        let bind_error = |source| TurnError::Bind { addr: config.listen, source };
-        let socket = tokio::net::UdpSocket::bind(config.listen).await.map_err(bind_error)?;
-        let local = socket.local_addr().map_err(bind_error)?;
-        // TCP on the same port as UDP (the URL handed out names one port).
-        let tcp = tokio::net::TcpListener::bind(local).await.map_err(bind_error)?;
+        let (socket, local, tcp) = bind_udp_and_tcp(config.listen).await?;
         let ledger = Arc::new(ledger::Ledger::new(config.max_allocations_per_user, config.max_allocations));
         let own = vec![local.ip(), config.external_ip];
         let shared = Arc::new(Shared {
