@@ -28,8 +28,8 @@ step "Room scaffolding generator (generates a room in a temporary copy and build
 cargo test --manifest-path xtask/Cargo.toml --locked
 step "Browser-side code compiles (wasm32, feature hydrate)"
 cargo check --workspace --features hydrate --lib --target wasm32-unknown-unknown --locked
-step "The toolkit builds on its own, without the demo's Leptos islands feature (server and browser side)"
-cargo check -p p2p-streams --features ssr --locked
+step "The toolkit on its own, without the demo's Leptos islands feature: its tests and doctests, and the browser side"
+cargo test -p p2p-streams --features ssr --locked
 cargo check -p p2p-streams --features hydrate --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
 cargo leptos build --split
