@@ -1,8 +1,8 @@
 //! The demo app's identity: a signed `p2p_user` cookie set by the join form (`POST /join`), the server
 //! functions the pages use (`current_user`, `live_rooms`), and the [`JoinPolicy`] deciding who may join
 //! which chat session as whom. Validation rules are shared; cookies and policy exist on the server only. The
-//! cookie is sealed with the demo's own key (`identity/cookie_key.rs`: derived from `P2P_SECRET`, distinct from the toolkit's
-//! join-token key).
+//! cookie is sealed with the demo's own key (`identity/cookie_key.rs`: derived from `P2P_SECRET`, distinct from
+//! the toolkit's join-token key).
 //!
 //! [`JoinPolicy`]: p2p_streams::JoinPolicy
 

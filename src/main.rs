@@ -3,9 +3,9 @@
 //! functions, and graceful shutdown.
 //!
 //! Every setting is a flag with an environment variable (`p2p-streams --help`, see `config.rs`); the ones
-//! you usually set are `P2P_SECRET` (HMAC key for join tokens, and the demo's identity-cookie key is derived
-//! from it: `identity/cookie_key.rs`; a random
-//! per-process key with a warning when unset), `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `RUST_LOG`; and
+//! you usually set are `P2P_SECRET` (HMAC key for join tokens; the demo's identity-cookie key is derived from
+//! it, `identity/cookie_key.rs`; a random per-process key with a warning when unset), `LEPTOS_SITE_ADDR`,
+//! `LEPTOS_SITE_ROOT` and `RUST_LOG`; and
 //! `LEPTOS_HASH_FILES=true` for a production build with content-hashed file names (`p2p_streams_demo::site`).
 
 use axum::routing::post;
