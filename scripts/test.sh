@@ -39,6 +39,8 @@ LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$ROOT/target/site-hashed" LEPTOS_HASH_F
   cargo leptos build --split
 step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
 scripts/bench.sh --smoke
+step "TURN benchmark smoke: a few MB relayed by the embedded server and by coturn, natively and in Chromium"
+scripts/bench-turn.sh --smoke
 step "NAT lab for nat.spec.ts (network namespaces with two NATed homes; deleted on exit)"
 if [[ "$(id -u)" == 0 ]]; then
   lab_env="$(scripts/nat-lab.sh up)"

@@ -60,7 +60,7 @@ fn bytes(n: u64) -> String {
 pub(super) fn turn_view(turn: Option<AdminTurn>) -> impl IntoView {
     let Some(turn) = turn else {
         return view! {
-            <section class="card" data-testid="admin-turn-off">
+            <section class="card turn-card" data-testid="admin-turn-off">
                 <h2>"TURN relay"</h2>
                 <p class="muted">"The embedded STUN/TURN server is off (set P2P_TURN_LISTEN to turn it on)."</p>
             </section>
@@ -69,7 +69,7 @@ pub(super) fn turn_view(turn: Option<AdminTurn>) -> impl IntoView {
     };
     let count = turn.allocations.len();
     view! {
-        <section class="card" data-testid="admin-turn" data-allocations=count.to_string()>
+        <section class="card turn-card" data-testid="admin-turn" data-allocations=count.to_string()>
             <h2>"TURN relay"</h2>
             <p class="muted">{format!("{count} live {}.", if count == 1 { "allocation" } else { "allocations" })}</p>
             <ul class="peer-list">

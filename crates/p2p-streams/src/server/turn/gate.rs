@@ -45,6 +45,8 @@ enum Verdict {
 pub(crate) struct Gate {
     /// The transport: the UDP socket, or one client's framed TCP connection.
     io: Arc<dyn Conn + Send + Sync>,
+    /// `io`'s local address, read once: the `turn` crate asks for it on every datagram.
+    local: Option<SocketAddr>,
     /// Settings, books and policy shared by every listener.
     shared: Arc<Shared>,
     /// The user of the Allocate request being handled (read by this listener's relay ports).
@@ -60,7 +62,8 @@ impl Gate {
         shared: &Arc<Shared>,
         ended: Option<oneshot::Sender<()>>,
     ) -> Self {
-        Gate { io, shared: Arc::clone(shared), pending: PendingUser::default(), ended: Mutex::new(ended) }
+        let local = io.local_addr().ok();
+        Gate { io, local, shared: Arc::clone(shared), pending: PendingUser::default(), ended: Mutex::new(ended) }
     }
 
     /// Decides what happens to `bytes` from `from`.
@@ -225,7 +228,7 @@ impl Conn for Gate {
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        self.io.local_addr()
+        self.local.map_or_else(|| self.io.local_addr(), Ok)
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {

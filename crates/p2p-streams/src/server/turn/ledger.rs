@@ -175,7 +175,10 @@ impl Ledger {
         books.by_relay.insert(relay, Arc::clone(&allocation));
         ::metrics::gauge!(ALLOCATIONS).set(books.by_relay.len() as f64);
         tracing::info!(user = %allocation.user, client = %client, relay = %relay, "turn allocation opened");
-        LedgerEntry { ledger: Arc::clone(self), allocation }
+        // Handles looked up once, not on every relayed datagram.
+        let to_peer = ::metrics::counter!(RELAYED_BYTES, "direction" => "to_peer");
+        let to_client = ::metrics::counter!(RELAYED_BYTES, "direction" => "to_client");
+        LedgerEntry { ledger: Arc::clone(self), allocation, to_peer, to_client }
     }
 
     /// Whether `port` is a live relay port (peers may reach our own address there).
@@ -241,19 +244,22 @@ pub(crate) struct LedgerEntry {
     ledger: Arc<Ledger>,
     /// The allocation.
     pub(crate) allocation: Arc<Allocation>,
+    /// `RELAYED_BYTES` by direction.
+    to_peer: ::metrics::Counter,
+    to_client: ::metrics::Counter,
 }
 
 impl LedgerEntry {
     /// Counts `bytes` relayed from the client to a peer.
     pub(crate) fn sent_to_peer(&self, bytes: usize) {
         self.allocation.to_peer.fetch_add(bytes as u64, Ordering::Relaxed);
-        ::metrics::counter!(RELAYED_BYTES, "direction" => "to_peer").increment(bytes as u64);
+        self.to_peer.increment(bytes as u64);
     }
 
     /// Counts `bytes` relayed from a peer to the client.
     pub(crate) fn sent_to_client(&self, bytes: usize) {
         self.allocation.to_client.fetch_add(bytes as u64, Ordering::Relaxed);
-        ::metrics::counter!(RELAYED_BYTES, "direction" => "to_client").increment(bytes as u64);
+        self.to_client.increment(bytes as u64);
     }
 }
 
