@@ -3,7 +3,9 @@
 //! `<P2pFrame>` and renders status, peers and chat from `use_p2p::<ChatMessage>()`. All user text goes through
 //! text nodes, never HTML. Query parameters tune the frame for tests: `keep_signaling=1`, `relay=1` (TURN
 //! relay candidates only: this peer's addresses stay private), `heartbeat_ms=N`, `idle_timeout_ms=N`,
-//! `expires_in_secs=N` (join token lifetime), `history=N` (messages of history kept and replayed).
+//! `expires_in_secs=N` (join token lifetime), `history=N` (messages of history kept and replayed),
+//! `switch_to=ROOM` (a `switch-room` button that moves the frame to that room in place: the frame's session
+//! prop is a signal).
 
 use crate::app::page_query;
 use crate::identity::{chat_session, current_user, valid_room};
@@ -77,8 +79,17 @@ fn ChatRoom(room: String, name: String) -> impl IntoView {
     let expires_in_secs = page_query("expires_in_secs").and_then(|v| v.parse().ok()).unwrap_or(3600);
     let events = RwSignal::new(Vec::<String>::new());
     let log = move |what: &str| events.update(|e| e.push(what.to_owned()));
+    let session = RwSignal::new(chat_session(&room));
+    let switch = page_query("switch_to").filter(|other| valid_room(other)).map(|other| {
+        let target = chat_session(&other);
+        view! {
+            <button type="button" class="secondary" data-testid="switch-room"
+                on:click=move |_| session.set(target.clone())>{format!("Switch to #{other}")}</button>
+        }
+    });
     view! {
-        <P2pFrame session_id=chat_session(&room) peer_id=name.clone() config
+        {switch}
+        <P2pFrame session_id=session peer_id=name.clone() config
             expires_in=Duration::from_secs(expires_in_secs)
             on_negotiating=move |()| log("negotiating")
             on_connecting=move |()| log("connecting")
@@ -100,8 +111,8 @@ fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) ->
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let text: String = draft.get_untracked().trim().chars().take(MAX_TEXT).collect();
-        if !text.is_empty() {
-            p2p.send(ChatMessage { text });
+        // The draft stays when the frame did not take the message (closed room): nothing typed is lost.
+        if !text.is_empty() && p2p.send(ChatMessage { text }).is_ok() {
             draft.set(String::new());
         }
     };

@@ -25,6 +25,14 @@ pub fn ice_policy_from_query() -> IceTransportPolicy {
     }
 }
 
+/// Reports a message the frame did not take (the room was closed, or the message did not serialize) on the
+/// console: the demo's messages always serialize and it never closes a frame, so this is a bug report.
+pub fn warn_unsent(result: Result<(), p2p_streams::SendError>) {
+    if let Err(err) = result {
+        leptos::logging::warn!("message not sent: {err}");
+    }
+}
+
 /// The room's untyped view of the frame: these parts read state only, never messages.
 fn frame() -> p2p_streams::P2p<serde_json::Value> {
     use_p2p::<serde_json::Value>()

@@ -12,7 +12,7 @@ mod board;
 mod canvas;
 
 use crate::identity::{current_user, valid_room};
-use crate::rooms::parts::{ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
+use crate::rooms::parts::{ice_policy_from_query, warn_unsent, ConnectionBanners, PeerList, RoomStatus};
 use board::{color_of, default_color, Board, PALETTE};
 use canvas::Canvas;
 use leptos::prelude::*;
@@ -122,7 +122,7 @@ fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
         if m.data == WhiteboardMessage::SyncRequest {
             if p2p.is_host.get_untracked() && me.as_ref() != Some(&m.from) {
                 let strokes = board.with_untracked(Board::snapshot);
-                p2p.send(WhiteboardMessage::Sync { to: m.from, strokes });
+                warn_unsent(p2p.send(WhiteboardMessage::Sync { to: m.from, strokes }));
             }
             return;
         }
@@ -133,7 +133,7 @@ fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
     Effect::new(move |was_connected: Option<bool>| {
         let connected = p2p.state.get() == P2pState::Connected;
         if connected && was_connected != Some(true) && p2p.role.get_untracked() == Some(Role::Client) {
-            p2p.send(WhiteboardMessage::SyncRequest);
+            warn_unsent(p2p.send(WhiteboardMessage::SyncRequest));
         }
         connected
     });
@@ -168,7 +168,7 @@ fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
                         </span>
                         <button type="button" class="secondary" data-testid="whiteboard-clear"
                             disabled=move || board.with(Board::is_empty)
-                            on:click=move |_| p2p.send(WhiteboardMessage::Clear)>
+                            on:click=move |_| warn_unsent(p2p.send(WhiteboardMessage::Clear))>
                             "Clear for everyone"
                         </button>
                     </div>

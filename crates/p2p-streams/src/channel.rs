@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Connection state of one peer as the host sees it (`data-state` in the peer list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LinkState {
     /// Waiting for or exchanging offer/answer.
     Negotiating,
@@ -37,6 +38,7 @@ impl LinkState {
 /// so the variants are ordered from direct to relayed (`Ord`): a client that forces relay shows `Relay`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Route {
     /// Direct, between the peers' own addresses (same machine or LAN, or a public address).
     Host,

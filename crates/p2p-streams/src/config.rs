@@ -18,6 +18,7 @@ pub struct IceServer {
 /// Which ICE candidates a peer may use (`RTCConfiguration.iceTransportPolicy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum IceTransportPolicy {
     /// Every candidate type: direct (host), through the NAT's public address (srflx) and relayed (TURN).
     /// Other peers of the room learn this peer's addresses, as with any WebRTC connection.

@@ -49,7 +49,7 @@ pub mod server;
 
 pub use config::{IceServer, IceTransportPolicy, P2pConfig};
 pub use frame::P2pFrame;
-pub use hooks::{use_p2p, P2p, P2pState, Received};
+pub use hooks::{try_use_p2p, use_p2p, DecodeFailure, P2p, P2pState, Received, SendError};
 pub use protocol::{LinkState, PeerId, PeerStatus, Role, Route, SessionId};
 #[cfg(feature = "ssr")]
 pub use ticket::JoinPolicy;

@@ -61,6 +61,7 @@ impl fmt::Display for SessionId {
 /// What a peer is in its session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Role {
     /// Holds one link per client and relays every message (the star's centre).
     Host,

@@ -53,6 +53,7 @@ mod signer {
 
     /// Why a token was refused. Every variant is bad input from a peer.
     #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+    #[non_exhaustive]
     pub enum TokenError {
         /// No token in the request.
         #[error("missing join token")]

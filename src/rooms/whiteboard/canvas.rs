@@ -5,6 +5,7 @@
 
 use super::board::{color_of, normalized, points_attr, Board, MAX_STROKE_POINTS, VIEW_H, VIEW_W};
 use super::{Point, WhiteboardMessage};
+use crate::rooms::parts::warn_unsent;
 use leptos::ev::PointerEvent;
 use leptos::prelude::*;
 use p2p_streams::use_p2p;
@@ -105,7 +106,7 @@ pub fn Canvas(board: RwSignal<Board>, color: RwSignal<u8>) -> impl IntoView {
         let Some(mut done) = done.flatten() else { return };
         preview.set(Vec::new());
         if let Some(message) = done.take_message(None) {
-            p2p.send(message);
+            warn_unsent(p2p.send(message));
         }
     };
 
@@ -139,7 +140,7 @@ pub fn Canvas(board: RwSignal<Board>, color: RwSignal<u8>) -> impl IntoView {
                 preview.update(|points| points.push(p));
             }
             if let Some(message) = message {
-                p2p.send(message);
+                warn_unsent(p2p.send(message));
             }
         }
     };

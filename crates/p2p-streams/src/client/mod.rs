@@ -38,6 +38,7 @@ use std::rc::{Rc, Weak};
 
 /// What the driver reports to its frame.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum DriverEvent {
     /// This peer's state changed.
     State(P2pState),

@@ -27,6 +27,7 @@ mod ticket;
 
 /// Why a frame could not be decoded: all of it is bad input from the peer or server that sent it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// Not JSON at all.
     #[error("{0}")]

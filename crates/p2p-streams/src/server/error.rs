@@ -137,6 +137,7 @@ impl PeerError {
 
 /// Our failure while serving a socket.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
     /// The session store did not answer.
     #[error(transparent)]

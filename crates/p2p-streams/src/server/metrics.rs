@@ -62,6 +62,7 @@ static INSTALLED: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
 
 /// The Prometheus recorder could not be installed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MetricsError {
     /// Another recorder is already the process's global one, or the builder refused its settings.
     #[error("cannot install the Prometheus recorder: {0}")]

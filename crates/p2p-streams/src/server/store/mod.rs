@@ -48,6 +48,7 @@ pub const MAX_ROSTER_STATES: usize = 512;
 
 /// The store could not answer: our failure, never a peer's.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The backend is unreachable or refused the command.
     #[error("session store unavailable: {0}")]

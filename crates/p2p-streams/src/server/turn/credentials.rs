@@ -25,6 +25,7 @@ impl std::fmt::Debug for TurnCredentials {
 
 /// Why a TURN user name is not one of ours (the embedded server answers 401 to each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CredentialError {
     /// Not `"{expiry}:{peer}"` with a decimal expiry and a non-empty peer.
     #[error("malformed TURN user name")]

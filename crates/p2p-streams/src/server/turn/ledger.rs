@@ -18,6 +18,7 @@ pub const REFUSALS: &str = "p2p_turn_refusals_total";
 
 /// Why the gate refused a request or dropped a datagram (the `reason` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Refusal {
     /// 401: the credential's expiry has passed (also a captured request replayed after it).
     Expired,

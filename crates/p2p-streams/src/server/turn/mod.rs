@@ -75,6 +75,7 @@ impl TurnConfig {
 
 /// Why the embedded server could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TurnError {
     /// The listen address could not be bound.
     #[error("cannot listen for STUN/TURN on {addr}: {source}")]

@@ -1,0 +1,176 @@
+//! The untyped state one `<P2pFrame>` shares with the hooks inside it (provided as Leptos context): the
+//! signals the driver's events feed, the outbox `send` writes to, the observers that decode each delivered
+//! message once per message type, and the frame's controls (`close`, `reconnect`).
+
+#[cfg(feature = "hydrate")]
+use super::log::place;
+use super::{P2pState, RawMessage};
+use crate::protocol::{PeerId, PeerStatus, Role};
+use leptos::prelude::*;
+#[cfg(feature = "hydrate")]
+use std::rc::Rc;
+
+#[cfg(feature = "hydrate")]
+/// Where `send` puts outgoing messages: queued until the browser driver is running, then handed to it.
+pub(crate) enum Outbox {
+    /// Not started yet (SSR, or before the token arrived): messages wait here.
+    Pending(Vec<serde_json::Value>),
+    /// The driver's send function.
+    Ready(Rc<dyn Fn(serde_json::Value)>),
+}
+
+/// What a frame's observers hear (browser only).
+#[cfg(feature = "hydrate")]
+pub(crate) enum Observed<'a> {
+    /// A message at its place in the order; `fresh` the first time this peer sees it.
+    Message(&'a RawMessage, bool),
+    /// The frame left its room (session changed, reconnect): forget every message.
+    Reset,
+}
+
+/// Decodes and files delivered messages for one message type (browser only).
+#[cfg(feature = "hydrate")]
+pub(crate) type Observer = Rc<dyn Fn(&Observed<'_>)>;
+
+/// One typed view of a frame: its message type and the view (`hooks::typed::TypedView<T>`).
+#[cfg(feature = "hydrate")]
+pub(crate) type TypedViewEntry = (std::any::TypeId, Box<dyn std::any::Any>);
+
+/// The frame's handler of [`Control`] requests.
+#[cfg(feature = "hydrate")]
+pub(crate) type ControlFn = Rc<dyn Fn(Control)>;
+
+/// What the hook asks of the frame's browser half.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Leave the room: close the driver.
+    Close,
+    /// Close the driver and start a new one with a fresh ticket.
+    Reconnect,
+}
+
+/// Shared state of one `<P2pFrame>`, provided as context to its children.
+#[derive(Clone, Copy)]
+pub struct P2pContext {
+    pub(crate) state: RwSignal<P2pState>,
+    pub(crate) peers: RwSignal<Vec<PeerStatus>>,
+    pub(crate) role: RwSignal<Option<Role>>,
+    pub(crate) peer_id: RwSignal<Option<PeerId>>,
+    pub(crate) host: RwSignal<Option<PeerId>>,
+    pub(crate) signaling_open: RwSignal<bool>,
+    pub(crate) error: RwSignal<Option<String>>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub(crate) messages: RwSignal<Vec<RawMessage>>,
+    pub(crate) missed: RwSignal<u64>,
+    pub(crate) dropped: RwSignal<u64>,
+    /// The history limit of the frame's config (typed views keep as many).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub(crate) history: StoredValue<usize>,
+    // Browser-only state holds `Rc` closures; it does not exist during SSR, where the server's worker
+    // threads would drop thread-local values on the wrong thread.
+    #[cfg(feature = "hydrate")]
+    pub(crate) outbox: StoredValue<Outbox, LocalStorage>,
+    #[cfg(feature = "hydrate")]
+    pub(crate) observers: StoredValue<Vec<Observer>, LocalStorage>,
+    /// Typed views already built, one per message type (`hooks::typed`).
+    #[cfg(feature = "hydrate")]
+    pub(crate) views: StoredValue<Vec<TypedViewEntry>, LocalStorage>,
+    #[cfg(feature = "hydrate")]
+    pub(crate) control: StoredValue<Option<ControlFn>, LocalStorage>,
+    /// The frame's owner: typed views live as long as the frame, not as the first component that asked.
+    #[cfg(feature = "hydrate")]
+    pub(crate) owner: StoredValue<Option<Owner>, LocalStorage>,
+}
+
+impl P2pContext {
+    pub(crate) fn new(history: usize) -> Self {
+        P2pContext {
+            state: RwSignal::new(P2pState::Negotiating),
+            peers: RwSignal::new(Vec::new()),
+            role: RwSignal::new(None),
+            peer_id: RwSignal::new(None),
+            host: RwSignal::new(None),
+            signaling_open: RwSignal::new(false),
+            error: RwSignal::new(None),
+            messages: RwSignal::new(Vec::new()),
+            missed: RwSignal::new(0),
+            dropped: RwSignal::new(0),
+            history: StoredValue::new(history),
+            #[cfg(feature = "hydrate")]
+            outbox: StoredValue::new_local(Outbox::Pending(Vec::new())),
+            #[cfg(feature = "hydrate")]
+            observers: StoredValue::new_local(Vec::new()),
+            #[cfg(feature = "hydrate")]
+            views: StoredValue::new_local(Vec::new()),
+            #[cfg(feature = "hydrate")]
+            control: StoredValue::new_local(None),
+            #[cfg(feature = "hydrate")]
+            owner: StoredValue::new_local(Owner::current()),
+        }
+    }
+
+    /// Queues or sends one serialized message (nothing to do during SSR).
+    #[cfg(not(feature = "hydrate"))]
+    pub(crate) fn send_raw(&self, _payload: serde_json::Value) {}
+
+    /// Queues or sends one serialized message.
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn send_raw(&self, payload: serde_json::Value) {
+        let ready = self.outbox.with_value(|o| match o {
+            Outbox::Ready(f) => Some(Rc::clone(f)),
+            Outbox::Pending(_) => None,
+        });
+        match ready {
+            Some(send) => send(payload),
+            None => self.outbox.update_value(|o| {
+                if let Outbox::Pending(queue) = o {
+                    queue.push(payload);
+                }
+            }),
+        }
+    }
+
+    /// Puts a message at its place in the order (moving it if it was elsewhere, keeping at most the history
+    /// limit) and tells every observer (which decode it once for their message type).
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn deliver(&self, message: RawMessage, fresh: bool) {
+        let observers = self.observers.with_value(|o| o.clone());
+        for observer in &observers {
+            observer(&Observed::Message(&message, fresh));
+        }
+        let limit = self.history.get_value();
+        let (from, seq) = (message.from.clone(), message.seq);
+        self.messages.update(|list| place(list, message, &from, seq, limit));
+    }
+
+    /// Back to a frame that joined nothing yet (before another session, or a reconnect): every signal at its
+    /// initial value, the outbox pending, every typed view emptied.
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn reset(&self) {
+        self.state.set(P2pState::Negotiating);
+        self.peers.set(Vec::new());
+        self.role.set(None);
+        self.peer_id.set(None);
+        self.host.set(None);
+        self.signaling_open.set(false);
+        self.error.set(None);
+        self.messages.set(Vec::new());
+        self.missed.set(0);
+        self.dropped.set(0);
+        self.outbox.set_value(Outbox::Pending(Vec::new()));
+        let observers = self.observers.with_value(|o| o.clone());
+        for observer in &observers {
+            observer(&Observed::Reset);
+        }
+    }
+
+    /// Asks the frame's browser half to close or reconnect (nothing during SSR or before it started).
+    pub(crate) fn control(&self, what: Control) {
+        #[cfg(feature = "hydrate")]
+        if let Some(control) = self.control.try_with_value(|c| c.clone()).flatten() {
+            control(what);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = what;
+    }
+}

@@ -1,0 +1,196 @@
+//! `use_p2p::<T>()`: the reactive view of the room a `<P2pFrame>` opened, for components inside it (and
+//! [`try_use_p2p`] for components that may be outside one). Compiled on both sides; during SSR the signals
+//! hold their initial values and `send` only queues.
+//!
+//! Each delivered message is decoded into `T` once, when it arrives (once per message type per frame, however
+//! many components read it); messages that do not decode as `T` are counted in `decode_errors` and listed in
+//! `decode_failures` with their sender and serde's reason.
+//!
+//! ```
+//! # use leptos::prelude::*;
+//! # use p2p_streams::use_p2p;
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct ChatMessage { text: String }
+//! #[component]
+//! fn Status() -> impl IntoView {
+//!     let p2p = use_p2p::<ChatMessage>();
+//!     let say_hi = move |_| {
+//!         if let Err(err) = p2p.send(ChatMessage { text: "hi".into() }) {
+//!             leptos::logging::warn!("not sent: {err}");
+//!         }
+//!     };
+//!     view! { <p>{move || p2p.state.get().as_str()}</p> <button on:click=say_hi>"Say hi"</button> }
+//! }
+//! # let _ = Status;
+//! ```
+
+mod context;
+mod log;
+mod typed;
+
+pub(crate) use context::Control;
+#[cfg(feature = "hydrate")]
+pub(crate) use context::Outbox;
+pub use context::P2pContext;
+pub use log::{decode, DecodeFailure, DecodeFailures, Received, RECENT_DECODE_FAILURES};
+
+use crate::protocol::{PeerId, PeerStatus, Role};
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use typed::TypedView;
+
+/// Connection state of this peer, mirroring the callbacks of the Rails gem we model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum P2pState {
+    /// Getting a token, talking to the signaling server, exchanging offer/answer.
+    Negotiating,
+    /// Descriptions exchanged; ICE, DTLS and the data channel are opening.
+    Connecting,
+    /// Data channel to the host open (the host: registered as host).
+    Connected,
+    /// The link to the host was lost; reconnecting on its own.
+    Disconnected,
+    /// The frame was closed (unmounted, or [`P2p::close`]).
+    Closed,
+    /// Cannot continue (refused token, protocol mismatch); see the `error` signal.
+    Failed,
+}
+
+impl P2pState {
+    /// Lowercase name, as shown in `data-testid="p2p-status"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            P2pState::Negotiating => "negotiating",
+            P2pState::Connecting => "connecting",
+            P2pState::Connected => "connected",
+            P2pState::Disconnected => "disconnected",
+            P2pState::Closed => "closed",
+            P2pState::Failed => "failed",
+        }
+    }
+}
+
+/// One app message as delivered by the host, untyped.
+pub type RawMessage = crate::delivery::Entry;
+
+/// Why [`P2p::send`] did not take a message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The room was closed ([`P2p::close`], or the frame unmounted); [`P2p::reconnect`] opens it again.
+    #[error("the room is closed")]
+    Closed,
+    /// The message did not serialize to JSON (serde's reason).
+    #[error("message not serializable: {0}")]
+    Serialize(String),
+}
+
+/// The room as seen by one component: reactive state plus `send`, typed by the app's message `T`.
+pub struct P2p<T: Send + Sync + 'static> {
+    /// This peer's connection state.
+    pub state: Signal<P2pState>,
+    /// Every peer of the session with its state, host first (from the host's `Data.Connection.State`).
+    pub peers: Signal<Vec<PeerStatus>>,
+    /// This peer's role, once the server assigned one.
+    pub role: Signal<Option<Role>>,
+    /// Whether this peer is the host.
+    pub is_host: Signal<bool>,
+    /// This peer's id (`{user}#{tab}`), once the server welcomed it.
+    pub peer_id: Signal<Option<PeerId>>,
+    /// The current host's id.
+    pub host_peer_id: Signal<Option<PeerId>>,
+    /// Whether this peer's signaling WebSocket is open.
+    pub signaling_open: Signal<bool>,
+    /// The last fatal error, if any.
+    pub error: Signal<Option<String>>,
+    /// Received messages in the session order, the same on every peer (bounded by
+    /// `P2pConfig::history_limit`), each decoded once on arrival. Messages that do not deserialize as `T` are
+    /// not here: they are counted in [`decode_errors`](Self::decode_errors).
+    pub messages: Signal<Vec<Received<T>>>,
+    /// How many delivered messages did not deserialize as `T` (since the frame joined its current session).
+    pub decode_errors: Signal<u64>,
+    /// The last few of those ([`RECENT_DECODE_FAILURES`]), oldest first, with sender and reason.
+    pub decode_failures: Signal<Vec<DecodeFailure>>,
+    /// How many messages this peer missed that the host could no longer supply (history gaps), in total.
+    pub missed_messages: Signal<u64>,
+    /// Host: how many malformed, oversized or misdirected data-channel messages were dropped.
+    pub dropped_messages: Signal<u64>,
+    ctx: P2pContext,
+    view: TypedView<T>,
+}
+
+impl<T: Send + Sync + 'static> Clone for P2p<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for P2p<T> {}
+
+impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
+    /// Sends `msg` to every peer through the host (the host delivers it back to this peer too, so all
+    /// peers see one order). `Ok` means the message is in the outbox, not that it arrived: while this peer is
+    /// not connected (negotiating, reconnecting, failed) it waits there, and it is kept (surviving a reload)
+    /// until the host's order includes it, resent after any reconnect, to the same or a new host, and
+    /// delivered exactly once. Errors: [`SendError::Closed`] after [`close`](Self::close) (or once the
+    /// frame unmounted), [`SendError::Serialize`] when `msg` does not serialize.
+    pub fn send(&self, msg: T) -> Result<(), SendError> {
+        if self.ctx.state.try_get_untracked().is_none_or(|s| s == P2pState::Closed) {
+            return Err(SendError::Closed);
+        }
+        let payload = serde_json::to_value(&msg).map_err(|err| SendError::Serialize(err.to_string()))?;
+        self.ctx.send_raw(payload);
+        Ok(())
+    }
+
+    /// Leaves the room: closes the links and the signaling socket; `state` becomes `Closed` and `send`
+    /// answers [`SendError::Closed`] until [`reconnect`](Self::reconnect). Unsent messages stay in this
+    /// tab's outbox. A no-op during SSR.
+    pub fn close(&self) {
+        self.ctx.control(Control::Close);
+    }
+
+    /// Leaves the room and joins it again with a fresh join ticket (after [`close`](Self::close), after a
+    /// fatal error, or to start over): every signal restarts from its initial value and the outbox is
+    /// resent. A no-op during SSR.
+    pub fn reconnect(&self) {
+        self.ctx.control(Control::Reconnect);
+    }
+
+    /// Calls `f` for every message received from now on (while this component lives), decoded once (messages
+    /// that do not decode are counted in `decode_errors` instead). A no-op during SSR.
+    pub fn on_message(&self, f: impl Fn(Received<T>) + 'static) {
+        self.view.listen(f);
+    }
+}
+
+/// The room of the nearest enclosing `<P2pFrame>`, with messages typed as `T`.
+///
+/// # Panics
+/// When called outside a `<P2pFrame>` (a programming error, caught on first render); use [`try_use_p2p`]
+/// in components that may be rendered outside one.
+pub fn use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>() -> P2p<T> {
+    try_use_p2p().expect("use_p2p() must be called inside <P2pFrame>")
+}
+
+/// The room of the nearest enclosing `<P2pFrame>`, or `None` outside one.
+pub fn try_use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>() -> Option<P2p<T>> {
+    let ctx = use_context::<P2pContext>()?;
+    let view = TypedView::<T>::of(ctx);
+    Some(P2p {
+        state: ctx.state.into(),
+        peers: ctx.peers.into(),
+        role: ctx.role.into(),
+        is_host: Signal::derive(move || ctx.role.get() == Some(Role::Host)),
+        peer_id: ctx.peer_id.into(),
+        host_peer_id: ctx.host.into(),
+        signaling_open: ctx.signaling_open.into(),
+        error: ctx.error.into(),
+        messages: view.messages(),
+        decode_errors: view.decode_errors(),
+        decode_failures: view.decode_failures(),
+        missed_messages: ctx.missed.into(),
+        dropped_messages: ctx.dropped.into(),
+        ctx,
+        view,
+    })
+}

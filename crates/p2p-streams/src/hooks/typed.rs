@@ -1,0 +1,130 @@
+//! One frame's messages decoded as one message type: built the first time a component asks for `T`, owned by
+//! the frame (so it outlives that component), fed by an observer that decodes each delivered message once.
+//! During SSR there are no messages: the view is a set of empty signals.
+
+use super::log::{DecodeFailure, DecodeFailures, Received};
+use super::P2pContext;
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+
+/// A listener of `P2p::on_message` (browser only), with the id its cleanup removes it by.
+#[cfg(feature = "hydrate")]
+type Listener<T> = (u64, std::rc::Rc<dyn Fn(Received<T>)>);
+
+/// The typed messages and decode failures of one frame for one message type.
+pub(crate) struct TypedView<T: Send + Sync + 'static> {
+    messages: RwSignal<Vec<Received<T>>>,
+    failures: RwSignal<DecodeFailures>,
+    #[cfg(feature = "hydrate")]
+    listeners: StoredValue<(u64, Vec<Listener<T>>), LocalStorage>,
+}
+
+impl<T: Send + Sync + 'static> Clone for TypedView<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for TypedView<T> {}
+
+impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
+    /// The view of `ctx`'s messages as `T`: the frame's existing one, or a new one.
+    #[cfg(not(feature = "hydrate"))]
+    pub(crate) fn of(_ctx: P2pContext) -> Self {
+        TypedView { messages: RwSignal::new(Vec::new()), failures: RwSignal::new(DecodeFailures::default()) }
+    }
+
+    /// The view of `ctx`'s messages as `T`: the frame's existing one, or a new one (filled from the messages
+    /// the frame already has, then fed on every delivery).
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn of(ctx: P2pContext) -> Self {
+        use super::context::{Observed, Observer};
+        use std::any::TypeId;
+        use std::rc::Rc;
+
+        let key = TypeId::of::<T>();
+        let existing = ctx.views.try_with_value(|views| {
+            views.iter().find(|(id, _)| *id == key).and_then(|(_, view)| view.downcast_ref::<Self>().copied())
+        });
+        if let Some(view) = existing.flatten() {
+            return view;
+        }
+        let limit = ctx.history.get_value();
+        let build = || {
+            let mut failures = DecodeFailures::default();
+            let mut messages = Vec::new();
+            ctx.messages.with_untracked(|raw| {
+                for message in raw {
+                    super::log::file(&mut messages, &mut failures, message, limit);
+                }
+            });
+            TypedView {
+                messages: RwSignal::new(messages),
+                failures: RwSignal::new(failures),
+                listeners: StoredValue::new_local((0, Vec::new())),
+            }
+        };
+        let owner = ctx.owner.try_with_value(|o| o.clone()).flatten();
+        let view = match owner {
+            Some(owner) => owner.with(build),
+            None => build(),
+        };
+        let observer: Observer = Rc::new(move |observed: &Observed<'_>| match observed {
+            Observed::Message(raw, fresh) => {
+                let Some(mut failures) = view.failures.try_get_untracked() else { return };
+                let before = failures.count;
+                let decoded = view.messages.try_update(|m| super::log::file(m, &mut failures, raw, limit)).flatten();
+                if failures.count != before {
+                    view.failures.try_set(failures);
+                }
+                if let Some(received) = decoded.filter(|_| *fresh) {
+                    let listeners = view.listeners.try_with_value(|(_, l)| l.clone()).unwrap_or_default();
+                    for (_, listener) in listeners {
+                        listener(received.clone());
+                    }
+                }
+            }
+            Observed::Reset => {
+                view.messages.try_set(Vec::new());
+                view.failures.try_set(DecodeFailures::default());
+            }
+        });
+        ctx.observers.update_value(|o| o.push(observer));
+        ctx.views.update_value(|views| views.push((key, Box::new(view))));
+        view
+    }
+
+    /// The messages, in the session order.
+    pub(crate) fn messages(&self) -> Signal<Vec<Received<T>>> {
+        self.messages.into()
+    }
+
+    /// How many messages did not decode.
+    pub(crate) fn decode_errors(&self) -> Signal<u64> {
+        let failures = self.failures;
+        Signal::derive(move || failures.with(|f| f.count))
+    }
+
+    /// The last failures, oldest first.
+    pub(crate) fn decode_failures(&self) -> Signal<Vec<DecodeFailure>> {
+        let failures = self.failures;
+        Signal::derive(move || failures.with(|f| f.recent.iter().cloned().collect()))
+    }
+
+    /// Calls `f` with every fresh message decoded as `T` while the calling component lives (browser only).
+    pub(crate) fn listen(&self, f: impl Fn(Received<T>) + 'static) {
+        #[cfg(feature = "hydrate")]
+        {
+            let listeners = self.listeners;
+            let id = listeners.try_update_value(|(next, list)| {
+                *next += 1;
+                list.push((*next, std::rc::Rc::new(f)));
+                *next
+            });
+            on_cleanup(move || {
+                listeners.try_update_value(|(_, list)| list.retain(|(i, _)| Some(*i) != id));
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = f;
+    }
+}
