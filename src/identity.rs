@@ -76,9 +76,9 @@ pub async fn current_user() -> Result<Option<String>, ServerFnError> {
 /// Rooms of every kind that have a live host, with their peer counts.
 #[server(prefix = "/api", endpoint = "live_rooms")]
 pub async fn live_rooms() -> Result<Vec<RoomSummary>, ServerFnError> {
-    let server = use_context::<p2p_streams::server::SignalingServer>()
-        .ok_or_else(|| ServerFnError::new("SignalingServer missing from the context"))?;
-    let sessions = server.live_sessions().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let server = use_context::<p2p_streams::P2pServer>()
+        .ok_or_else(|| ServerFnError::new("P2pServer missing from the context"))?;
+    let sessions = server.signaling().live_sessions().await.map_err(|e| ServerFnError::new(e.to_string()))?;
     let mut rooms: Vec<RoomSummary> = sessions
         .into_iter()
         .filter_map(|s| {
@@ -103,7 +103,7 @@ mod ssr {
     use axum::extract::{Form, State};
     use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
     use axum::response::{IntoResponse, Response};
-    use p2p_streams::JoinPolicy;
+    use p2p_streams::{async_trait, JoinPolicy, JoinRefusal};
     use serde::Deserialize;
 
     /// The value of cookie `name` in the request headers.
@@ -173,12 +173,21 @@ mod ssr {
         }
     }
 
+    /// Refusals: 404 for a session that is no demo room, 401 without a valid identity cookie, 403 for a peer
+    /// id that is not the cookie's user.
+    #[async_trait]
     impl JoinPolicy for DemoJoinPolicy {
-        fn authorize(&self, parts: &http::request::Parts, session_id: &str, peer_id: &str) -> Result<(), String> {
-            parse_session(session_id).ok_or("unknown room")?;
-            let user = user_from_headers(&parts.headers, &self.key).ok_or("not signed in")?;
+        async fn authorize(
+            &self,
+            parts: &http::request::Parts,
+            session_id: &str,
+            peer_id: &str,
+        ) -> Result<(), JoinRefusal> {
+            parse_session(session_id).ok_or_else(|| JoinRefusal::not_found("unknown room"))?;
+            let user = user_from_headers(&parts.headers, &self.key)
+                .ok_or_else(|| JoinRefusal::unauthorized("not signed in"))?;
             if user != peer_id {
-                return Err("peer id is not the signed-in user".into());
+                return Err(JoinRefusal::forbidden("peer id is not the signed-in user"));
             }
             Ok(())
         }

@@ -13,14 +13,13 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use p2p_streams::server::turn::EmbeddedTurn;
-use p2p_streams::server::{install_metrics, serve, MemoryStore, RedisBackend, SignalingServer};
+use p2p_streams::server::{install_metrics, serve, RedisBackend, SignalingServer};
 use p2p_streams::token::TokenSigner;
-use p2p_streams::{JoinPolicy, ServerIceServers};
+use p2p_streams::P2pServer;
 use p2p_streams_demo::admin::AdminToken;
 use p2p_streams_demo::app::{shell, App};
 use p2p_streams_demo::config::{Config, LogFormat, StoreKind};
 use p2p_streams_demo::identity::{join_handler, CookieKey, DemoJoinPolicy};
-use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
@@ -150,19 +149,19 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let cookie_key = CookieKey::derive(&secret);
     let signer = TokenSigner::new(secret);
     config.log_summary(addr, secret_source);
-    let signaling = match (config.store_kind(), config.redis_url.as_deref()) {
-        (StoreKind::Memory, _) => SignalingServer::new(signer, Arc::new(MemoryStore::new()), config.signaling()),
+    let builder = P2pServer::builder(signer, DemoJoinPolicy::new(cookie_key.clone()))
+        .signaling_config(config.signaling())
+        .ice_servers(config.ice());
+    let builder = match (config.store_kind(), config.redis_url.as_deref()) {
+        (StoreKind::Memory, _) => builder,
         (StoreKind::Redis, None) => return Err("--store redis needs --redis-url (P2P_REDIS_URL)".into()),
         (StoreKind::Redis, Some(url)) => {
             let backend = RedisBackend::connect(url, config.redis_options())
                 .await
                 .map_err(|err| format!("cannot connect to Redis: {err}"))?;
-            SignalingServer::clustered(signer, backend, config.signaling())
+            builder.redis(backend)
         }
     };
-    let ice = ServerIceServers(config.ice());
-
-    let policy: Arc<dyn JoinPolicy> = Arc::new(DemoJoinPolicy::new(cookie_key.clone()));
 
     let admin = AdminToken(config.admin_token.clone());
     let metrics = match install_metrics() {
@@ -175,31 +174,26 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
 
     let turn_setup = config.turn.setup()?;
     config.turn.log_summary(&turn_setup);
-    let embedded_turn = match turn_setup.embedded {
+    let builder = match turn_setup.credentials.clone() {
+        Some(credentials) => builder.turn_credentials(credentials),
+        None => builder,
+    };
+    // Tickets carry a credential for the configured URLs and the embedded server's own (the builder adds them).
+    let builder = match turn_setup.embedded {
         Some(turn_config) => {
             let credentials = turn_setup.credentials.clone().ok_or("the embedded TURN server needs a secret")?;
-            Some(EmbeddedTurn::start(turn_config, credentials).await?)
+            builder.embedded_turn(EmbeddedTurn::start(turn_config, credentials).await?)
         }
-        None => None,
+        None => builder,
     };
-    // Tickets carry a credential for the configured URLs and the embedded server's own.
-    let turn_credentials = turn_setup
-        .credentials
-        .map(|credentials| credentials.with_urls(embedded_turn.iter().flat_map(EmbeddedTurn::urls)));
-    let embedded_turn_context = embedded_turn.clone();
+    let p2p = builder.build();
+    let signaling = p2p.signaling().clone();
+    // The one toolkit value (rendering, the join ticket endpoint, /admin) and the demo's own.
     let context = {
-        let (signaling, policy, cookie_key) = (signaling.clone(), policy.clone(), cookie_key.clone());
+        let (p2p_context, cookie_key) = (p2p.leptos_context(), cookie_key.clone());
         move || {
-            provide_context(signaling.clone());
-            provide_context(policy.clone());
+            p2p_context();
             provide_context(cookie_key.clone());
-            provide_context(ice.clone());
-            if let Some(turn) = &turn_credentials {
-                provide_context(turn.clone());
-            }
-            if let Some(turn) = &embedded_turn_context {
-                provide_context(turn.clone());
-            }
             provide_context(admin.clone());
         }
     };
@@ -214,8 +208,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .merge(join)
-        .merge(signaling.router())
-        .merge(signaling.ops_router(metrics))
+        .merge(p2p.router())
+        .merge(p2p.ops_router(metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // The path only: query strings carry join and admin tokens.
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
@@ -231,7 +225,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     serve(listener, app, config.header_timeout(), shutdown).await;
     // Upgraded sockets are not awaited by the accept loop: let them send their close frames and leave the store.
     signaling.drained(std::time::Duration::from_secs(3)).await;
-    if let Some(turn) = embedded_turn {
+    if let Some(turn) = p2p.embedded_turn() {
         turn.close().await;
     }
     Ok(())

@@ -16,6 +16,7 @@ use leptos::prelude::provide_context;
 use p2p_streams::protocol::{ClientToServer, ErrorCode, LinkState, PeerStatus, Role, ServerToClient};
 use p2p_streams::server::metrics::{self as m, PROMETHEUS_CONTENT_TYPE};
 use p2p_streams::server::{install_metrics, SignalingServer};
+use p2p_streams::P2pServer;
 use p2p_streams_demo::admin::AdminToken;
 use std::net::SocketAddr;
 
@@ -127,18 +128,36 @@ async fn metrics_count_joins_signals_refusals_negotiation_and_bytes() {
 /// A server serving the signaling route and every server function, with `admin` as the configured token.
 async fn start_with_server_fns(admin: Option<&str>) -> common::TestServer {
     let admin = AdminToken(admin.map(str::to_owned));
-    let app = move |server: &SignalingServer| {
+    // The admin server function reads the one `P2pServer` from the context: its signaling route serves the
+    // test's sockets (the test server's store, so both see the same sessions).
+    let store: std::sync::Arc<dyn p2p_streams::server::SessionStore> =
+        std::sync::Arc::new(p2p_streams::server::MemoryStore::new());
+    let p2p = P2pServer::builder(p2p_streams::token::TokenSigner::new(common::SECRET.to_vec()), Anyone)
+        .store(store.clone())
+        .signaling_config(test_config())
+        .build();
+    let app = move |_: &SignalingServer| {
         let context = {
-            let server = server.clone();
+            let p2p_context = p2p.leptos_context();
             move || {
-                provide_context(server.clone());
+                p2p_context();
                 provide_context(admin.clone());
             }
         };
         let handler = move |req: Request<Body>| leptos_axum::handle_server_fns_with_context(context.clone(), req);
-        server.router().route("/api/{*fn_name}", post(handler))
+        p2p.router().route("/api/{*fn_name}", post(handler))
     };
-    common::start_app(test_config(), std::sync::Arc::new(p2p_streams::server::MemoryStore::new()), app).await
+    common::start_app(test_config(), store, app).await
+}
+
+/// Lets everyone join (these tests sign their tokens themselves).
+struct Anyone;
+
+#[p2p_streams::async_trait]
+impl p2p_streams::JoinPolicy for Anyone {
+    async fn authorize(&self, _: &http::request::Parts, _: &str, _: &str) -> Result<(), p2p_streams::JoinRefusal> {
+        Ok(())
+    }
 }
 
 /// Calls the admin server function with an optional token argument and cookie header.

@@ -86,7 +86,7 @@ impl FromServerFnError for AdminError {
 #[server(prefix = "/api", endpoint = "admin_sessions")]
 pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
     use axum::http::StatusCode;
-    use p2p_streams::server::SignalingServer;
+    use p2p_streams::P2pServer;
 
     let configured = auth::configured();
     let allowed = match token.as_deref() {
@@ -101,9 +101,9 @@ pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, Admi
         auth::set_status(StatusCode::FORBIDDEN);
         return Err(err);
     }
-    let server = use_context::<SignalingServer>()
-        .ok_or_else(|| AdminError::Call("SignalingServer missing from the context".into()))?;
-    let sessions = server.live_sessions().await.map_err(|err| {
+    let server =
+        use_context::<P2pServer>().ok_or_else(|| AdminError::Call("P2pServer missing from the context".into()))?;
+    let sessions = server.signaling().live_sessions().await.map_err(|err| {
         tracing::error!(%err, "admin inspector could not list sessions");
         auth::set_status(StatusCode::SERVICE_UNAVAILABLE);
         AdminError::Unavailable(err.to_string())
@@ -112,6 +112,5 @@ pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, Admi
         .into_iter()
         .map(|s| AdminSession { session_id: s.session_id.0, host: s.host, peers: s.peers, states: s.states })
         .collect();
-    let turn = use_context::<p2p_streams::server::turn::EmbeddedTurn>();
-    Ok(AdminSnapshot { sessions, turn: turn.as_ref().map(AdminTurn::from) })
+    Ok(AdminSnapshot { sessions, turn: server.embedded_turn().map(AdminTurn::from) })
 }

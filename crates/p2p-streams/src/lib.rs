@@ -31,6 +31,8 @@ pub mod early;
 pub mod frame;
 pub mod hooks;
 pub mod hub;
+#[cfg(feature = "ssr")]
+pub mod policy;
 pub mod protocol;
 #[cfg(any(test, feature = "hydrate"))]
 mod stats;
@@ -47,10 +49,15 @@ pub mod client;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+/// The attribute for implementing [`JoinPolicy`] (re-exported, so apps need no `async-trait` dependency).
+#[cfg(feature = "ssr")]
+pub use async_trait::async_trait;
 pub use config::{IceServer, IceTransportPolicy, P2pConfig};
 pub use frame::P2pFrame;
 pub use hooks::{try_use_p2p, use_p2p, DecodeFailure, P2p, P2pState, Received, SendError};
+#[cfg(feature = "ssr")]
+pub use policy::{JoinPolicy, JoinRefusal};
 pub use protocol::{LinkState, PeerId, PeerStatus, Role, Route, SessionId};
 #[cfg(feature = "ssr")]
-pub use ticket::JoinPolicy;
-pub use ticket::{issue_join_token, JoinTicket, ServerIceServers};
+pub use server::P2pServer;
+pub use ticket::{issue_join_token, JoinTicket};

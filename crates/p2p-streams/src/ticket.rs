@@ -1,6 +1,7 @@
 //! How a `<P2pFrame>` obtains its join token: the [`issue_join_token`] server function (run in-process during
 //! SSR and serialized into the page, or called over HTTP after client-side navigation or when a token
-//! expires), and the app's [`JoinPolicy`] (server only) deciding who may join which session as whom.
+//! expires). The server side issues it with the `server::P2pServer` in the Leptos context, after the app's
+//! `JoinPolicy` agreed.
 
 use crate::config::IceServer;
 use leptos::prelude::*;
@@ -23,29 +24,14 @@ pub struct JoinTicket {
     pub expires_at: u64,
     /// The lifetime asked for, in seconds (reused when the browser renews the ticket).
     pub expires_in_secs: u64,
-    /// The server's ICE servers (see [`ServerIceServers`]), used when the frame's config names none (may be
+    /// The server's ICE servers (`server::P2pServerBuilder::ice_servers`, after a minted TURN credential), used when the frame's config names none (may be
     /// absent from the JSON: empty).
     pub ice_servers: Vec<IceServer>,
 }
 
-/// Static ICE servers the server hands to every browser with its ticket (provide it in the Leptos context;
-/// absent means none). A frame whose `P2pConfig` lists its own ICE servers keeps those. Time-limited TURN
-/// credentials come from a `server::turn::TurnCredentials` in the context, minted per ticket.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ServerIceServers(pub Vec<IceServer>);
-
-/// The app's authorization hook, provided as `Arc<dyn JoinPolicy>` in the Leptos context (see
-/// `leptos_routes_with_context`). The toolkit refuses to issue tokens when none is provided.
-#[cfg(feature = "ssr")]
-pub trait JoinPolicy: Send + Sync + 'static {
-    /// Decides whether the request's user may join `session_id` as `peer_id`. Return `Err(reason)` to
-    /// refuse; the reason is shown to the user. Typical policies read the app's session cookie from `parts`
-    /// and require `peer_id` to be that user's id.
-    fn authorize(&self, parts: &http::request::Parts, session_id: &str, peer_id: &str) -> Result<(), String>;
-}
-
 /// Issues a join token for `peer_id` in `session_id`, valid for `expires_in_secs` (capped at
-/// [`MAX_EXPIRES_IN_SECS`]), after the app's [`JoinPolicy`] agreed.
+/// [`MAX_EXPIRES_IN_SECS`]), after the app's `JoinPolicy` agreed. A refusal answers with the policy's HTTP
+/// status (`JoinRefusal::status`) and "not allowed to join: {reason}".
 #[server(prefix = "/api", endpoint = "p2p_join_token")]
 #[allow(missing_docs)] // the macro's generated argument struct
 pub async fn issue_join_token(
@@ -54,7 +40,7 @@ pub async fn issue_join_token(
     expires_in_secs: u64,
 ) -> Result<JoinTicket, ServerFnError> {
     let parts: http::request::Parts = leptos_axum::extract().await?;
-    sign_join_ticket(&parts, session_id, peer_id, expires_in_secs)
+    sign_join_ticket(&parts, session_id, peer_id, expires_in_secs).await
 }
 
 /// [`issue_join_token`] for the browser: in the `hydrate` build with one `fetch` (`crate::client::call_server_fn`),
@@ -77,38 +63,25 @@ pub async fn fetch_join_ticket(
     }
 }
 
-/// What [`issue_join_token`] does once it has the request: `<P2pFrame>` calls it directly while the server
-/// renders the page, so the page's early script and the driver use the same ticket.
+/// What [`issue_join_token`] does once it has the request: issues the ticket with the `server::P2pServer`
+/// in the Leptos context and, on failure, sets the answer's HTTP status (`ResponseOptions`).
 #[cfg(feature = "ssr")]
-pub fn sign_join_ticket(
+pub async fn sign_join_ticket(
     parts: &http::request::Parts,
     session_id: String,
     peer_id: String,
     expires_in_secs: u64,
 ) -> Result<JoinTicket, ServerFnError> {
-    use crate::server::SignalingServer;
-    use crate::token::{valid_session_id, valid_user_id};
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    if !valid_session_id(&session_id) || !valid_user_id(&peer_id) {
-        return Err(ServerFnError::new("invalid session or peer id"));
-    }
-    let server = use_context::<SignalingServer>()
-        .ok_or_else(|| ServerFnError::new("p2p-streams: SignalingServer missing from the Leptos context"))?;
-    let policy = use_context::<Arc<dyn JoinPolicy>>()
-        .ok_or_else(|| ServerFnError::new("p2p-streams: no JoinPolicy in the Leptos context"))?;
-    if let Err(reason) = policy.authorize(parts, &session_id, &peer_id) {
-        tracing::info!(session = %session_id, reason = %reason, "join token refused by policy");
-        return Err(ServerFnError::new(format!("not allowed to join: {reason}")));
-    }
-    let ttl = Duration::from_secs(expires_in_secs.clamp(1, MAX_EXPIRES_IN_SECS));
-    let token = server.signer().sign(&session_id, &peer_id, ttl);
-    let expires_at = crate::token::now_secs() + ttl.as_secs();
-    // A TURN credential minted for this peer, expiring with its token (renewed with the ticket), first; then
-    // the static servers.
-    let minted =
-        use_context::<crate::server::turn::TurnCredentials>().and_then(|turn| turn.ice_server(&peer_id, expires_at));
-    let ice_servers = minted.into_iter().chain(use_context::<ServerIceServers>().unwrap_or_default().0).collect();
-    Ok(JoinTicket { session_id, peer_id, token, expires_at, expires_in_secs: ttl.as_secs(), ice_servers })
+    use crate::server::{P2pServer, TicketError};
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    let issued = match use_context::<P2pServer>() {
+        Some(server) => server.issue_ticket(parts, session_id, peer_id, expires_in_secs).await,
+        None => Err(TicketError::NotProvided),
+    };
+    issued.map_err(|err| {
+        if let Some(response) = response {
+            response.set_status(err.status());
+        }
+        ServerFnError::new(err)
+    })
 }

@@ -127,17 +127,31 @@ struct ServerTicket {
 }
 
 impl ServerTicket {
+    /// Issues the ticket in-process. The policy is polled once: one that must wait (a database query) is
+    /// dropped here and the browser fetches its ticket instead (no `data-ticket` attribute).
     #[cfg(feature = "ssr")]
     fn issue(session_id: &str, peer_id: &str, expires_in_secs: u64) -> ServerTicket {
         use crate::early::early_join_script;
-        use crate::ticket::sign_join_ticket;
-        let issued = match use_context::<http::request::Parts>() {
-            Some(parts) => sign_join_ticket(&parts, session_id.to_owned(), peer_id.to_owned(), expires_in_secs),
-            None => Err(ServerFnError::new("p2p-streams: no request to issue a join token for")),
+        use crate::server::{P2pServer, TicketError};
+        use futures::FutureExt;
+        let Some(parts) = use_context::<http::request::Parts>() else {
+            let error = Some("p2p-streams: no request to issue a join token for".to_owned());
+            return ServerTicket { json: None, error, script: String::new() };
         };
-        match issued.and_then(|t| Ok((serde_json::to_string(&t).map_err(ServerFnError::new)?, t))) {
+        let issued = match use_context::<P2pServer>() {
+            Some(server) => {
+                let issuing = server.issue_ticket(&parts, session_id.to_owned(), peer_id.to_owned(), expires_in_secs);
+                match issuing.now_or_never() {
+                    Some(issued) => issued,
+                    None => return ServerTicket::default(),
+                }
+            }
+            None => Err(TicketError::NotProvided),
+        };
+        let issued = issued.map_err(|e| e.to_string());
+        match issued.and_then(|t| Ok((serde_json::to_string(&t).map_err(|e| e.to_string())?, t))) {
             Ok((json, ticket)) => ServerTicket { json: Some(json), error: None, script: early_join_script(&ticket) },
-            Err(err) => ServerTicket { json: None, error: Some(err.to_string()), script: String::new() },
+            Err(error) => ServerTicket { json: None, error: Some(error), script: String::new() },
         }
     }
 

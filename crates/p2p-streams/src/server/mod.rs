@@ -49,6 +49,7 @@ mod handshake;
 mod limits;
 mod members;
 pub mod metrics;
+mod p2p;
 mod registry;
 mod route;
 mod serve;
@@ -61,6 +62,7 @@ pub use cluster::{RedisBackend, RedisOptions};
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
 pub use metrics::{install_metrics, MetricsError};
+pub use p2p::{P2pServer, P2pServerBuilder, TicketError};
 pub use serve::serve;
 pub use store::{HostClaim, MemoryStore, RedisStore, SessionStore, SessionSummary, StoreError, MAX_ROSTER_STATES};
 
@@ -179,8 +181,8 @@ impl SignalingServer {
         self.inner.cluster.as_ref().map(|c| c.node.as_str())
     }
 
-    /// The token signer (the app's server function signs join tokens with it).
-    pub fn signer(&self) -> &TokenSigner {
+    /// The token signer (`P2pServer` signs join tokens with it).
+    pub(crate) fn signer(&self) -> &TokenSigner {
         &self.inner.signer
     }
 
