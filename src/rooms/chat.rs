@@ -5,7 +5,8 @@
 //! relay candidates only: this peer's addresses stay private), `heartbeat_ms=N`, `idle_timeout_ms=N`,
 //! `expires_in_secs=N` (join token lifetime), `history=N` (messages of history kept and replayed),
 //! `switch_to=ROOM` (a `switch-room` button that moves the frame to that room in place: the frame's session
-//! prop is a signal).
+//! prop is a signal), `controls=1` (`p2p-close` and `p2p-reconnect` buttons calling the hook's `close()` and
+//! `reconnect()`).
 
 use crate::app::page_query;
 use crate::identity::{chat_session, current_user, valid_room};
@@ -117,6 +118,18 @@ fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) ->
         }
     };
     let lines = move || p2p.messages.get();
+    let controls = flag_query("controls").then(|| {
+        view! {
+            <div class="status-row">
+                <button type="button" class="secondary" data-testid="p2p-close" on:click=move |_| p2p.close()>
+                    "Leave"
+                </button>
+                <button type="button" class="secondary" data-testid="p2p-reconnect" on:click=move |_| p2p.reconnect()>
+                    "Rejoin"
+                </button>
+            </div>
+        }
+    });
 
     view! {
         <section class="room">
@@ -127,6 +140,7 @@ fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) ->
                 </div>
                 <RoomStatus show_signaling=true />
             </header>
+            {controls}
             <ConnectionBanners />
             <div class="room-grid">
                 <aside class="peers">
