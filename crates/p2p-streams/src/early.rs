@@ -1,5 +1,5 @@
 //! Early signaling, shared by both sides. During SSR `<P2pFrame>` renders, with its join ticket, a small inline
-//! script ([`early_join_script`], server side) that opens the signaling socket and sends `join` while the page's
+//! script (`early_join_script`, server side) that opens the signaling socket and sends `join` while the page's
 //! wasm is still downloading; the browser driver (`client::signaling`, hydrate side) takes that socket over, with
 //! every frame the server sent meanwhile, instead of opening its own. The host's offer is then usually waiting
 //! when the driver starts. A socket the driver cannot use (another ticket or tab nonce) is closed; a frame
@@ -25,6 +25,7 @@ pub const RENEW_MARGIN_SECS: u64 = 5;
 /// created by client-side navigation), when the ticket is about to expire, or when sessionStorage or
 /// WebSocket are unavailable: the driver then connects as usual.
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub fn early_join_script(ticket: &crate::ticket::JoinTicket) -> String {
     use crate::protocol::{ClientToServer, PROTOCOL_VERSION, SIGNALING_PATH};
 

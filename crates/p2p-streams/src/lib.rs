@@ -21,7 +21,8 @@
 //!   and `client::call_server_fn`, the one-`fetch` server-function call the frame and apps' islands use.
 //! - [`frame`] and [`hooks`]: `<P2pFrame>` and [`use_p2p`], compiled on both sides (no-ops during SSR).
 //! - `embedding` (feature `ssr`, documentation only): how to add the toolkit to an existing Leptos app.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod channel;
 pub mod config;
@@ -32,6 +33,7 @@ pub mod frame;
 pub mod hooks;
 pub mod hub;
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub mod policy;
 pub mod protocol;
 #[cfg(any(test, feature = "hydrate"))]
@@ -41,23 +43,29 @@ pub mod token;
 
 /// How to add p2p-streams to an existing Leptos app (every code block here is a compiled doctest).
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 #[doc = include_str!("../docs/embedding.md")]
 pub mod embedding {}
 
 #[cfg(feature = "hydrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hydrate")))]
 pub mod client;
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub mod server;
 
 /// The attribute for implementing [`JoinPolicy`] (re-exported, so apps need no `async-trait` dependency).
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use async_trait::async_trait;
 pub use config::{IceServer, IceTransportPolicy, P2pConfig};
 pub use frame::P2pFrame;
 pub use hooks::{try_use_p2p, use_p2p, DecodeFailure, P2p, P2pState, Received, SendError};
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use policy::{JoinPolicy, JoinRefusal};
 pub use protocol::{LinkState, PeerId, PeerStatus, Role, Route, SessionId};
 #[cfg(feature = "ssr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use server::P2pServer;
 pub use ticket::{issue_join_token, JoinTicket};

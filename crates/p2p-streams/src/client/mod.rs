@@ -1,6 +1,6 @@
 //! The browser driver (`hydrate` only): one per `<P2pFrame>`. It owns the signaling socket, the peer links
 //! and their JS closures, the timers, and the role logic (host relay in `host.rs`, client side in
-//! `guest.rs`). Every browser callback enters through [`Shared::with`], which borrows the state, runs one
+//! `guest.rs`). Every browser callback enters through `WeakShared::with`, which borrows the state, runs one
 //! handler, and only then hands the produced [`DriverEvent`]s to the frame (so app callbacks may call
 //! `send` without re-entering the driver).
 //!
