@@ -31,6 +31,16 @@ cargo check --workspace --features hydrate --lib --target wasm32-unknown-unknown
 step "The toolkit on its own, without the demo's Leptos islands feature: its tests and doctests, and the browser side"
 cargo test -p p2p-streams --features ssr --locked
 cargo check -p p2p-streams --features hydrate --target wasm32-unknown-unknown --locked
+step "Library package: cargo package + publish dry run + docs"
+# What crates.io would get: `cargo package` builds the packaged crate on its own (only the files it ships, its
+# lock file taken from the workspace's, so --locked holds), `cargo publish --dry-run` runs every check of a
+# real upload but the upload; then the API docs of both sides, where any rustdoc warning (broken intra-doc
+# link, bare URL...) fails. --allow-dirty: the checkout under test may have uncommitted changes, and they are
+# what is tested. Both builds reuse the shared target directory's dependencies.
+cargo package -p p2p-streams --locked --allow-dirty
+cargo publish -p p2p-streams --dry-run --locked --allow-dirty
+RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features ssr --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features hydrate --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
 cargo leptos build --split
 # The same site as production builds it (content hashes in the file names, hash file inside): a few seconds, no

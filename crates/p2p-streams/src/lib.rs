@@ -1,12 +1,21 @@
 //! p2p-streams: one-to-many WebRTC rooms for Leptos 0.8 apps. Wrap a room's UI in [`P2pFrame`], read and send
-//! with [`use_p2p`]; the server side is a signaling route (`server::SignalingServer`, feature `ssr`) that
+//! with [`use_p2p`]; the server side (feature `ssr`) is one `P2pServer`: a signaling route that
 //! finds each session's host and passes offers, answers and candidates between its peers. Messages travel
 //! browser to browser over WebRTC data channels, through the session's host.
 //!
-//! Features (enable them from the app's own `ssr` and `hydrate` features, the usual Leptos split):
-//! - `ssr`: the signaling server, join tokens, the embedded STUN/TURN server, and server-side rendering of
-//!   the frame (which issues the page's join ticket in-process);
-//! - `hydrate`: the browser driver (`client`) and the frame's hydration.
+//! # Features
+//!
+//! No feature is on by default. Enable them from the app's own `ssr` and `hydrate` features, the usual Leptos
+//! split (`ssr = ["p2p-streams/ssr", ...]`, `hydrate = ["p2p-streams/hydrate", ...]`):
+//!
+//! | Feature   | Side    | What it adds |
+//! |-----------|---------|--------------|
+//! | `ssr`     | server  | `server` (the signaling server, `P2pServer`, session stores, metrics, the embedded STUN/TURN server, TURN REST credentials), `JoinPolicy` / `JoinRefusal`, join ticket issuing, server-side rendering of the frame (which issues the page's join ticket in-process; turns on `leptos/ssr`), and the `embedding` guide |
+//! | `hydrate` | browser | `client` (the WebRTC driver) and the frame's hydration (turns on `leptos/hydrate`); build it for `wasm32-unknown-unknown` |
+//!
+//! Items that need a feature are marked with it in this documentation, which is built with `ssr` (docs.rs
+//! does not build the wasm32-only `hydrate` side: `cargo doc --features hydrate --target
+//! wasm32-unknown-unknown` documents it locally).
 //!
 //! The crate works in fully hydrated apps and in island apps alike: it does not turn on Leptos's `islands`
 //! feature (an app that uses islands enables it on its own `leptos` dependency).
