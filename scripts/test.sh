@@ -36,9 +36,10 @@ step "Library package: cargo package + publish dry run + docs"
 # lock file taken from the workspace's, so --locked holds), `cargo publish --dry-run` runs every check of a
 # real upload but the upload; then the API docs of both sides, where any rustdoc warning (broken intra-doc
 # link, bare URL...) fails. --allow-dirty: the checkout under test may have uncommitted changes, and they are
-# what is tested. Both builds reuse the shared target directory's dependencies.
-cargo package -p p2p-streams --locked --allow-dirty
-cargo publish -p p2p-streams --dry-run --locked --allow-dirty
+# what is tested. --features ssr: the packaged crate is built with its server side, which includes
+# docs/embedding.md (a file missing from the package fails here). Both reuse the shared target directory.
+cargo package -p p2p-streams --features ssr --locked --allow-dirty
+cargo publish -p p2p-streams --features ssr --dry-run --locked --allow-dirty
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features ssr --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features hydrate --target wasm32-unknown-unknown --locked
 step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
