@@ -12,7 +12,8 @@ use p2p_streams::P2pServer;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = get_configuration(None)?.leptos_options;
     // The join-token key: P2P_SECRET (16+ bytes) or a random one per process (tokens die with the process).
-    let secret = std::env::var("P2P_SECRET").map(String::into_bytes).unwrap_or_else(|_| rand::random::<[u8; 32]>().to_vec());
+    let secret =
+        std::env::var("P2P_SECRET").map(String::into_bytes).unwrap_or_else(|_| rand::random::<[u8; 32]>().to_vec());
     let p2p = P2pServer::builder(TokenSigner::new(secret), AnyoneWithAName).build();
 
     let app = Router::new()

@@ -44,3 +44,11 @@ test('a name the policy refuses gets the form, not a room', async ({ page }) => 
   await expect(page.getByTestId('state')).toHaveCount(0);
   await expect(page.locator('form input[name="name"]')).toBeVisible();
 });
+
+test('the join policy: a valid name gets a ticket, a bad name 403, another room 404', async ({ request }) => {
+  const ticket = (session_id: string, peer_id: string) =>
+    request.post('/api/p2p_join_token', { form: { session_id, peer_id, expires_in_secs: '3600' } });
+  expect((await ticket('hello', 'carol')).status()).toBe(200);
+  expect((await ticket('hello', 'not valid')).status()).toBe(403);
+  expect((await ticket('elsewhere', 'carol')).status()).toBe(404);
+});
