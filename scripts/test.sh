@@ -68,3 +68,5 @@ step "Playwright end-to-end tests (Chromium)"
 cd end2end
 # On a failure the test coturn's log tail is printed when it stops (scripts/coturn.sh), for the TURN specs.
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test || { export COTURN_KEEP_LOG=1; exit 1; }
+step "Example app (examples/hello-room: fully hydrated, built with cargo-leptos, its own Playwright spec on port 3150)"
+"$ROOT/scripts/test-example.sh"
