@@ -2,9 +2,10 @@
 //! allocations and relayed data, and hand-built STUN requests where a client would never send what we test
 //! (a wrong realm, a LIFETIME over the cap, a request replayed after its credential expired).
 
+mod common;
+
 use p2p_streams::server::turn::{long_term_key, EmbeddedTurn, TurnConfig, TurnCredentials};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stun::agent::TransactionId;
 use stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
@@ -14,7 +15,7 @@ use stun::integrity::MessageIntegrity;
 use stun::message::{Getter, Message, MessageType, Setter, CLASS_REQUEST, METHOD_ALLOCATE};
 use stun::textattrs::TextAttribute;
 use tokio::net::UdpSocket;
-use turn::client::{Client, ClientConfig};
+use turn::client::Client;
 use turn::proto::lifetime::Lifetime;
 use turn::proto::reqtrans::RequestedTransport;
 use turn::proto::PROTO_UDP;
@@ -41,23 +42,7 @@ async fn start(tweak: impl FnOnce(&mut TurnConfig)) -> (EmbeddedTurn, TurnCreden
 
 /// A TURN client of `server` with `username` and `password`.
 async fn client(server: &EmbeddedTurn, username: &str, password: &str) -> Client {
-    let conn = UdpSocket::bind("127.0.0.1:0").await.expect("client socket");
-    let addr = server.local_addr().to_string();
-    let client = Client::new(ClientConfig {
-        stun_serv_addr: addr.clone(),
-        turn_serv_addr: addr,
-        username: username.into(),
-        password: password.into(),
-        realm: String::new(),
-        software: String::new(),
-        rto_in_ms: 0,
-        conn: Arc::new(conn),
-        vnet: None,
-    })
-    .await
-    .expect("client");
-    client.listen().await.expect("client listens");
-    client
+    common::turn::client(&server.local_addr().to_string(), username, password).await
 }
 
 /// A valid user name and password for `peer`, expiring in an hour.

@@ -8,9 +8,6 @@ mod common;
 use common::child::ServerProcess;
 use common::http;
 use p2p_streams::server::turn::TurnCredentials;
-use std::sync::Arc;
-use tokio::net::UdpSocket;
-use turn::client::{Client, ClientConfig};
 
 /// A clearly-marked test fixture, never a real secret.
 const TURN_SECRET: &str = "turn-tickets-test-fixture-secret";
@@ -53,25 +50,6 @@ fn addr_of(url: &str) -> String {
     url.trim_start_matches("turn:").split('?').next().unwrap_or_default().to_owned()
 }
 
-/// A TURN client of the server at `addr`.
-async fn turn_client(addr: &str, username: &str, password: &str) -> Client {
-    let client = Client::new(ClientConfig {
-        stun_serv_addr: addr.to_owned(),
-        turn_serv_addr: addr.to_owned(),
-        username: username.into(),
-        password: password.into(),
-        realm: String::new(),
-        software: String::new(),
-        rto_in_ms: 0,
-        conn: Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("socket")),
-        vnet: None,
-    })
-    .await
-    .expect("client");
-    client.listen().await.expect("listen");
-    client
-}
-
 #[tokio::test]
 async fn tickets_carry_a_credential_expiring_with_the_token_that_the_embedded_server_accepts() {
     let server = start();
@@ -97,9 +75,9 @@ async fn tickets_carry_a_credential_expiring_with_the_token_that_the_embedded_se
     assert_ne!(renewed, username);
 
     // The embedded server accepts exactly what the ticket carries.
-    let client = turn_client(&addr_of(embedded), username, credential).await;
+    let client = common::turn::client(&addr_of(embedded), username, credential).await;
     let _relay = client.allocate().await.expect("the minted credential allocates");
-    let forger = turn_client(&addr_of(embedded), username, "forged").await;
+    let forger = common::turn::client(&addr_of(embedded), username, "forged").await;
     assert!(forger.allocate().await.is_err());
     let metrics = http(server.addr, "GET", "/metrics", &[], "").await.body;
     assert!(metrics.contains("p2p_turn_allocations 1"), "{metrics}");

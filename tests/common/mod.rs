@@ -4,6 +4,7 @@
 
 pub mod child;
 pub mod redis;
+pub mod turn;
 
 use futures::{SinkExt, StreamExt};
 use p2p_streams::protocol::{

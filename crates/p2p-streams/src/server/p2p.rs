@@ -102,9 +102,9 @@ impl P2pServerBuilder {
         self
     }
 
-    /// The embedded STUN/TURN server: its URLs are added to the TURN credentials' (it needs them: set
-    /// [`turn_credentials`](Self::turn_credentials) with the same secret), and the app can reach it through
-    /// [`P2pServer::embedded_turn`].
+    /// The embedded STUN/TURN server: its URLs are added to the TURN credentials' (those of
+    /// [`turn_credentials`](Self::turn_credentials), which must share its secret, or else the ones it was started
+    /// with), and the app can reach it through [`P2pServer::embedded_turn`].
     pub fn embedded_turn(mut self, turn: EmbeddedTurn) -> Self {
         self.embedded_turn = Some(turn);
         self
@@ -118,7 +118,12 @@ impl P2pServerBuilder {
             Store::Redis(backend) => SignalingServer::clustered(self.signer, *backend, self.config),
         };
         let embedded_urls = self.embedded_turn.iter().flat_map(EmbeddedTurn::urls).collect::<Vec<_>>();
-        let turn = self.turn.map(|credentials| credentials.with_urls(embedded_urls));
+        // An embedded server given without credentials of their own still gets its URLs into tickets, with the
+        // credentials it checks.
+        let turn = self
+            .turn
+            .or_else(|| self.embedded_turn.as_ref().map(|t| t.credentials().clone()))
+            .map(|credentials| credentials.with_urls(embedded_urls));
         let inner = Inner {
             signaling,
             policy: self.policy,
@@ -253,6 +258,23 @@ mod tests {
             .ice_servers(vec![stun])
             .turn_credentials(TurnCredentials::new(b"turn-secret-0123".to_vec(), vec!["turn:example.org".into()]))
             .build()
+    }
+
+    #[tokio::test]
+    async fn an_embedded_server_given_alone_mints_its_own_credentials_into_tickets() {
+        let listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+        let config = crate::server::turn::TurnConfig::new(listen, std::net::Ipv4Addr::LOCALHOST.into());
+        let credentials = TurnCredentials::new(b"embedded-secret-0123".to_vec(), Vec::new());
+        let turn = EmbeddedTurn::start(config, credentials.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+        let server = P2pServer::builder(TokenSigner::new(b"0123456789abcdef".to_vec()), OnlyAda)
+            .embedded_turn(turn.clone())
+            .build();
+        let ticket = server.issue_ticket(&parts(), "team_1".into(), "ada".into(), 60).await;
+        let entry = ticket.ok().and_then(|t| t.ice_servers.first().cloned()).unwrap_or_default();
+        assert_eq!(entry.urls, turn.urls());
+        let username = entry.username.unwrap_or_default();
+        assert_eq!(entry.credential, Some(credentials.password(&username)));
+        turn.close().await;
     }
 
     #[tokio::test]

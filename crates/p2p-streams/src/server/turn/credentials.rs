@@ -95,11 +95,21 @@ impl TurnCredentials {
     /// The long-term credential key (RFC 5389 15.4: `MD5(username ":" realm ":" password)`) of `username`,
     /// after checking that it is well formed and not expired at `now` (Unix seconds).
     pub fn key(&self, username: &str, realm: &str, now: u64) -> Result<[u8; 16], CredentialError> {
+        self.verify(username, realm, now).map(|(_, key)| key)
+    }
+
+    /// [`key`](Self::key) with the parsed user name, so a caller that needs the peer parses it once.
+    pub fn verify<'a>(
+        &self,
+        username: &'a str,
+        realm: &str,
+        now: u64,
+    ) -> Result<(TurnUser<'a>, [u8; 16]), CredentialError> {
         let user = parse_username(username)?;
         if user.expires_at < now {
             return Err(CredentialError::Expired);
         }
-        Ok(long_term_key(username, realm, &self.password(username)))
+        Ok((user, long_term_key(username, realm, &self.password(username))))
     }
 }
 

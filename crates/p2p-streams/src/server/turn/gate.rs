@@ -123,12 +123,13 @@ impl Gate {
         if realm != self.shared.realm {
             return Err(Refusal::WrongRealm);
         }
-        let key = self.shared.credentials.key(&username, &realm, crate::token::now_secs()).map_err(|e| match e {
-            CredentialError::Expired => Refusal::Expired,
-            CredentialError::Malformed => Refusal::MalformedUser,
-        })?;
+        let (user, key) =
+            self.shared.credentials.verify(&username, &realm, crate::token::now_secs()).map_err(|e| match e {
+                CredentialError::Expired => Refusal::Expired,
+                CredentialError::Malformed => Refusal::MalformedUser,
+            })?;
         MessageIntegrity(key.to_vec()).check(&mut message.clone()).map_err(|_| Refusal::BadCredential)?;
-        let peer = super::credentials::parse_username(&username).map_err(|_| Refusal::MalformedUser)?.peer;
+        let peer = user.peer;
         Ok((peer.to_owned(), key.to_vec()))
     }
 

@@ -233,6 +233,11 @@ impl EmbeddedTurn {
         vec![format!("turn:{at}?transport=udp"), format!("turn:{at}?transport=tcp"), format!("stun:{at}")]
     }
 
+    /// The credentials it authenticates with (a `P2pServer` given no others mints tickets with these).
+    pub fn credentials(&self) -> &TurnCredentials {
+        &self.inner.shared.credentials
+    }
+
     /// Live allocations, oldest first (for `/admin`).
     pub fn allocations(&self) -> Vec<AllocationView> {
         self.inner.shared.ledger.views()
