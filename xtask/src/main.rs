@@ -10,10 +10,9 @@
 //! generated), and one line at each `new-room:` marker: the module (`src/rooms/mod.rs`), the route
 //! (`src/app.rs`) and the session kind the demo's join policy accepts (`src/identity.rs`). It never overwrites.
 
-mod name;
 mod scaffold;
 
-use name::{Refusal, RoomName};
+use p2p_streams_gen::name::{Refusal, RoomName};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -71,7 +70,7 @@ fn default_root() -> PathBuf {
 }
 
 fn new_room(name: &str, root: Option<PathBuf>) -> ExitCode {
-    let name = match RoomName::parse(name) {
+    let name = match RoomName::parse(name, scaffold::RESERVED) {
         Ok(valid) => valid,
         Err(error) => {
             eprintln!("error: {}", Refusal { name, error });

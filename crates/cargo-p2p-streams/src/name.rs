@@ -1,5 +1,6 @@
-//! Room names for `new-room` (native, build tool only): what a valid name is, why a name is refused, and the
-//! spellings the templates need (`snake_case` module, `PascalCase` types, `kebab-case` test ids, a title).
+//! Room names (native, build tool only): what a valid name is, why a name is refused, and the spellings the
+//! templates need (`snake_case` module, `PascalCase` types, `kebab-case` test ids, a title). Shared by
+//! `cargo p2p-streams room` and the demo's `cargo xtask new-room`, each with its own reserved names.
 
 use std::fmt;
 
@@ -15,15 +16,12 @@ const KEYWORDS: &[&str] = &[
     "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
-/// Names taken by the app or its URLs, with the reason given to the user.
-const RESERVED: &[(&str, &str)] = &[
-    ("chat", "the demo chat room is `chat`"),
-    ("lobby", "the lobby page is `src/rooms/lobby.rs`"),
-    ("rooms", "`/rooms/{room}` is the chat room's URL"),
+/// Names no app can give a room, with the reason given to the user: crates the generated code uses, and the
+/// URL prefixes of Leptos and p2p-streams. Each generator adds its app's own ([`RoomName::parse`]).
+pub const ALWAYS_RESERVED: &[(&str, &str)] = &[
     ("api", "`/api/*` serves the server functions"),
     ("pkg", "`/pkg/*` serves the compiled WASM, JS and CSS"),
     ("p2p", "`/p2p/ws` is the signaling WebSocket"),
-    ("join", "`/join` is the sign-in form's endpoint"),
     ("std", "it would shadow a crate the generated code uses"),
     ("core", "it would shadow a crate the generated code uses"),
     ("alloc", "it would shadow a crate the generated code uses"),
@@ -78,8 +76,9 @@ impl fmt::Display for Refusal<'_> {
 }
 
 impl RoomName {
-    /// Validates `name` (used as given: no trimming or case folding, so what is generated is what was typed).
-    pub fn parse(name: &str) -> Result<RoomName, NameError> {
+    /// Validates `name` (used as given: no trimming or case folding, so what is generated is what was typed),
+    /// refusing [`ALWAYS_RESERVED`] and the app's own `reserved` names.
+    pub fn parse(name: &str, reserved: &[(&str, &'static str)]) -> Result<RoomName, NameError> {
         let len = name.chars().count();
         if !LEN.contains(&len) {
             return Err(NameError::Length(len));
@@ -93,7 +92,7 @@ impl RoomName {
         if KEYWORDS.contains(&name) {
             return Err(NameError::Keyword);
         }
-        if let Some((_, why)) = RESERVED.iter().find(|(taken, _)| *taken == name) {
+        if let Some((_, why)) = ALWAYS_RESERVED.iter().chain(reserved).find(|(taken, _)| *taken == name) {
             return Err(NameError::Reserved(why));
         }
         Ok(RoomName(name.to_owned()))
@@ -131,26 +130,28 @@ mod tests {
 
     #[test]
     fn good_names_and_their_spellings() {
-        let name = RoomName::parse("team_cursors2").expect("valid");
+        let name = RoomName::parse("team_cursors2", &[]).expect("valid");
         assert_eq!(name.snake(), "team_cursors2");
         assert_eq!(name.pascal(), "TeamCursors2");
         assert_eq!(name.kebab(), "team-cursors2");
         assert_eq!(name.title(), "Team cursors2");
-        assert!(RoomName::parse("wb").is_ok());
-        assert!(RoomName::parse(&"a".repeat(32)).is_ok());
+        assert!(RoomName::parse("wb", &[]).is_ok());
+        assert!(RoomName::parse(&"a".repeat(32), &[]).is_ok());
     }
 
     #[test]
     fn bad_names_are_refused_with_a_reason() {
-        assert_eq!(RoomName::parse("a"), Err(NameError::Length(1)));
-        assert_eq!(RoomName::parse(&"a".repeat(33)), Err(NameError::Length(33)));
+        assert_eq!(RoomName::parse("a", &[]), Err(NameError::Length(1)));
+        assert_eq!(RoomName::parse(&"a".repeat(33), &[]), Err(NameError::Length(33)));
         for shape in ["Whiteboard", "white-board", "2d", "_wb", "wb_", "white__board", "wb!", "tableau_é"] {
-            assert_eq!(RoomName::parse(shape), Err(NameError::Shape), "{shape}");
+            assert_eq!(RoomName::parse(shape, &[]), Err(NameError::Shape), "{shape}");
         }
-        assert_eq!(RoomName::parse("type"), Err(NameError::Keyword));
-        assert_eq!(RoomName::parse("async"), Err(NameError::Keyword));
-        assert!(matches!(RoomName::parse("chat"), Err(NameError::Reserved(_))));
-        assert!(matches!(RoomName::parse("lobby"), Err(NameError::Reserved(_))));
+        assert_eq!(RoomName::parse("type", &[]), Err(NameError::Keyword));
+        assert_eq!(RoomName::parse("async", &[]), Err(NameError::Keyword));
+        assert!(matches!(RoomName::parse("pkg", &[]), Err(NameError::Reserved(_))));
+        let app = [("lobby", "the lobby is `/lobby`")];
+        assert_eq!(RoomName::parse("lobby", &app), Err(NameError::Reserved("the lobby is `/lobby`")));
+        assert!(RoomName::parse("lobby", &[]).is_ok());
         let refusal = Refusal { name: "Chat", error: NameError::Shape };
         assert!(refusal.to_string().contains("snake_case"));
     }
