@@ -58,11 +58,12 @@ fn write(root: &Path, file: &str, content: &str) {
     fs::write(root.join(file), content).unwrap_or_else(|e| panic!("write {file}: {e}"));
 }
 
-/// A copy of the example app without p2p-streams: the "before" of a developer's app.
-fn plain_app() -> App {
-    let (root, keep) = match std::env::var_os("P2P_GENERATED_APP") {
+/// A copy of the example app without p2p-streams: the "before" of a developer's app. `keep_env` names the
+/// variable that, when set, says where to keep it.
+fn plain_app(name: &str, keep_env: Option<&str>) -> App {
+    let (root, keep) = match keep_env.and_then(std::env::var_os) {
         Some(dir) => (PathBuf::from(dir), true),
-        None => (std::env::temp_dir().join(format!("p2p-streams-generate-{}", std::process::id())), false),
+        None => (std::env::temp_dir().join(format!("p2p-streams-{name}-{}", std::process::id())), false),
     };
     let _ = fs::remove_dir_all(&root);
     let app = App { root, keep };
@@ -120,7 +121,7 @@ fn assert_ok(out: &Output, what: &str) {
 
 #[test]
 fn installs_generates_a_room_and_builds_both_sides() {
-    let app = plain_app();
+    let app = plain_app("generate", Some("P2P_GENERATED_APP"));
     let root = app.root.as_path();
     let library = repo_root().join("crates/p2p-streams");
     let started = Instant::now();
@@ -194,22 +195,48 @@ fn installs_generates_a_room_and_builds_both_sides() {
     assert_ok(&rustfmt, "rustfmt --check of the generated files");
 
     // Both sides, the way the developer builds: the server binary (ssr) and the browser's wasm (hydrate).
+    cargo(root, &["leptos", "build"]);
+    assert!(root.join("target/site/pkg/hello-room.wasm").is_file(), "no wasm in the site");
+}
+
+/// Runs `cargo <args>` in the app at `root`, with the example's own target directory
+/// (scripts/test-example.sh: the same dependencies, already built), and fails on an error or on a warning in
+/// the generated code.
+fn cargo(root: &Path, args: &[&str]) {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").expect("HOME or CARGO_TARGET_DIR")).join(".cache/p2p-streams/target")
     });
-    let build_started = Instant::now();
+    let started = Instant::now();
     let build = Command::new("cargo")
-        .args(["leptos", "build"])
+        .args(args)
         .current_dir(root)
-        // The example's own target directory (scripts/test-example.sh): the same dependencies, already built.
         .env("CARGO_TARGET_DIR", target.join("examples"))
         .env("LEPTOS_OUTPUT_NAME", "hello-room")
         .output()
-        .expect("cargo leptos runs (scripts/setup.sh installs it)");
-    eprintln!("cargo leptos build took {:.1?}", build_started.elapsed());
+        .expect("cargo runs (scripts/setup.sh installs cargo-leptos)");
+    eprintln!("cargo {} took {:.1?}", args.join(" "), started.elapsed());
     let log = output(&build);
-    assert!(build.status.success(), "cargo leptos build failed:\n{log}");
+    assert!(build.status.success(), "cargo {} failed:\n{log}", args.join(" "));
     let ours: Vec<&str> = log.lines().filter(|l| l.contains("warning") && l.contains("src/p2p/")).collect();
     assert!(ours.is_empty(), "the generated code has warnings:\n{}", ours.join("\n"));
-    assert!(root.join("target/site/pkg/hello-room.wasm").is_file(), "no wasm in the site");
+}
+
+/// In an island app (Leptos's `islands` feature on) the room is an `#[island]`, and it compiles for both sides.
+#[test]
+fn in_an_island_app_the_room_is_an_island() {
+    let app = plain_app("islands", None);
+    let root = app.root.as_path();
+    let manifest = text(root, "Cargo.toml")
+        .replace("leptos = { version = \"0.8\" }", "leptos = { version = \"0.8\", features = [\"islands\"] }");
+    assert!(manifest.contains("\"islands\""), "the fixture's leptos line changed:\n{manifest}");
+    write(root, "Cargo.toml", &manifest);
+    let lib =
+        text(root, "src/lib.rs").replace("leptos::mount::hydrate_body(app::App)", "leptos::mount::hydrate_islands()");
+    write(root, "src/lib.rs", &lib);
+    let library = repo_root().join("crates/p2p-streams");
+    assert_ok(&generator(root, &["install", "--path", library.to_str().expect("UTF-8 path")]), "install");
+    assert_ok(&generator(root, &["room", ROOM]), "room");
+    assert!(text(root, "src/p2p/team_notes.rs").contains("#[island]\nfn TeamNotes("));
+    cargo(root, &["check", "--lib", "--features", "ssr"]);
+    cargo(root, &["check", "--lib", "--features", "hydrate", "--target", "wasm32-unknown-unknown"]);
 }
