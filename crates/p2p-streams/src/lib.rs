@@ -21,7 +21,7 @@
 //! feature (an app that uses islands enables it on its own `leptos` dependency).
 //!
 //! Modules:
-//! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
+//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
 //!   browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
@@ -34,6 +34,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod channel;
+pub mod chunk;
 pub mod config;
 pub mod decode;
 pub mod delivery;
