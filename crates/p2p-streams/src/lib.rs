@@ -70,7 +70,10 @@ pub mod server;
 pub use async_trait::async_trait;
 pub use config::{IceServer, IceTransportPolicy, P2pConfig};
 pub use frame::P2pFrame;
-pub use hooks::{try_use_p2p, use_p2p, DecodeFailure, P2p, P2pState, Received, SendError};
+pub use hooks::{
+    try_use_p2p, try_use_p2p_binary, use_p2p, use_p2p_binary, use_p2p_bytes, DecodeFailure, Direct, P2p, P2pBinary,
+    P2pBytes, P2pState, Received, SendError, SendFailure,
+};
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use policy::{JoinPolicy, JoinRefusal};

@@ -139,7 +139,7 @@ proptest! {
 
     #[test]
     fn open_transfers_never_announce_more_than_the_budget(
-        totals in prop::collection::vec(1_000..50_000u64, 1..30), budget in 50_000..200_000usize,
+        totals in prop::collection::vec(2_048..50_000u64, 1..30), budget in 50_000..200_000usize,
     ) {
         let mut reassembler = Reassembler::new(50_000, budget);
         for (i, total) in totals.iter().enumerate() {

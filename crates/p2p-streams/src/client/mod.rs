@@ -24,7 +24,7 @@ mod store;
 pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
 
 use crate::config::P2pConfig;
-use crate::delivery::{Delivered, Delivery};
+use crate::delivery::{Delivered, Delivery, DirectMessage, Payload};
 use crate::hooks::{P2pState, RawMessage};
 use crate::hub::StarHub;
 use crate::protocol::{PeerFrame, PeerId, PeerStatus, Role};
@@ -35,6 +35,16 @@ use signaling::Signaling;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
+
+/// One app message for the driver to send.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AppSend {
+    /// To everyone, at its place in the session order (`send`, `send_bytes`).
+    Room(Payload),
+    /// To one peer only (`send_to`, `send_bytes_to`).
+    To(PeerId, Payload),
+}
 
 /// What the driver reports to its frame.
 #[derive(Clone, Debug)]
@@ -64,6 +74,15 @@ pub enum DriverEvent {
     },
     /// The host could not supply this many messages we missed.
     Gap(u64),
+    /// A message for this peer only, the first time it arrives.
+    Direct(DirectMessage),
+    /// Our direct message `id` could not go: `to` is not connected to the host.
+    DirectFailed {
+        /// The message's id (1 for this driver's first `send_to`, 2 for the next ...).
+        id: u64,
+        /// Its target.
+        to: PeerId,
+    },
     /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
     Dropped,
     /// A fatal error: the driver stopped.
@@ -229,9 +248,14 @@ impl Driver {
     }
 
     /// A function sending one app message through this driver (queued until a link is open).
-    pub fn sender(&self) -> Rc<dyn Fn(serde_json::Value)> {
+    pub fn sender(&self) -> Rc<dyn Fn(AppSend)> {
         let weak = self.shared.weak();
-        Rc::new(move |payload| weak.with(move |inner| inner.send_app(payload)))
+        Rc::new(move |message| {
+            weak.with(move |inner| match message {
+                AppSend::Room(payload) => inner.send_app(payload),
+                AppSend::To(to, payload) => inner.send_direct(to, payload),
+            })
+        })
     }
 
     /// Closes the links and the socket and stops every timer; reports `Closed`.
@@ -268,13 +292,24 @@ impl Inner {
 
     /// Sends one app message: ordered at once by a host, sent over a resumed link by a client, else kept in
     /// the outbox (saved at once, so a reload right after still delivers it).
-    fn send_app(&mut self, payload: serde_json::Value) {
+    fn send_app(&mut self, payload: Payload) {
         match self.delivery.send(payload, browser::now_ms()) {
             Some(PeerFrame::Data(entry)) => self.host_broadcast_entries(vec![entry]),
             Some(frame) => self.guest_send(&frame),
             None => {}
         }
         self.save_delivery();
+    }
+
+    /// Sends one direct message: a host hands it to the target's link, a client to its host (or keeps it
+    /// until the next link). Failures come back as [`DriverEvent::DirectFailed`].
+    fn send_direct(&mut self, to: PeerId, payload: Payload) {
+        let (_, frame) = self.delivery.send_to(to, payload);
+        match frame {
+            Some((peer, frame)) if self.delivery.is_host() => self.host_send_frames(vec![(peer, frame)]),
+            Some((_, frame)) => self.guest_send(&frame),
+            None => {}
+        }
     }
 
     /// Shows the log restored from sessionStorage (not fresh: callbacks already ran before the reload).
@@ -292,6 +327,8 @@ impl Inner {
             self.events.push(match delivered {
                 Delivered::Message { entry, fresh } => DriverEvent::Message { message: entry, fresh },
                 Delivered::Gap(missed) => DriverEvent::Gap(missed),
+                Delivered::Direct(message) => DriverEvent::Direct(message),
+                Delivered::DirectFailed { id, to } => DriverEvent::DirectFailed { id, to },
             });
         }
     }

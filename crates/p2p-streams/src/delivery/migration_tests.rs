@@ -103,7 +103,7 @@ impl Net {
                 let Some(peer) = self.peers[i % n].as_mut() else { return };
                 // Every other message is binary: both kinds travel the same ordered, exactly-once path.
                 let count = self.sent.len();
-                let payload = if count % 2 == 0 {
+                let payload = if count.is_multiple_of(2) {
                     Payload::Json(serde_json::json!(count))
                 } else {
                     Payload::Bytes(count.to_le_bytes().to_vec())

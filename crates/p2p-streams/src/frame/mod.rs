@@ -82,7 +82,7 @@ pub fn P2pFrame(
     /// The room's content.
     children: Children,
 ) -> impl IntoView {
-    let ctx = P2pContext::new(config.history_limit);
+    let ctx = P2pContext::new(config.history_limit, config.max_message_bytes);
     provide_context(ctx);
     let callbacks = P2pCallbacks {
         on_negotiating,
