@@ -10,6 +10,7 @@
 //! use it for their own server functions (the demo's lobby and `/admin` inspector do).
 
 mod browser;
+mod event;
 mod fetch;
 mod guest;
 mod host;
@@ -21,13 +22,14 @@ mod session;
 mod signaling;
 mod store;
 
+pub use event::{AppSend, DriverEvent};
 pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
 
 use crate::config::P2pConfig;
-use crate::delivery::{Delivered, Delivery, DirectMessage, Payload};
-use crate::hooks::{P2pState, RawMessage};
+use crate::delivery::{Delivered, Delivery, Payload};
+use crate::hooks::P2pState;
 use crate::hub::StarHub;
-use crate::protocol::{PeerFrame, PeerId, PeerStatus, Role};
+use crate::protocol::{PeerFrame, PeerId, Role};
 use crate::ticket::JoinTicket;
 use leptos::prelude::{IntervalHandle, TimeoutHandle};
 use link::PeerLink;
@@ -35,59 +37,6 @@ use signaling::Signaling;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
-
-/// One app message for the driver to send.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum AppSend {
-    /// To everyone, at its place in the session order (`send`, `send_bytes`).
-    Room(Payload),
-    /// To one peer only (`send_to`, `send_bytes_to`).
-    To(PeerId, Payload),
-}
-
-/// What the driver reports to its frame.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum DriverEvent {
-    /// This peer's state changed.
-    State(P2pState),
-    /// Role or host assigned or changed.
-    Role {
-        /// This peer's role.
-        role: Role,
-        /// This peer's id.
-        me: PeerId,
-        /// The host's id.
-        host: PeerId,
-    },
-    /// The session's peer-state map changed.
-    Peers(Vec<PeerStatus>),
-    /// Whether the signaling socket is open.
-    Signaling(bool),
-    /// An app message at its place in the session order.
-    Message {
-        /// The message.
-        message: RawMessage,
-        /// First delivery here (callbacks fire); false when restored after a reload or moved.
-        fresh: bool,
-    },
-    /// The host could not supply this many messages we missed.
-    Gap(u64),
-    /// A message for this peer only, the first time it arrives.
-    Direct(DirectMessage),
-    /// Our direct message `id` could not go: `to` is not connected to the host.
-    DirectFailed {
-        /// The message's id (1 for this driver's first `send_to`, 2 for the next ...).
-        id: u64,
-        /// Its target.
-        to: PeerId,
-    },
-    /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
-    Dropped,
-    /// A fatal error: the driver stopped.
-    Fatal(String),
-}
 
 /// Handle of a running driver; dropping it does not stop it, [`Driver::close`] does.
 pub struct Driver {

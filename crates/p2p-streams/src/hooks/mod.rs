@@ -185,8 +185,10 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
     /// peers see one order). `Ok` means the message is in the outbox, not that it arrived: while this peer is
     /// not connected (negotiating, reconnecting, failed) it waits there, and it is kept (surviving a reload)
     /// until the host's order includes it, resent after any reconnect, to the same or a new host, and
-    /// delivered exactly once. Errors: [`SendError::Closed`] after [`close`](Self::close) (or once the
-    /// frame unmounted), [`SendError::Serialize`] when `msg` does not serialize.
+    /// delivered exactly once. A long message travels in chunks. Errors: [`SendError::Closed`] after
+    /// [`close`](Self::close) (or once the frame unmounted), [`SendError::Serialize`] when `msg` does not
+    /// serialize, [`SendError::TooLarge`] when its JSON is longer than `P2pConfig::max_message_bytes`
+    /// (nothing is sent).
     pub fn send(&self, msg: T) -> Result<(), SendError> {
         let payload = serde_json::to_value(&msg).map_err(|err| SendError::Serialize(err.to_string()))?;
         submit(&self.ctx, None, Payload::Json(payload))
