@@ -2,7 +2,7 @@
 //! a client and its host, and the peer-state map the host broadcasts ([`PeerStatus`], [`LinkState`], [`Route`]).
 //! Re-exported by [`protocol`](crate::protocol); what the delivery frames guarantee is `delivery`'s.
 
-use crate::delivery::Entry;
+use crate::delivery::{Bytes, Entry};
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};
 
@@ -93,8 +93,53 @@ pub enum PeerFrame {
     Send {
         /// The sender's sequence number (1, 2, 3 ...; with the sender, the message id).
         seq: u64,
-        /// The app's message (a serialized `T` of `use_p2p::<T>()`).
+        /// The app's message (a serialized `T` of `use_p2p::<T>()`; `null` for a binary message).
         payload: serde_json::Value,
+        /// A binary message's bytes (base64); absent for a JSON message (older peers never write it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<Bytes>,
+    },
+    /// Client -> host: a message for one peer only (`send_to`), numbered by its sender. It takes no place in
+    /// the session order and no log keeps it.
+    #[serde(rename = "SendTo")]
+    SendTo {
+        /// The one recipient.
+        to: PeerId,
+        /// The sender's id of this direct message (1, 2, 3 ...).
+        id: u64,
+        /// The app's message (`null` for a binary message).
+        payload: serde_json::Value,
+        /// A binary message's bytes (base64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<Bytes>,
+    },
+    /// Host -> client: a message for this client only, with the sender the host stamped.
+    #[serde(rename = "Direct")]
+    Direct {
+        /// The sender, stamped by the host from the link the message came on.
+        from: PeerId,
+        /// The sender's id of the message.
+        id: u64,
+        /// The app's message (`null` for a binary message).
+        payload: serde_json::Value,
+        /// A binary message's bytes (base64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<Bytes>,
+    },
+    /// Host -> client: direct message `id` of this client went to its target (handed to the target's link,
+    /// or taken by the host itself): it is not sent again.
+    #[serde(rename = "DirectAck")]
+    DirectAck {
+        /// The message's id.
+        id: u64,
+    },
+    /// Host -> client: direct message `id` of this client could not go: `to` is not connected to the host.
+    #[serde(rename = "DirectFailed")]
+    DirectFailed {
+        /// The message's id.
+        id: u64,
+        /// The target that is not in the room.
+        to: PeerId,
     },
     /// Host -> client: an app message at its place in the session order, with the sender the host stamped.
     #[serde(rename = "Data")]
@@ -155,8 +200,13 @@ mod tests {
 
     #[test]
     fn delivery_frames_use_their_documented_tags() {
-        let send = PeerFrame::Send { seq: 3, payload: serde_json::json!({"text": "hi"}) };
+        let send = PeerFrame::Send { seq: 3, payload: serde_json::json!({"text": "hi"}), bytes: None };
         assert_eq!(serde_json::to_string(&send).unwrap(), r#"{"type":"Send","seq":3,"payload":{"text":"hi"}}"#);
+        let binary = PeerFrame::Send { seq: 4, payload: serde_json::Value::Null, bytes: Some(Bytes(vec![1, 2])) };
+        let text = serde_json::to_string(&binary).unwrap();
+        assert_eq!(text, r#"{"type":"Send","seq":4,"payload":null,"bytes":"AQI="}"#);
+        let to = PeerFrame::DirectFailed { id: 2, to: PeerId("b#1".into()) };
+        assert_eq!(serde_json::to_string(&to).unwrap(), r#"{"type":"DirectFailed","id":2,"to":"b#1"}"#);
         let gap: PeerFrame = serde_json::from_str(r#"{"type":"Gap","missed":4}"#).unwrap();
         assert_eq!(gap, PeerFrame::Gap { missed: 4 });
         let resume = PeerFrame::Resume { tips: vec![(1, 2)] };

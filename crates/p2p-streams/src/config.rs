@@ -65,6 +65,20 @@ pub struct P2pConfig {
     pub history_limit: usize,
     /// Messages older than this leave the history (and can no longer be replayed). Default 5 minutes.
     pub history_max_age: Duration,
+    /// Largest app message this peer sends or accepts, in bytes: a JSON message's text, a binary message's
+    /// bytes. Default 16 MiB ([`DEFAULT_MAX_MESSAGE_BYTES`]). A longer message is refused by `send` at once
+    /// (`SendError::TooLarge`), nothing sent; a shorter one travels in chunks of 64 KiB (`crate::chunk`), so
+    /// the data channel's own 256 KiB limit does not apply. Give every page of a room the same value: a peer
+    /// drops (and counts in `dropped_messages`) frames longer than its own limit allows.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+}
+
+/// The default [`P2pConfig::max_message_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+fn default_max_message_bytes() -> usize {
+    DEFAULT_MAX_MESSAGE_BYTES
 }
 
 impl Default for P2pConfig {
@@ -81,6 +95,7 @@ impl Default for P2pConfig {
             peer_removal_grace: Duration::from_secs(10),
             history_limit: 1_000,
             history_max_age: Duration::from_secs(300),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }

@@ -21,7 +21,7 @@
 //! feature (an app that uses islands enables it on its own `leptos` dependency).
 //!
 //! Modules:
-//! - [`protocol`], [`channel`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
+//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
 //!   browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
@@ -34,6 +34,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod channel;
+pub mod chunk;
 pub mod config;
 pub mod decode;
 pub mod delivery;
@@ -69,7 +70,10 @@ pub mod server;
 pub use async_trait::async_trait;
 pub use config::{IceServer, IceTransportPolicy, P2pConfig};
 pub use frame::P2pFrame;
-pub use hooks::{try_use_p2p, use_p2p, DecodeFailure, P2p, P2pState, Received, SendError};
+pub use hooks::{
+    try_use_p2p, try_use_p2p_binary, use_p2p, use_p2p_binary, use_p2p_bytes, DecodeFailure, Direct, P2p, P2pBinary,
+    P2pBytes, P2pState, Received, SendError, SendFailure,
+};
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use policy::{JoinPolicy, JoinRefusal};

@@ -5,6 +5,7 @@
 use super::browser::{now_ms, warn};
 use super::link::{add_candidate, local_description, set_remote, PeerLink};
 use super::{DriverEvent, Inner};
+use crate::delivery::Payload;
 use crate::hooks::P2pState;
 use crate::protocol::{ClientToServer, PeerFrame, PeerId, Role, SignalPayload};
 use leptos::prelude::set_timeout_with_handle;
@@ -130,7 +131,12 @@ impl Inner {
                 self.delivery.on_gap(missed);
             }
             Ok(PeerFrame::ConnectionState { peers, .. }) => self.events.push(DriverEvent::Peers(peers)),
-            Ok(PeerFrame::Ping { nonce }) => self.guest_send(&PeerFrame::Pong { nonce }),
+            Ok(PeerFrame::Direct { from, id, payload, bytes }) => {
+                self.delivery.on_direct(from, id, Payload::from_parts(payload, bytes))
+            }
+            Ok(PeerFrame::DirectAck { id }) => self.delivery.on_direct_ack(id),
+            Ok(PeerFrame::DirectFailed { id, to }) => self.delivery.on_direct_failed(id, to),
+            Ok(PeerFrame::Ping { nonce }) => self.send_pong(&peer, nonce),
             Ok(PeerFrame::Pong { .. }) => {}
             Ok(_) => warn("dropped a client-only frame sent by the host"),
             Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
@@ -139,8 +145,8 @@ impl Inner {
 
     /// Sends a frame to the host if the link is open. A message that cannot go now stays in the outbox and
     /// is resent after the next `Hello`.
-    pub(crate) fn guest_send(&self, frame: &PeerFrame) {
-        if let Some(link) = self.host.as_ref().and_then(|h| self.links.get(h)).filter(|l| l.open) {
+    pub(crate) fn guest_send(&mut self, frame: &PeerFrame) {
+        if let Some(link) = self.host.as_ref().and_then(|h| self.links.get_mut(h)).filter(|l| l.open) {
             link.send(frame);
         }
     }

@@ -2,9 +2,15 @@
 //! [`P2pConfig`]) and its data channel to one peer, the JS closures the browser calls (owned here and
 //! detached on close, never leaked), and the ICE candidates that arrive before the remote description
 //! (queued, then applied in order).
+//!
+//! Frames leave through the link's [`Outgoing`] queue, in order: long ones in chunks (`crate::chunk`),
+//! handed to the browser only while the channel's `bufferedAmount` is under [`HIGH_WATER`], and resumed
+//! by its `bufferedamountlow` event, so the browser never holds more than about that much of a big message.
+//! Incoming chunks are put back together by the link's [`Reassembler`].
 
 use super::browser::{now_ms, warn};
 use super::WeakShared;
+use crate::chunk::{frame_limit, Outgoing, Piece, Reassembler};
 use crate::config::{IceTransportPolicy, P2pConfig};
 use crate::protocol::{PeerFrame, PeerId, DATA_CHANNEL_LABEL};
 use js_sys::{Array, Object, Reflect};
@@ -13,15 +19,22 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Event, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
-    RtcDataChannelState, RtcIceCandidateInit, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceTransportPolicy, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
 };
+
+/// The link stops handing pieces to the browser while this many bytes wait in the channel's buffer.
+pub(crate) const HIGH_WATER: u32 = 1024 * 1024;
+
+/// `bufferedAmountLowThreshold`: below this, the browser fires `bufferedamountlow` and the queue resumes.
+const LOW_WATER: u32 = 256 * 1024;
 
 /// Closures attached to a data channel.
 struct ChannelHandlers {
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(Event)>,
+    _on_low: Closure<dyn FnMut(Event)>,
 }
 
 /// A link to `peer`, scoped by the host-chosen link `id`.
@@ -44,6 +57,10 @@ pub(crate) struct PeerLink {
     pub(crate) created: f64,
     /// Whether the data channel is open.
     pub(crate) open: bool,
+    /// Frames waiting for room in the channel's buffer, in order.
+    outgoing: Outgoing,
+    /// Chunks of long incoming frames.
+    pub(crate) reassembler: Reassembler,
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_state: Closure<dyn FnMut(Event)>,
     _on_channel: Option<Closure<dyn FnMut(RtcDataChannelEvent)>>,
@@ -115,6 +132,11 @@ impl PeerLink {
             last_seen: now,
             created: now,
             open: false,
+            outgoing: Outgoing::default(),
+            reassembler: Reassembler::new(
+                frame_limit(config.max_message_bytes),
+                2 * frame_limit(config.max_message_bytes),
+            ),
             _on_ice: on_ice,
             _on_state: on_state,
             _on_channel: None,
@@ -149,12 +171,24 @@ impl PeerLink {
         };
         let on_message = {
             let (driver, peer) = (driver.clone(), peer.clone());
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match event.data().as_string() {
-                Some(text) => {
-                    let peer = peer.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data();
+                let peer = peer.clone();
+                if let Some(text) = data.as_string() {
                     driver.with(move |i| i.on_channel_message(peer, id, text))
+                } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+                    let bytes = js_sys::Uint8Array::new(buffer).to_vec();
+                    driver.with(move |i| i.on_channel_chunk(peer, id, bytes))
+                } else {
+                    warn("dropping a data channel message that is neither text nor an ArrayBuffer")
                 }
-                None => warn("dropping a non-text data channel message"),
+            })
+        };
+        let on_low = {
+            let (driver, peer) = (driver.clone(), peer.clone());
+            Closure::<dyn FnMut(Event)>::new(move |_| {
+                let peer = peer.clone();
+                driver.with(move |i| i.on_channel_drained(peer, id))
             })
         };
         let on_close = {
@@ -167,13 +201,17 @@ impl PeerLink {
         channel.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        channel.set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
+        channel.set_buffered_amount_low_threshold(LOW_WATER);
+        channel.set_binary_type(RtcDataChannelType::Arraybuffer);
         self.open = channel.ready_state() == RtcDataChannelState::Open;
         self.channel = Some(channel);
         self.channel_handlers =
-            Some(ChannelHandlers { _on_open: on_open, _on_message: on_message, _on_close: on_close });
+            Some(ChannelHandlers { _on_open: on_open, _on_message: on_message, _on_close: on_close, _on_low: on_low });
     }
 
-    /// Sends an already serialized frame; false if the channel is not open.
+    /// Sends a short control frame (heartbeat) at once, ahead of any queued frame; false if the channel is
+    /// not open.
     pub(crate) fn send_text(&self, text: &str) -> bool {
         match &self.channel {
             Some(channel) if self.open => channel.send_with_str(text).is_ok(),
@@ -181,9 +219,39 @@ impl PeerLink {
         }
     }
 
-    /// Serializes and sends one frame.
-    pub(crate) fn send(&self, frame: &PeerFrame) -> bool {
-        serde_json::to_string(frame).is_ok_and(|text| self.send_text(&text))
+    /// Queues an already serialized frame after every frame queued before and sends what fits; false if the
+    /// channel is not open (nothing is queued then).
+    pub(crate) fn send_serialized(&mut self, text: String) -> bool {
+        if !self.open {
+            return false;
+        }
+        self.outgoing.push(text);
+        self.pump();
+        true
+    }
+
+    /// Serializes and queues one frame.
+    pub(crate) fn send(&mut self, frame: &PeerFrame) -> bool {
+        serde_json::to_string(frame).is_ok_and(|text| self.send_serialized(text))
+    }
+
+    /// Hands queued pieces to the browser while its buffer is under [`HIGH_WATER`] (called after each queued
+    /// frame and on `bufferedamountlow`). A refused send closes the channel (the browser does that when it
+    /// fails): the link goes down and the delivery protocol resends on the next one.
+    pub(crate) fn pump(&mut self) {
+        let Some(channel) = self.channel.as_ref().filter(|_| self.open) else { return };
+        while channel.buffered_amount() < HIGH_WATER {
+            let Some(piece) = self.outgoing.next_piece() else { return };
+            let sent = match &piece {
+                Piece::Text(text) => channel.send_with_str(text),
+                Piece::Binary(bytes) => channel.send_with_u8_array(bytes),
+            };
+            if let Err(err) = sent {
+                warn(&format!("the data channel refused a {} byte message: {err:?}", piece.len()));
+                self.outgoing.clear();
+                return;
+            }
+        }
     }
 
     /// Marks the remote description set and returns the candidates that waited for it.
@@ -218,10 +286,13 @@ impl PeerLink {
             channel.set_onopen(None);
             channel.set_onmessage(None);
             channel.set_onclose(None);
+            channel.set_onbufferedamountlow(None);
             channel.close();
         }
         self.channel_handlers = None;
         self.open = false;
+        self.outgoing.clear();
+        self.reassembler.clear();
         self.pc.close();
     }
 }

@@ -10,6 +10,7 @@
 //! use it for their own server functions (the demo's lobby and `/admin` inspector do).
 
 mod browser;
+mod event;
 mod fetch;
 mod guest;
 mod host;
@@ -21,13 +22,14 @@ mod session;
 mod signaling;
 mod store;
 
+pub use event::{AppSend, DriverEvent};
 pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
 
 use crate::config::P2pConfig;
-use crate::delivery::{Delivered, Delivery};
-use crate::hooks::{P2pState, RawMessage};
+use crate::delivery::{Delivered, Delivery, Payload};
+use crate::hooks::P2pState;
 use crate::hub::StarHub;
-use crate::protocol::{PeerFrame, PeerId, PeerStatus, Role};
+use crate::protocol::{PeerFrame, PeerId, Role};
 use crate::ticket::JoinTicket;
 use leptos::prelude::{IntervalHandle, TimeoutHandle};
 use link::PeerLink;
@@ -35,40 +37,6 @@ use signaling::Signaling;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
-
-/// What the driver reports to its frame.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum DriverEvent {
-    /// This peer's state changed.
-    State(P2pState),
-    /// Role or host assigned or changed.
-    Role {
-        /// This peer's role.
-        role: Role,
-        /// This peer's id.
-        me: PeerId,
-        /// The host's id.
-        host: PeerId,
-    },
-    /// The session's peer-state map changed.
-    Peers(Vec<PeerStatus>),
-    /// Whether the signaling socket is open.
-    Signaling(bool),
-    /// An app message at its place in the session order.
-    Message {
-        /// The message.
-        message: RawMessage,
-        /// First delivery here (callbacks fire); false when restored after a reload or moved.
-        fresh: bool,
-    },
-    /// The host could not supply this many messages we missed.
-    Gap(u64),
-    /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
-    Dropped,
-    /// A fatal error: the driver stopped.
-    Fatal(String),
-}
 
 /// Handle of a running driver; dropping it does not stop it, [`Driver::close`] does.
 pub struct Driver {
@@ -229,9 +197,14 @@ impl Driver {
     }
 
     /// A function sending one app message through this driver (queued until a link is open).
-    pub fn sender(&self) -> Rc<dyn Fn(serde_json::Value)> {
+    pub fn sender(&self) -> Rc<dyn Fn(AppSend)> {
         let weak = self.shared.weak();
-        Rc::new(move |payload| weak.with(move |inner| inner.send_app(payload)))
+        Rc::new(move |message| {
+            weak.with(move |inner| match message {
+                AppSend::Room(payload) => inner.send_app(payload),
+                AppSend::To(to, payload) => inner.send_direct(to, payload),
+            })
+        })
     }
 
     /// Closes the links and the socket and stops every timer; reports `Closed`.
@@ -268,13 +241,24 @@ impl Inner {
 
     /// Sends one app message: ordered at once by a host, sent over a resumed link by a client, else kept in
     /// the outbox (saved at once, so a reload right after still delivers it).
-    fn send_app(&mut self, payload: serde_json::Value) {
+    fn send_app(&mut self, payload: Payload) {
         match self.delivery.send(payload, browser::now_ms()) {
             Some(PeerFrame::Data(entry)) => self.host_broadcast_entries(vec![entry]),
             Some(frame) => self.guest_send(&frame),
             None => {}
         }
         self.save_delivery();
+    }
+
+    /// Sends one direct message: a host hands it to the target's link, a client to its host (or keeps it
+    /// until the next link). Failures come back as [`DriverEvent::DirectFailed`].
+    fn send_direct(&mut self, to: PeerId, payload: Payload) {
+        let (_, frame) = self.delivery.send_to(to, payload);
+        match frame {
+            Some((peer, frame)) if self.delivery.is_host() => self.host_send_frames(vec![(peer, frame)]),
+            Some((_, frame)) => self.guest_send(&frame),
+            None => {}
+        }
     }
 
     /// Shows the log restored from sessionStorage (not fresh: callbacks already ran before the reload).
@@ -292,6 +276,8 @@ impl Inner {
             self.events.push(match delivered {
                 Delivered::Message { entry, fresh } => DriverEvent::Message { message: entry, fresh },
                 Delivered::Gap(missed) => DriverEvent::Gap(missed),
+                Delivered::Direct(message) => DriverEvent::Direct(message),
+                Delivered::DirectFailed { id, to } => DriverEvent::DirectFailed { id, to },
             });
         }
     }

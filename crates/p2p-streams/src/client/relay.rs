@@ -5,10 +5,12 @@
 
 use super::browser::{now_ms, warn};
 use super::{DriverEvent, Inner};
-use crate::delivery::Entry;
+use crate::chunk::frame_limit;
+use crate::delivery::{Entry, Payload};
 use crate::protocol::{PeerFrame, PeerId};
 
-/// Largest data-channel message a host accepts from a client (Chromium's SCTP limit is 256 KiB as well).
+/// Largest whole text message a host accepts from a client (Chromium's SCTP limit is 256 KiB as well);
+/// longer frames come in chunks, up to `chunk::frame_limit` of the configured `max_message_bytes`.
 pub(crate) const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 
 /// Most epochs a client's tips may list (one per host the session ever had, far fewer in practice).
@@ -18,6 +20,10 @@ const MAX_TIPS: usize = 4_096;
 fn kind(frame: &PeerFrame) -> &'static str {
     match frame {
         PeerFrame::Send { .. } => "Send",
+        PeerFrame::SendTo { .. } => "SendTo",
+        PeerFrame::Direct { .. } => "Direct",
+        PeerFrame::DirectAck { .. } => "DirectAck",
+        PeerFrame::DirectFailed { .. } => "DirectFailed",
         PeerFrame::Data(_) => "Data",
         PeerFrame::Hello { .. } => "Hello",
         PeerFrame::History { .. } => "History",
@@ -32,15 +38,16 @@ fn kind(frame: &PeerFrame) -> &'static str {
 impl Inner {
     /// Opens the delivery exchange on a link that just opened.
     pub(crate) fn host_send_hello(&mut self, peer: &PeerId) {
-        if let (Some(frame), Some(link)) = (self.delivery.hello(peer), self.links.get(peer)) {
+        if let (Some(frame), Some(link)) = (self.delivery.hello(peer), self.links.get_mut(peer)) {
             link.send(&frame);
         }
     }
 
     /// A frame from a client: its sender is the link's peer, whatever the frame says.
     pub(crate) fn host_on_message(&mut self, peer: PeerId, text: &str) {
-        if text.len() > MAX_CLIENT_MESSAGE {
-            return self.host_drop(&peer, &format!("a {} byte message (limit {MAX_CLIENT_MESSAGE})", text.len()));
+        let limit = MAX_CLIENT_MESSAGE.max(frame_limit(self.config.max_message_bytes));
+        if text.len() > limit {
+            return self.host_drop(&peer, &format!("a {} byte message (limit {limit})", text.len()));
         }
         let frame = match PeerFrame::decode(text) {
             Ok(frame) => frame,
@@ -48,14 +55,18 @@ impl Inner {
         };
         let now = now_ms();
         match frame {
-            PeerFrame::Send { seq, payload } => {
-                let entry = self.delivery.on_send(peer, seq, payload, now);
+            PeerFrame::Send { seq, payload, bytes } => {
+                let entry = self.delivery.on_send(peer, seq, Payload::from_parts(payload, bytes), now);
                 self.host_broadcast_entries(entry.into_iter().collect());
+            }
+            PeerFrame::SendTo { to, id, payload, bytes } => {
+                let frames = self.delivery.on_send_to(peer, to, id, Payload::from_parts(payload, bytes));
+                self.host_send_frames(frames);
             }
             PeerFrame::History { entries } if entries.len() <= self.config.history_limit.max(1) => {
                 let (everyone, reporter) = self.delivery.on_history(&peer, entries, now);
                 self.host_broadcast_entries(everyone);
-                if let Some(link) = self.links.get(&peer) {
+                if let Some(link) = self.links.get_mut(&peer) {
                     reporter.into_iter().for_each(|entry| {
                         link.send(&PeerFrame::Data(entry));
                     });
@@ -63,34 +74,43 @@ impl Inner {
             }
             PeerFrame::Resume { tips } if tips.len() <= MAX_TIPS => {
                 let frames = self.delivery.on_resume(&peer, &tips);
-                if let Some(link) = self.links.get(&peer) {
+                if let Some(link) = self.links.get_mut(&peer) {
                     frames.iter().for_each(|frame| {
                         link.send(frame);
                     });
                 }
             }
-            PeerFrame::Ping { nonce } => {
-                if let Some(link) = self.links.get(&peer) {
-                    link.send(&PeerFrame::Pong { nonce });
-                }
-            }
+            PeerFrame::Ping { nonce } => self.send_pong(&peer, nonce),
             PeerFrame::Pong { .. } => {}
             other => self.host_drop(&peer, &format!("a {} frame, which is not for a host or too long", kind(&other))),
         }
     }
 
-    /// Sends ordered entries to every client that resumed (the others get them in their replay).
+    /// Sends ordered entries to every client that resumed (the others get them in their replay). Each frame
+    /// is serialized once and queued on every link (a long one goes out in chunks, link by link, as each
+    /// link's buffer drains: one slow client does not hold up the others).
     pub(crate) fn host_broadcast_entries(&mut self, entries: Vec<Entry>) {
         for entry in entries {
             let Ok(text) = serde_json::to_string(&PeerFrame::Data(entry)) else { continue };
-            for link in self.links.values().filter(|l| l.open && self.delivery.is_resumed(&l.peer)) {
-                link.send_text(&text);
+            let delivery = &self.delivery;
+            for link in self.links.values_mut().filter(|l| l.open && delivery.is_resumed(&l.peer)) {
+                link.send_serialized(text.clone());
+            }
+        }
+    }
+
+    /// Sends each frame to its peer's link (direct messages and their answers); a peer without a link is
+    /// skipped (the delivery engine only routes to resumed links).
+    pub(crate) fn host_send_frames(&mut self, frames: Vec<(PeerId, PeerFrame)>) {
+        for (peer, frame) in frames {
+            if let Some(link) = self.links.get_mut(&peer) {
+                link.send(&frame);
             }
         }
     }
 
     /// Drops a client's frame and reports it.
-    fn host_drop(&mut self, peer: &PeerId, what: &str) {
+    pub(crate) fn host_drop(&mut self, peer: &PeerId, what: &str) {
         warn(&format!("dropped {what} from {peer}"));
         self.events.push(DriverEvent::Dropped);
     }

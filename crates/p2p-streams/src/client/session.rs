@@ -5,8 +5,10 @@
 use super::browser::{self, now_ms, warn};
 use super::signaling::{parse_server_frame, EarlySocket, Signaling};
 use super::Inner;
+use crate::chunk::Reassembled;
 use crate::early::RENEW_MARGIN_SECS;
 use crate::hooks::P2pState;
+use crate::protocol::PeerFrame;
 use crate::protocol::{close_code, ClientToServer, PeerId, Role, ServerToClient, SignalPayload, PROTOCOL_VERSION};
 use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
 use web_sys::RtcIceCandidateInit;
@@ -250,6 +252,41 @@ impl Inner {
             Some(Role::Host) => self.host_on_message(peer, &text),
             Some(Role::Client) => self.guest_on_message(peer, &text),
             None => {}
+        }
+    }
+
+    /// A binary message: one chunk of a long frame. A complete frame is handled like a text one; a bad
+    /// chunk is dropped and reported (the transfer it belongs to is dropped, the link goes on).
+    pub(crate) fn on_channel_chunk(&mut self, peer: PeerId, link: u64, bytes: Vec<u8>) {
+        let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) else { return };
+        l.last_seen = now_ms();
+        let problem = match l.reassembler.accept(&bytes) {
+            Ok(Reassembled::Complete(frame)) => match String::from_utf8(frame) {
+                Ok(text) => return self.on_channel_message(peer, link, text),
+                Err(_) => "a chunked frame that is not UTF-8".to_owned(),
+            },
+            Ok(Reassembled::Partial | Reassembled::Duplicate) => return,
+            Err(err) => format!("a chunk ({err})"),
+        };
+        match self.role {
+            Some(Role::Host) => self.host_drop(&peer, &problem),
+            _ => warn(&format!("dropped {problem} from {peer}")),
+        }
+    }
+
+    /// Answers a heartbeat at once, ahead of queued frames (it has no place in their order, and a long
+    /// message in the queue must not make the link look dead).
+    pub(crate) fn send_pong(&self, peer: &PeerId, nonce: u64) {
+        let (Some(link), Ok(text)) = (self.links.get(peer), serde_json::to_string(&PeerFrame::Pong { nonce })) else {
+            return;
+        };
+        link.send_text(&text);
+    }
+
+    /// The link's buffer drained below its low-water mark: send more of what is queued.
+    pub(crate) fn on_channel_drained(&mut self, peer: PeerId, link: u64) {
+        if let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) {
+            l.pump();
         }
     }
 

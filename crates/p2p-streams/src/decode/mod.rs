@@ -16,7 +16,7 @@
 //! `offer`). A key repeated in one object is an error for the derived decoders, here the last one counts (as
 //! in `JSON.parse`).
 
-use crate::delivery::{Entry, LogSnapshot, OutboxSnapshot, Pos};
+use crate::delivery::{Bytes, Entry, LogSnapshot, OutboxSnapshot, Pos};
 use crate::protocol::SignalPayload;
 use crate::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, Route, ServerToClient, SessionId};
 use serde_json::{Map, Value};
@@ -129,7 +129,21 @@ impl PeerFrame {
         let mut f = Fields::parse(text)?;
         let tag = f.string("type")?;
         Ok(match tag.as_str() {
-            "Send" => PeerFrame::Send { seq: f.u64("seq")?, payload: f.take("payload")? },
+            "Send" => PeerFrame::Send { seq: f.u64("seq")?, payload: f.take("payload")?, bytes: f.bytes()? },
+            "SendTo" => PeerFrame::SendTo {
+                to: f.peer("to")?,
+                id: f.u64("id")?,
+                payload: f.take("payload")?,
+                bytes: f.bytes()?,
+            },
+            "Direct" => PeerFrame::Direct {
+                from: f.peer("from")?,
+                id: f.u64("id")?,
+                payload: f.take("payload")?,
+                bytes: f.bytes()?,
+            },
+            "DirectAck" => PeerFrame::DirectAck { id: f.u64("id")? },
+            "DirectFailed" => PeerFrame::DirectFailed { id: f.u64("id")?, to: f.peer("to")? },
             "Data" => PeerFrame::Data(entry_fields(f)?),
             "Hello" => PeerFrame::Hello { epoch: f.u64("epoch")?, acked: f.u64("acked")? },
             "History" => PeerFrame::History { entries: f.list("entries", entry)? },
@@ -180,6 +194,14 @@ impl OutboxSnapshot {
                 let [seq, payload] = two(v, "pending")?;
                 Ok((u64_of(seq, "pending")?, payload))
             })?,
+            // `default` without `Option`: absent is empty, `null` is an error (as for the derived decoder).
+            binary: match f.0.remove("binary") {
+                Some(items) => list(items, "binary", |v| {
+                    let [seq, bytes] = two(v, "binary")?;
+                    Ok((u64_of(seq, "binary")?, base64(bytes, "binary")?))
+                })?,
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -196,6 +218,7 @@ fn entry_fields(mut f: Fields) -> Result<Entry> {
         epoch: f.u64("epoch")?,
         index: f.u64("index")?,
         payload: f.take("payload")?,
+        bytes: f.bytes()?,
     })
 }
 
@@ -244,6 +267,19 @@ fn named<T: Copy>(value: Value, field: &'static str, names: &[(T, &str)]) -> Res
     names.iter().find(|(_, n)| *n == text).map(|(t, _)| *t).ok_or(DecodeError::Invalid(field))
 }
 
+/// An array, each element decoded by `item`.
+fn list<T>(value: Value, name: &'static str, item: fn(Value) -> Result<T>) -> Result<Vec<T>> {
+    match value {
+        Value::Array(items) => items.into_iter().map(item).collect(),
+        _ => Err(DecodeError::Invalid(name)),
+    }
+}
+
+/// Base64 bytes ([`Bytes`]).
+fn base64(value: Value, name: &'static str) -> Result<Bytes> {
+    Bytes::from_base64(&string(value, name)?).map_err(|_| DecodeError::Invalid(name))
+}
+
 /// A string.
 pub(crate) fn string(value: Value, name: &'static str) -> Result<String> {
     match value {
@@ -279,6 +315,11 @@ impl Fields {
         Ok(self.0.remove(name).filter(|v| !v.is_null()))
     }
 
+    /// The optional `bytes` field of a message (base64).
+    fn bytes(&mut self) -> Result<Option<Bytes>> {
+        self.optional("bytes")?.map(|v| base64(v, "bytes")).transpose()
+    }
+
     /// A required non-negative integer.
     pub(crate) fn u64(&mut self, name: &'static str) -> Result<u64> {
         u64_of(self.take(name)?, name)
@@ -309,9 +350,6 @@ impl Fields {
 
     /// A required array, each element decoded by `item`.
     pub(crate) fn list<T>(&mut self, name: &'static str, item: fn(Value) -> Result<T>) -> Result<Vec<T>> {
-        match self.take(name)? {
-            Value::Array(items) => items.into_iter().map(item).collect(),
-            _ => Err(DecodeError::Invalid(name)),
-        }
+        list(self.take(name)?, name, item)
     }
 }

@@ -3,7 +3,7 @@
 //! where the two differ.
 
 use super::*;
-use crate::delivery::Entry;
+use crate::delivery::{Bytes, Entry};
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,7 +17,7 @@ fn peer(s: &str) -> PeerId {
 }
 
 fn entry_of(from: &str, seq: u64, payload: Value) -> Entry {
-    Entry { from: peer(from), seq, epoch: (3 << 32) | 7, index: 12, payload }
+    Entry { from: peer(from), seq, epoch: (3 << 32) | 7, index: 12, payload, bytes: None }
 }
 
 fn server_frames() -> Vec<ServerToClient> {
@@ -53,9 +53,17 @@ fn server_frames() -> Vec<ServerToClient> {
 
 fn peer_frames() -> Vec<PeerFrame> {
     let mut frames = vec![
-        PeerFrame::Send { seq: 1, payload: json!({"text": "hi", "n": [1, 2.5, null, true]}) },
-        PeerFrame::Send { seq: u64::MAX, payload: Value::Null },
+        PeerFrame::Send { seq: 1, payload: json!({"text": "hi", "n": [1, 2.5, null, true]}), bytes: None },
+        PeerFrame::Send { seq: u64::MAX, payload: Value::Null, bytes: None },
+        PeerFrame::Send { seq: 2, payload: Value::Null, bytes: Some(Bytes(vec![0, 255, 7])) },
         PeerFrame::Data(entry_of("bob#t2", 3, json!({"text": "yo"}))),
+        PeerFrame::Data(Entry { bytes: Some(Bytes(vec![])), ..entry_of("bob#t2", 4, Value::Null) }),
+        PeerFrame::SendTo { to: peer("b#1"), id: 1, payload: json!("psst"), bytes: None },
+        PeerFrame::SendTo { to: peer("b#1"), id: 2, payload: Value::Null, bytes: Some(Bytes(vec![9; 40])) },
+        PeerFrame::Direct { from: peer("a#1"), id: 1, payload: json!({"x": 1}), bytes: None },
+        PeerFrame::Direct { from: peer("a#1"), id: 3, payload: Value::Null, bytes: Some(Bytes(vec![1])) },
+        PeerFrame::DirectAck { id: 5 },
+        PeerFrame::DirectFailed { id: 6, to: peer("gone#x") },
         PeerFrame::Hello { epoch: 1 << 40, acked: 0 },
         PeerFrame::History { entries: vec![entry_of("a#1", 1, json!("x")), entry_of("b#2", 2, json!(7))] },
         PeerFrame::History { entries: vec![] },
@@ -291,14 +299,31 @@ fn any_payload() -> impl Strategy<Value = Value> {
     ]
 }
 
+fn any_bytes() -> impl Strategy<Value = Option<Bytes>> {
+    proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40).prop_map(Bytes))
+}
+
 fn any_entry() -> impl Strategy<Value = Entry> {
-    (any_text(), any::<u64>(), any::<u64>(), any::<u64>(), any_payload())
-        .prop_map(|(from, seq, epoch, index, payload)| Entry { from: PeerId(from), seq, epoch, index, payload })
+    (any_text(), any::<u64>(), any::<u64>(), any::<u64>(), any_payload(), any_bytes()).prop_map(
+        |(from, seq, epoch, index, payload, bytes)| Entry { from: PeerId(from), seq, epoch, index, payload, bytes },
+    )
 }
 
 fn any_peer_frame() -> impl Strategy<Value = PeerFrame> {
     prop_oneof![
-        (any::<u64>(), any_payload()).prop_map(|(seq, payload)| PeerFrame::Send { seq, payload }),
+        (any::<u64>(), any_payload(), any_bytes()).prop_map(|(seq, payload, bytes)| PeerFrame::Send {
+            seq,
+            payload,
+            bytes
+        }),
+        (any_text(), any::<u64>(), any_payload(), any_bytes()).prop_map(|(to, id, payload, bytes)| PeerFrame::SendTo {
+            to: PeerId(to),
+            id,
+            payload,
+            bytes
+        }),
+        (any_text(), any::<u64>(), any_payload(), any_bytes())
+            .prop_map(|(from, id, payload, bytes)| PeerFrame::Direct { from: PeerId(from), id, payload, bytes }),
         any_entry().prop_map(PeerFrame::Data),
         proptest::collection::vec(any_entry(), 0..4).prop_map(|entries| PeerFrame::History { entries }),
         proptest::collection::vec(any::<(u64, u64)>(), 0..4).prop_map(|tips| PeerFrame::Resume { tips }),

@@ -7,7 +7,7 @@
 //! `Resume` (its own tips) and a resend of its unacknowledged messages. The host merges the history,
 //! replays what the client lacks and reports what it pruned as a `Gap`.
 
-use super::{Entry, HistoryLimits, Merged, Outbox, Pos, Sequencer, SessionLog, Tips};
+use super::{DirectMessage, Directs, Entry, HistoryLimits, Merged, Outbox, Payload, Pos, Sequencer, SessionLog, Tips};
 use crate::protocol::{PeerFrame, PeerId};
 use std::collections::{HashMap, HashSet};
 
@@ -26,24 +26,35 @@ pub enum Delivered {
     },
     /// The host could not supply this many messages this peer missed.
     Gap(u64),
+    /// A message for this peer only (`send_to`), the first time it arrives.
+    Direct(DirectMessage),
+    /// Direct message `id` of this peer could not go: `to` is not connected to the host.
+    DirectFailed {
+        /// The message's id (as `send_to` returned it).
+        id: u64,
+        /// Its target.
+        to: PeerId,
+    },
 }
 
 /// One peer's delivery state: its log, its outbox and, while hosting, its sequencer.
 #[derive(Clone, Debug)]
 pub struct Delivery {
-    me: PeerId,
+    pub(super) me: PeerId,
     log: SessionLog,
     outbox: Outbox,
-    sequencer: Option<Sequencer>,
+    pub(super) sequencer: Option<Sequencer>,
     /// Client: highest sequence number sent on the current link; `None` until the host's `Hello`.
-    sent_upto: Option<u64>,
+    pub(super) sent_upto: Option<u64>,
     /// Host: clients whose `Resume` was answered. Only they get live entries: before that, the replay covers
     /// them.
-    resumed: HashSet<PeerId>,
+    pub(super) resumed: HashSet<PeerId>,
     /// Host: what each client reported in `History` on its current link, id -> position (its replay skips an
     /// entry only if it is still at the reported position).
     reported: HashMap<PeerId, HashMap<(PeerId, u64), Pos>>,
-    events: Vec<Delivered>,
+    /// Direct messages: unanswered ones sent, ids taken per sender.
+    pub(super) directs: Directs,
+    pub(super) events: Vec<Delivered>,
 }
 
 fn pairs(tips: &Tips) -> Vec<(u64, u64)> {
@@ -61,6 +72,7 @@ impl Delivery {
             sent_upto: None,
             resumed: HashSet::new(),
             reported: HashMap::new(),
+            directs: Directs::default(),
             events: Vec::new(),
         }
     }
@@ -128,17 +140,18 @@ impl Delivery {
 
     /// An app message of ours. A host orders it and returns the entry to broadcast; a client with a resumed
     /// link returns the `Send` frame; otherwise it waits in the outbox.
-    pub fn send(&mut self, payload: serde_json::Value, now_ms: f64) -> Option<PeerFrame> {
+    pub fn send(&mut self, payload: Payload, now_ms: f64) -> Option<PeerFrame> {
         let seq = self.outbox.push(payload.clone());
         if self.sequencer.is_some() {
             return self.order(self.me.clone(), seq, payload, now_ms).map(PeerFrame::Data);
         }
         let sent = self.sent_upto.as_mut()?;
         *sent = seq;
-        Some(PeerFrame::Send { seq, payload })
+        let (payload, bytes) = payload.into_parts();
+        Some(PeerFrame::Send { seq, payload, bytes })
     }
 
-    fn order(&mut self, from: PeerId, seq: u64, payload: serde_json::Value, now_ms: f64) -> Option<Entry> {
+    fn order(&mut self, from: PeerId, seq: u64, payload: Payload, now_ms: f64) -> Option<Entry> {
         let sequencer = self.sequencer.as_mut()?;
         let entry = self.log.order(from, seq, payload, sequencer, now_ms)?;
         if entry.from == self.me {
@@ -157,7 +170,7 @@ impl Delivery {
 
     /// Host: a client's message, stamped with the link's peer. Returns the entry to broadcast (`None` for a
     /// duplicate).
-    pub fn on_send(&mut self, from: PeerId, seq: u64, payload: serde_json::Value, now_ms: f64) -> Option<Entry> {
+    pub fn on_send(&mut self, from: PeerId, seq: u64, payload: Payload, now_ms: f64) -> Option<Entry> {
         self.order(from, seq, payload, now_ms)
     }
 
@@ -197,6 +210,11 @@ impl Delivery {
         if missed > 0 {
             frames.push(PeerFrame::Gap { missed });
         }
+        // Direct messages we sent to this peer while we were a client and no host answered: we hand them over.
+        for (id, payload) in self.directs.take_for(peer) {
+            let (payload, bytes) = payload.into_parts();
+            frames.push(PeerFrame::Direct { from: self.me.clone(), id, payload, bytes });
+        }
         frames
     }
 
@@ -224,8 +242,13 @@ impl Delivery {
         frames.push(PeerFrame::Resume { tips: pairs(self.log.tips()) });
         let mut sent = acked;
         for (seq, payload) in self.outbox.pending_after(acked) {
-            frames.push(PeerFrame::Send { seq: *seq, payload: payload.clone() });
+            let (payload, bytes) = payload.clone().into_parts();
+            frames.push(PeerFrame::Send { seq: *seq, payload, bytes });
             sent = *seq;
+        }
+        for (id, to, payload) in self.directs.pending() {
+            let (payload, bytes) = payload.clone().into_parts();
+            frames.push(PeerFrame::SendTo { to: to.clone(), id: *id, payload, bytes });
         }
         self.sent_upto = Some(sent);
         frames

@@ -5,7 +5,7 @@
 //! number ordered per sender (to drop resent duplicates whose entry was pruned) and which positions it
 //! pruned (to tell a peer how many messages it can no longer supply).
 
-use super::{beyond, Entry, Pos, Sequencer, Tips};
+use super::{beyond, Entry, Payload, Pos, Sequencer, Tips};
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -142,7 +142,7 @@ impl SessionLog {
         &mut self,
         from: PeerId,
         seq: u64,
-        payload: serde_json::Value,
+        payload: Payload,
         sequencer: &mut Sequencer,
         now_ms: f64,
     ) -> Option<Entry> {
@@ -150,7 +150,8 @@ impl SessionLog {
             return None;
         }
         let pos = sequencer.next_pos();
-        let entry = Entry { from, seq, epoch: pos.epoch, index: pos.index, payload };
+        let (payload, bytes) = payload.into_parts();
+        let entry = Entry { from, seq, epoch: pos.epoch, index: pos.index, payload, bytes };
         self.store(entry.clone(), now_ms);
         Some(entry)
     }

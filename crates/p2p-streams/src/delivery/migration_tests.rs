@@ -101,7 +101,13 @@ impl Net {
         match op {
             Op::Send(i) => {
                 let Some(peer) = self.peers[i % n].as_mut() else { return };
-                let payload = serde_json::json!(self.sent.len());
+                // Every other message is binary: both kinds travel the same ordered, exactly-once path.
+                let count = self.sent.len();
+                let payload = if count.is_multiple_of(2) {
+                    Payload::Json(serde_json::json!(count))
+                } else {
+                    Payload::Bytes(count.to_le_bytes().to_vec())
+                };
                 match peer.engine.send(payload, now) {
                     Some(frame @ PeerFrame::Data(_)) => self.broadcast(vec![frame]),
                     Some(frame) => peer.to_host.push_back(frame),
@@ -173,8 +179,8 @@ impl Net {
         let h = self.host;
         let Some(host) = self.peers[h].as_mut() else { return };
         match frame {
-            PeerFrame::Send { seq, payload } => {
-                let out = host.engine.on_send(id(i), seq, payload, now);
+            PeerFrame::Send { seq, payload, bytes } => {
+                let out = host.engine.on_send(id(i), seq, Payload::from_parts(payload, bytes), now);
                 self.broadcast(out.into_iter().map(PeerFrame::Data).collect());
             }
             PeerFrame::History { entries } => {

@@ -9,13 +9,18 @@
 //! - After a reconnect or a host migration, the host and each client exchange what the other lacks, using
 //!   per-epoch tips ([`Tips`]); what the host can no longer supply is reported as a history gap.
 
+mod direct;
 mod engine;
 mod log;
 mod outbox;
+mod payload;
+mod routing;
 
+pub use direct::{DirectMessage, DirectRoute, Directs, MAX_PENDING_DIRECTS};
 pub use engine::{Delivered, Delivery, HISTORY_CHUNK_BYTES};
 pub use log::{Added, HistoryLimits, LogSnapshot, Merged, SessionLog};
 pub use outbox::{Outbox, OutboxSnapshot, Sequencer};
+pub use payload::{Bytes, Payload};
 
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};
@@ -44,11 +49,19 @@ pub struct Entry {
     pub epoch: u64,
     /// Index within the epoch.
     pub index: u64,
-    /// The app's message.
+    /// The app's message (`null` for a binary message).
     pub payload: serde_json::Value,
+    /// A binary message's bytes (base64 in the JSON); absent for a JSON message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<Bytes>,
 }
 
 impl Entry {
+    /// The message's content.
+    pub fn content(&self) -> Payload {
+        Payload::from_parts(self.payload.clone(), self.bytes.clone())
+    }
+
     /// Where the message sits in the session order.
     pub fn pos(&self) -> Pos {
         Pos { epoch: self.epoch, index: self.index }
@@ -98,13 +111,20 @@ mod tests {
 
     #[test]
     fn entries_travel_as_flat_json() {
-        let entry = Entry { from: PeerId("a#1".into()), seq: 3, epoch: 5, index: 9, payload: serde_json::json!(1) };
+        let entry = Entry {
+            from: PeerId("a#1".into()),
+            seq: 3,
+            epoch: 5,
+            index: 9,
+            payload: serde_json::json!(1),
+            bytes: None,
+        };
         let text = serde_json::to_string(&entry).unwrap();
         assert_eq!(text, r#"{"from":"a#1","seq":3,"epoch":5,"index":9,"payload":1}"#);
     }
 
     fn entry(from: &str, seq: u64, epoch: u64, index: u64) -> Entry {
-        Entry { from: PeerId(from.into()), seq, epoch, index, payload: serde_json::json!(seq) }
+        Entry { from: PeerId(from.into()), seq, epoch, index, payload: serde_json::json!(seq), bytes: None }
     }
 
     #[test]
@@ -131,9 +151,9 @@ mod tests {
         let mut log = SessionLog::new(limits);
         let mut sequencer = Sequencer::new(&Tips::new(), 0);
         for seq in 1..=5 {
-            assert!(log.order(PeerId("a".into()), seq, serde_json::json!(seq), &mut sequencer, 0.0).is_some());
+            assert!(log.order(PeerId("a".into()), seq, Payload::Json(seq.into()), &mut sequencer, 0.0).is_some());
         }
-        assert!(log.order(PeerId("a".into()), 2, serde_json::json!(2), &mut sequencer, 0.0).is_none(), "resent");
+        assert!(log.order(PeerId("a".into()), 2, Payload::Json(2.into()), &mut sequencer, 0.0).is_none(), "resent");
         assert_eq!(log.len(), 3);
         let epoch = sequencer.epoch();
         let late: Tips = [(epoch, 1)].into();
@@ -149,17 +169,21 @@ mod tests {
         assert_eq!(restored.high_water(&PeerId("a".into())), 5);
     }
 
+    fn json(value: &str) -> Payload {
+        Payload::Json(serde_json::json!(value))
+    }
+
     #[test]
     fn the_outbox_keeps_unacknowledged_messages_and_never_reuses_a_number() {
         let mut outbox = Outbox::default();
-        let (a, b, c) =
-            (outbox.push(serde_json::json!("a")), outbox.push(serde_json::json!("b")), outbox.push(1.into()));
+        let (a, b, c) = (outbox.push(json("a")), outbox.push(json("b")), outbox.push(Payload::Bytes(vec![1])));
         assert_eq!((a, b, c), (1, 2, 3));
         assert!(outbox.ack(2));
         assert!(!outbox.ack(2));
         assert_eq!(outbox.pending_after(1).map(|(s, _)| *s).collect::<Vec<_>>(), vec![3]);
         let mut restored = Outbox::restore(outbox.snapshot());
-        assert_eq!(restored.push(serde_json::json!("d")), 4);
+        assert_eq!(restored.pending().map(|(s, _)| *s).collect::<Vec<_>>(), vec![1, 3], "bytes survive a reload");
+        assert_eq!(restored.push(json("d")), 4);
         restored.ack_through(3);
         assert_eq!(restored.pending().map(|(s, _)| *s).collect::<Vec<_>>(), vec![4]);
     }
@@ -171,9 +195,9 @@ mod tests {
         let mut client = Delivery::fresh(PeerId("c".into()), limits);
         client.on_data(entry("x", 1, 1 << 32, 1), 0.0);
         client.on_data(entry("x", 2, 1 << 32, 2), 0.0);
-        assert!(client.send(serde_json::json!("queued"), 0.0).is_none(), "no link yet: kept in the outbox");
+        assert!(client.send(json("queued"), 0.0).is_none(), "no link yet: kept in the outbox");
         host.start_hosting(9, 0.0);
-        let own = host.send(serde_json::json!("mine"), 0.0);
+        let own = host.send(json("mine"), 0.0);
         assert!(matches!(own, Some(PeerFrame::Data(ref e)) if e.epoch >> 32 == 1), "no history yet: epoch 1");
         let Some(PeerFrame::Hello { acked, .. }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
         let frames = client.on_hello(acked);
@@ -192,8 +216,9 @@ mod tests {
                         client.on_data(entry, 0.0);
                     }
                 }
-                PeerFrame::Send { seq, payload } => {
-                    let entry = host.on_send(PeerId("c".into()), seq, payload, 0.0).expect("new message");
+                PeerFrame::Send { seq, payload, bytes } => {
+                    let content = Payload::from_parts(payload, bytes);
+                    let entry = host.on_send(PeerId("c".into()), seq, content, 0.0).expect("new message");
                     client.on_data(entry, 0.0);
                 }
                 other => panic!("unexpected {other:?}"),

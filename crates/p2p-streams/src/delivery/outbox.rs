@@ -1,7 +1,7 @@
 //! The sending side of delivery (shared by both sides): [`Outbox`] numbers this peer's messages and keeps
 //! each one until the host's order includes it; [`Sequencer`] hands out a host's positions.
 
-use super::{next_epoch, Pos, Tips};
+use super::{next_epoch, Bytes, Payload, Pos, Tips};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -10,15 +10,18 @@ use std::collections::VecDeque;
 pub struct OutboxSnapshot {
     /// The next sequence number.
     pub next_seq: u64,
-    /// Unacknowledged messages, oldest first.
+    /// Unacknowledged JSON messages, oldest first.
     pub pending: Vec<(u64, serde_json::Value)>,
+    /// Unacknowledged binary messages, oldest first (absent when there are none, as in older snapshots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary: Vec<(u64, Bytes)>,
 }
 
 /// This peer's unacknowledged messages, resent after every reconnect until acknowledged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outbox {
     next_seq: u64,
-    pending: VecDeque<(u64, serde_json::Value)>,
+    pending: VecDeque<(u64, Payload)>,
 }
 
 impl Default for Outbox {
@@ -29,7 +32,7 @@ impl Default for Outbox {
 
 impl Outbox {
     /// Numbers `payload` and keeps it; returns its sequence number.
-    pub fn push(&mut self, payload: serde_json::Value) -> u64 {
+    pub fn push(&mut self, payload: Payload) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.push_back((seq, payload));
@@ -49,12 +52,12 @@ impl Outbox {
     }
 
     /// Unacknowledged messages, oldest first.
-    pub fn pending(&self) -> impl Iterator<Item = &(u64, serde_json::Value)> {
+    pub fn pending(&self) -> impl Iterator<Item = &(u64, Payload)> {
         self.pending.iter()
     }
 
     /// Unacknowledged messages after `seq` (those not yet sent on the current link).
-    pub fn pending_after(&self, seq: u64) -> impl Iterator<Item = &(u64, serde_json::Value)> {
+    pub fn pending_after(&self, seq: u64) -> impl Iterator<Item = &(u64, Payload)> {
         self.pending.iter().filter(move |(s, _)| *s > seq)
     }
 
@@ -70,13 +73,24 @@ impl Outbox {
 
     /// The persisted form.
     pub fn snapshot(&self) -> OutboxSnapshot {
-        OutboxSnapshot { next_seq: self.next_seq, pending: self.pending.iter().cloned().collect() }
+        let (mut pending, mut binary) = (Vec::new(), Vec::new());
+        for (seq, payload) in &self.pending {
+            match payload {
+                Payload::Json(value) => pending.push((*seq, value.clone())),
+                Payload::Bytes(bytes) => binary.push((*seq, Bytes(bytes.clone()))),
+            }
+        }
+        OutboxSnapshot { next_seq: self.next_seq, pending, binary }
     }
 
     /// An outbox restored from `snapshot` (sequence numbers continue, never reused).
     pub fn restore(snapshot: OutboxSnapshot) -> Self {
-        let after_pending = snapshot.pending.iter().map(|(s, _)| s + 1).max().unwrap_or(1);
-        Outbox { next_seq: snapshot.next_seq.max(after_pending).max(1), pending: snapshot.pending.into() }
+        let json = snapshot.pending.into_iter().map(|(seq, value)| (seq, Payload::Json(value)));
+        let binary = snapshot.binary.into_iter().map(|(seq, Bytes(bytes))| (seq, Payload::Bytes(bytes)));
+        let mut pending: Vec<_> = json.chain(binary).collect();
+        pending.sort_by_key(|(seq, _)| *seq);
+        let after_pending = pending.iter().map(|(s, _)| s + 1).max().unwrap_or(1);
+        Outbox { next_seq: snapshot.next_seq.max(after_pending).max(1), pending: pending.into() }
     }
 }
 

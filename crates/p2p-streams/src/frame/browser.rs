@@ -5,7 +5,7 @@
 use super::P2pCallbacks;
 use crate::client::{Driver, DriverEvent};
 use crate::config::P2pConfig;
-use crate::hooks::{Control, Outbox, P2pContext, P2pState};
+use crate::hooks::{Control, Outbox, P2pContext, P2pState, SendFailure};
 use crate::ticket::{fetch_join_ticket, JoinTicket};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -218,7 +218,7 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
         DriverEvent::Peers(peers) => ctx.peers.set(peers),
         DriverEvent::Signaling(open) => ctx.signaling_open.set(open),
         DriverEvent::Message { message, fresh } => {
-            if let Some(callback) = cb.on_message.filter(|_| fresh) {
+            if let Some(callback) = cb.on_message.filter(|_| fresh && message.bytes.is_none()) {
                 callback.run((message.from.clone(), message.payload.clone()));
             }
             ctx.deliver(message, fresh);
@@ -229,6 +229,8 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
                 callback.run(missed);
             }
         }
+        DriverEvent::Direct(message) => ctx.keep(ctx.directs, message),
+        DriverEvent::DirectFailed { id, to } => ctx.keep(ctx.send_failures, SendFailure { id, to }),
         DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
         DriverEvent::Fatal(message) => {
             ctx.state.set(P2pState::Failed);

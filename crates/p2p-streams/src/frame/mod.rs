@@ -26,7 +26,7 @@ pub struct P2pCallbacks {
     pub on_closed: Option<Callback<()>>,
     /// `p2pError`: a fatal error, with its message.
     pub on_error: Option<Callback<String>>,
-    /// `p2pReceivedMessage`: every app message, untyped, with its host-stamped sender.
+    /// `p2pReceivedMessage`: every JSON app message (not binary ones), untyped, with its host-stamped sender.
     pub on_message: Option<Callback<(PeerId, serde_json::Value)>>,
     /// Some messages this peer missed are no longer in the host's history: how many.
     pub on_history_gap: Option<Callback<u64>>,
@@ -73,7 +73,7 @@ pub fn P2pFrame(
     /// Called on a fatal error.
     #[prop(optional, into)]
     on_error: Option<Callback<String>>,
-    /// Called for every received app message.
+    /// Called for every received JSON app message (binary ones: `use_p2p_bytes`).
     #[prop(optional, into)]
     on_message: Option<Callback<(PeerId, serde_json::Value)>>,
     /// Called when the host cannot supply messages this peer missed (a history gap), with their number.
@@ -82,7 +82,7 @@ pub fn P2pFrame(
     /// The room's content.
     children: Children,
 ) -> impl IntoView {
-    let ctx = P2pContext::new(config.history_limit);
+    let ctx = P2pContext::new(config.history_limit, config.max_message_bytes);
     provide_context(ctx);
     let callbacks = P2pCallbacks {
         on_negotiating,

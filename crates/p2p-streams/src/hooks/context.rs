@@ -4,7 +4,8 @@
 
 #[cfg(feature = "hydrate")]
 use super::log::place;
-use super::{P2pState, RawMessage};
+use super::{P2pState, RawMessage, SendFailure};
+use crate::delivery::{DirectMessage, Payload};
 use crate::protocol::{PeerId, PeerStatus, Role};
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
@@ -14,9 +15,9 @@ use std::rc::Rc;
 /// Where `send` puts outgoing messages: queued until the browser driver is running, then handed to it.
 pub(crate) enum Outbox {
     /// Not started yet (SSR, or before the token arrived): messages wait here.
-    Pending(Vec<serde_json::Value>),
+    Pending(Vec<crate::client::AppSend>),
     /// The driver's send function.
-    Ready(Rc<dyn Fn(serde_json::Value)>),
+    Ready(Rc<dyn Fn(crate::client::AppSend)>),
 }
 
 /// What a frame's observers hear (browser only).
@@ -32,9 +33,9 @@ pub(crate) enum Observed<'a> {
 #[cfg(feature = "hydrate")]
 pub(crate) type Observer = Rc<dyn Fn(&Observed<'_>)>;
 
-/// One typed view of a frame: its message type and the view (`hooks::typed::TypedView<T>`).
+/// One typed view of a frame: its message type and kind, and the view (`hooks::typed::TypedView<T>`).
 #[cfg(feature = "hydrate")]
-pub(crate) type TypedViewEntry = (std::any::TypeId, Box<dyn std::any::Any>);
+pub(crate) type TypedViewEntry = ((std::any::TypeId, super::codec::Codec), Box<dyn std::any::Any>);
 
 /// The frame's handler of [`Control`] requests.
 #[cfg(feature = "hydrate")]
@@ -63,6 +64,12 @@ pub struct P2pContext {
     pub(crate) messages: RwSignal<Vec<RawMessage>>,
     pub(crate) missed: RwSignal<u64>,
     pub(crate) dropped: RwSignal<u64>,
+    /// Direct messages received (the last `history` of them), oldest first.
+    pub(crate) directs: RwSignal<Vec<DirectMessage>>,
+    /// Direct messages the host could not deliver (the last `history` of them), oldest first.
+    pub(crate) send_failures: RwSignal<Vec<SendFailure>>,
+    /// The frame config's `max_message_bytes` (`send` refuses longer messages at once).
+    pub(crate) max_message: StoredValue<usize>,
     /// The history limit of the frame's config (typed views keep as many).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     pub(crate) history: StoredValue<usize>,
@@ -83,7 +90,7 @@ pub struct P2pContext {
 }
 
 impl P2pContext {
-    pub(crate) fn new(history: usize) -> Self {
+    pub(crate) fn new(history: usize, max_message: usize) -> Self {
         P2pContext {
             state: RwSignal::new(P2pState::Negotiating),
             peers: RwSignal::new(Vec::new()),
@@ -95,6 +102,9 @@ impl P2pContext {
             messages: RwSignal::new(Vec::new()),
             missed: RwSignal::new(0),
             dropped: RwSignal::new(0),
+            directs: RwSignal::new(Vec::new()),
+            send_failures: RwSignal::new(Vec::new()),
+            max_message: StoredValue::new(max_message),
             history: StoredValue::new(history),
             #[cfg(feature = "hydrate")]
             outbox: StoredValue::new_local(Outbox::Pending(Vec::new())),
@@ -109,13 +119,19 @@ impl P2pContext {
         }
     }
 
-    /// Queues or sends one serialized message (nothing to do during SSR).
+    /// Queues or sends one serialized message, to everyone (`to` is `None`) or to one peer (nothing to do
+    /// during SSR).
     #[cfg(not(feature = "hydrate"))]
-    pub(crate) fn send_raw(&self, _payload: serde_json::Value) {}
+    pub(crate) fn send_raw(&self, _to: Option<PeerId>, _payload: Payload) {}
 
-    /// Queues or sends one serialized message.
+    /// Queues or sends one serialized message, to everyone (`to` is `None`) or to one peer.
     #[cfg(feature = "hydrate")]
-    pub(crate) fn send_raw(&self, payload: serde_json::Value) {
+    pub(crate) fn send_raw(&self, to: Option<PeerId>, payload: Payload) {
+        use crate::client::AppSend;
+        let payload = match to {
+            Some(to) => AppSend::To(to, payload),
+            None => AppSend::Room(payload),
+        };
         let ready = self.outbox.with_value(|o| match o {
             Outbox::Ready(f) => Some(Rc::clone(f)),
             Outbox::Pending(_) => None,
@@ -143,6 +159,17 @@ impl P2pContext {
         self.messages.update(|list| place(list, message, &from, seq, limit));
     }
 
+    /// Keeps one more item in a list bounded by the history limit (direct messages, send failures).
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn keep<T: Send + Sync + 'static>(&self, list: RwSignal<Vec<T>>, item: T) {
+        let limit = self.history.get_value().max(1);
+        list.update(|items| {
+            items.push(item);
+            let excess = items.len().saturating_sub(limit);
+            items.drain(..excess);
+        });
+    }
+
     /// Back to a frame that joined nothing yet (before another session, or a reconnect): every signal at its
     /// initial value, the outbox pending, every typed view emptied.
     #[cfg(feature = "hydrate")]
@@ -157,6 +184,8 @@ impl P2pContext {
         self.messages.set(Vec::new());
         self.missed.set(0);
         self.dropped.set(0);
+        self.directs.set(Vec::new());
+        self.send_failures.set(Vec::new());
         self.outbox.set_value(Outbox::Pending(Vec::new()));
         let observers = self.observers.with_value(|o| o.clone());
         for observer in &observers {

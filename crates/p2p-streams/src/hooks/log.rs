@@ -113,13 +113,14 @@ pub fn decode<T: DeserializeOwned>(raw: &Entry) -> Result<Received<T>, DecodeFai
 /// Decodes `raw` once and files it: into `messages` at its place, or into `failures`. Returns the decoded
 /// message (for listeners).
 #[cfg_attr(not(any(test, feature = "hydrate")), allow(dead_code))]
-pub(crate) fn file<T: DeserializeOwned + Clone>(
+pub(crate) fn file<T: DeserializeOwned + Clone + 'static>(
+    codec: super::codec::Codec,
     messages: &mut Vec<Received<T>>,
     failures: &mut DecodeFailures,
     raw: &Entry,
     limit: usize,
 ) -> Option<Received<T>> {
-    match decode::<T>(raw) {
+    match super::codec::decode_entry::<T>(codec, raw)? {
         Ok(received) => {
             place(messages, received.clone(), &raw.from, raw.seq, limit);
             Some(received)
@@ -143,7 +144,7 @@ mod tests {
     }
 
     fn entry(user: &str, seq: u64, index: u64, payload: serde_json::Value) -> Entry {
-        Entry { from: PeerId(format!("{user}#t")), seq, epoch: 1, index, payload }
+        Entry { from: PeerId(format!("{user}#t")), seq, epoch: 1, index, payload, bytes: None }
     }
 
     #[test]
@@ -151,7 +152,7 @@ mod tests {
         let (mut messages, mut failures) = (Vec::<Received<Chat>>::new(), DecodeFailures::default());
         for (seq, index) in [(1, 2), (2, 1), (3, 3)] {
             let raw = entry("ann", seq, index, serde_json::json!({ "text": format!("m{seq}") }));
-            assert!(file(&mut messages, &mut failures, &raw, 2).is_some());
+            assert!(file(super::super::codec::Codec::Json, &mut messages, &mut failures, &raw, 2).is_some());
         }
         let texts: Vec<_> = messages.iter().map(|m| m.data.text.as_str()).collect();
         assert_eq!(texts, ["m1", "m3"]);
@@ -162,9 +163,9 @@ mod tests {
     fn a_moved_message_is_replaced_not_duplicated() {
         let (mut messages, mut failures) = (Vec::<Received<Chat>>::new(), DecodeFailures::default());
         let raw = entry("ann", 1, 1, serde_json::json!({ "text": "a" }));
-        file(&mut messages, &mut failures, &raw, 10);
+        file(super::super::codec::Codec::Json, &mut messages, &mut failures, &raw, 10);
         let moved = Entry { epoch: 2, index: 5, ..raw };
-        file(&mut messages, &mut failures, &moved, 10);
+        file(super::super::codec::Codec::Json, &mut messages, &mut failures, &moved, 10);
         assert_eq!(messages.len(), 1);
         assert_eq!((messages[0].epoch, messages[0].index), (2, 5));
     }
@@ -173,8 +174,8 @@ mod tests {
     fn failures_are_counted_with_sender_and_reason_once_per_message() {
         let (mut messages, mut failures) = (Vec::<Received<Chat>>::new(), DecodeFailures::default());
         let bad = entry("bob", 7, 1, serde_json::json!({ "txt": 1 }));
-        assert!(file(&mut messages, &mut failures, &bad, 10).is_none());
-        assert!(file(&mut messages, &mut failures, &bad, 10).is_none());
+        assert!(file(super::super::codec::Codec::Json, &mut messages, &mut failures, &bad, 10).is_none());
+        assert!(file(super::super::codec::Codec::Json, &mut messages, &mut failures, &bad, 10).is_none());
         assert!(messages.is_empty());
         assert_eq!(failures.count, 1);
         let last = failures.recent.back().map(|f| (f.from.0.as_str(), f.seq, f.reason.contains("text")));

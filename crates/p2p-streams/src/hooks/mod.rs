@@ -23,17 +23,23 @@
 //! # let _ = Status;
 //! ```
 
+mod binary;
+mod codec;
 mod context;
 mod log;
 mod typed;
 
+pub use binary::{try_use_p2p_binary, use_p2p_binary, use_p2p_bytes, P2pBinary, P2pBytes};
+pub use codec::Direct;
 pub(crate) use context::Control;
 #[cfg(feature = "hydrate")]
 pub(crate) use context::Outbox;
 pub use context::P2pContext;
 pub use log::{decode, DecodeFailure, DecodeFailures, Received, RECENT_DECODE_FAILURES};
 
+use crate::delivery::Payload;
 use crate::protocol::{PeerId, PeerStatus, Role};
+use codec::Codec;
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use typed::TypedView;
@@ -80,9 +86,51 @@ pub enum SendError {
     /// The room was closed ([`P2p::close`], or the frame unmounted); [`P2p::reconnect`] opens it again.
     #[error("the room is closed")]
     Closed,
-    /// The message did not serialize to JSON (serde's reason).
+    /// The message did not serialize to JSON, or to postcard for a typed binary send (serde's reason).
     #[error("message not serializable: {0}")]
     Serialize(String),
+    /// The message is longer than `P2pConfig::max_message_bytes` (a JSON message's text, a binary message's
+    /// bytes): nothing was sent.
+    #[error("a {size} byte message is over the limit of {limit} bytes")]
+    TooLarge {
+        /// The message's size.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// `send_to`'s target is not in the room's peer list (checked when this peer has one, i.e. once
+    /// connected; the host checks again and reports in `send_failures`): nothing was sent.
+    #[error("{0} is not in the room")]
+    UnknownPeer(PeerId),
+}
+
+/// A direct message (`send_to`) the host could not deliver: its target was not connected to the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendFailure {
+    /// The message's id: 1 for the first `send_to` (or `send_bytes_to`, or a binary `send_to`) of this room
+    /// join, 2 for the next, and so on (the count starts over on `reconnect`).
+    pub id: u64,
+    /// The target that was not in the room.
+    pub to: PeerId,
+}
+
+/// Checks and hands one message to the frame: [`SendError`]s are decided here, before anything is sent.
+pub(crate) fn submit(ctx: &P2pContext, to: Option<&PeerId>, payload: Payload) -> Result<(), SendError> {
+    if ctx.state.try_get_untracked().is_none_or(|s| s == P2pState::Closed) {
+        return Err(SendError::Closed);
+    }
+    let (size, limit) = (payload.size(), ctx.max_message.try_get_value().unwrap_or(0));
+    if size > limit {
+        return Err(SendError::TooLarge { size, limit });
+    }
+    if let Some(to) = to {
+        let known = ctx.peers.with_untracked(|peers| peers.is_empty() || peers.iter().any(|p| p.peer == *to));
+        if !known {
+            return Err(SendError::UnknownPeer(to.clone()));
+        }
+    }
+    ctx.send_raw(to.cloned(), payload);
+    Ok(())
 }
 
 /// The room as seen by one component: reactive state plus `send`, typed by the app's message `T`.
@@ -115,6 +163,12 @@ pub struct P2p<T: Send + Sync + 'static> {
     pub missed_messages: Signal<u64>,
     /// Host: how many malformed, oversized or misdirected data-channel messages were dropped.
     pub dropped_messages: Signal<u64>,
+    /// JSON messages sent to this peer only ([`send_to`](Self::send_to)) that decode as `T`, oldest first
+    /// (the last `P2pConfig::history_limit`). They are in no peer's `messages`.
+    pub direct_messages: Signal<Vec<Direct<T>>>,
+    /// This peer's direct messages the host could not deliver (the target was not connected to it), oldest
+    /// first (the last `P2pConfig::history_limit`).
+    pub send_failures: Signal<Vec<SendFailure>>,
     ctx: P2pContext,
     view: TypedView<T>,
 }
@@ -131,15 +185,35 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
     /// peers see one order). `Ok` means the message is in the outbox, not that it arrived: while this peer is
     /// not connected (negotiating, reconnecting, failed) it waits there, and it is kept (surviving a reload)
     /// until the host's order includes it, resent after any reconnect, to the same or a new host, and
-    /// delivered exactly once. Errors: [`SendError::Closed`] after [`close`](Self::close) (or once the
-    /// frame unmounted), [`SendError::Serialize`] when `msg` does not serialize.
+    /// delivered exactly once. A long message travels in chunks. Errors: [`SendError::Closed`] after
+    /// [`close`](Self::close) (or once the frame unmounted), [`SendError::Serialize`] when `msg` does not
+    /// serialize, [`SendError::TooLarge`] when its JSON is longer than `P2pConfig::max_message_bytes`
+    /// (nothing is sent).
     pub fn send(&self, msg: T) -> Result<(), SendError> {
-        if self.ctx.state.try_get_untracked().is_none_or(|s| s == P2pState::Closed) {
-            return Err(SendError::Closed);
-        }
         let payload = serde_json::to_value(&msg).map_err(|err| SendError::Serialize(err.to_string()))?;
-        self.ctx.send_raw(payload);
-        Ok(())
+        submit(&self.ctx, None, Payload::Json(payload))
+    }
+
+    /// Sends `bytes` to every peer, on the same ordered path as [`send`](Self::send) with the same
+    /// guarantees. Receivers read them with [`use_p2p_bytes`] (or [`use_p2p_binary`] when they are postcard).
+    /// Errors: [`SendError::Closed`], [`SendError::TooLarge`] over `P2pConfig::max_message_bytes`.
+    pub fn send_bytes(&self, bytes: Vec<u8>) -> Result<(), SendError> {
+        submit(&self.ctx, None, Payload::Bytes(bytes))
+    }
+
+    /// Sends `msg` to peer `to` only, through the host (which stamps the sender); it takes no place in the
+    /// session order and no other peer sees it. The target reads it in `direct_messages`. A target the host
+    /// does not know is reported in [`send_failures`](Self::send_failures); `Ok` means it is on its way.
+    /// Kept and resent until the host answers, across reconnects and host migrations (not across a reload).
+    /// Errors: those of [`send`](Self::send), and [`SendError::UnknownPeer`] for a target not in `peers`.
+    pub fn send_to(&self, to: &PeerId, msg: T) -> Result<(), SendError> {
+        let payload = serde_json::to_value(&msg).map_err(|err| SendError::Serialize(err.to_string()))?;
+        submit(&self.ctx, Some(to), Payload::Json(payload))
+    }
+
+    /// [`send_to`](Self::send_to) with bytes: the target reads them in [`P2pBytes::direct_messages`].
+    pub fn send_bytes_to(&self, to: &PeerId, bytes: Vec<u8>) -> Result<(), SendError> {
+        submit(&self.ctx, Some(to), Payload::Bytes(bytes))
     }
 
     /// Leaves the room: closes the links and the signaling socket; `state` becomes `Closed` and `send`
@@ -175,7 +249,7 @@ pub fn use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>(
 /// The room of the nearest enclosing `<P2pFrame>`, or `None` outside one.
 pub fn try_use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>() -> Option<P2p<T>> {
     let ctx = use_context::<P2pContext>()?;
-    let view = TypedView::<T>::of(ctx);
+    let view = TypedView::<T>::of(ctx, Codec::Json);
     Some(P2p {
         state: ctx.state.into(),
         peers: ctx.peers.into(),
@@ -190,6 +264,8 @@ pub fn try_use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         decode_failures: view.decode_failures(),
         missed_messages: ctx.missed.into(),
         dropped_messages: ctx.dropped.into(),
+        direct_messages: Signal::derive(move || ctx.directs.with(|list| codec::directs(Codec::Json, list))),
+        send_failures: ctx.send_failures.into(),
         ctx,
         view,
     })

@@ -2,6 +2,7 @@
 //! the frame (so it outlives that component), fed by an observer that decodes each delivered message once.
 //! During SSR there are no messages: the view is a set of empty signals.
 
+use super::codec::Codec;
 use super::log::{DecodeFailure, DecodeFailures, Received};
 use super::P2pContext;
 use leptos::prelude::*;
@@ -27,21 +28,21 @@ impl<T: Send + Sync + 'static> Clone for TypedView<T> {
 impl<T: Send + Sync + 'static> Copy for TypedView<T> {}
 
 impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
-    /// The view of `ctx`'s messages as `T`: the frame's existing one, or a new one.
+    /// The view of `ctx`'s messages of `codec`'s kind as `T`: the frame's existing one, or a new one.
     #[cfg(not(feature = "hydrate"))]
-    pub(crate) fn of(_ctx: P2pContext) -> Self {
+    pub(crate) fn of(_ctx: P2pContext, _codec: Codec) -> Self {
         TypedView { messages: RwSignal::new(Vec::new()), failures: RwSignal::new(DecodeFailures::default()) }
     }
 
     /// The view of `ctx`'s messages as `T`: the frame's existing one, or a new one (filled from the messages
     /// the frame already has, then fed on every delivery).
     #[cfg(feature = "hydrate")]
-    pub(crate) fn of(ctx: P2pContext) -> Self {
+    pub(crate) fn of(ctx: P2pContext, codec: Codec) -> Self {
         use super::context::{Observed, Observer};
         use std::any::TypeId;
         use std::rc::Rc;
 
-        let key = TypeId::of::<T>();
+        let key = (TypeId::of::<T>(), codec);
         let existing = ctx.views.try_with_value(|views| {
             views.iter().find(|(id, _)| *id == key).and_then(|(_, view)| view.downcast_ref::<Self>().copied())
         });
@@ -54,7 +55,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
             let mut messages = Vec::new();
             ctx.messages.with_untracked(|raw| {
                 for message in raw {
-                    super::log::file(&mut messages, &mut failures, message, limit);
+                    super::log::file(codec, &mut messages, &mut failures, message, limit);
                 }
             });
             TypedView {
@@ -72,7 +73,8 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
             Observed::Message(raw, fresh) => {
                 let Some(mut failures) = view.failures.try_get_untracked() else { return };
                 let before = failures.count;
-                let decoded = view.messages.try_update(|m| super::log::file(m, &mut failures, raw, limit)).flatten();
+                let decoded =
+                    view.messages.try_update(|m| super::log::file(codec, m, &mut failures, raw, limit)).flatten();
                 if failures.count != before {
                     view.failures.try_set(failures);
                 }

@@ -17,7 +17,11 @@ fn stored_delivery_state_decodes_like_the_derived_decoder() {
         high_water: vec![(peer("a#1"), 1), (peer("b#2"), 4)],
         pruned: vec![Pos { epoch: 1, index: 1 }],
     };
-    let outbox = OutboxSnapshot { next_seq: 3, pending: vec![(1, json!({"text": "q"})), (2, Value::Null)] };
+    let outbox = OutboxSnapshot {
+        next_seq: 4,
+        pending: vec![(1, json!({"text": "q"})), (2, Value::Null)],
+        binary: vec![(3, crate::delivery::Bytes(vec![1, 2, 3]))],
+    };
     for (log, outbox) in [(log, outbox), (LogSnapshot::default(), OutboxSnapshot::default())] {
         let (value, out) = (serde_json::to_value(&log).unwrap(), serde_json::to_value(&outbox).unwrap());
         assert_eq!(LogSnapshot::decode(value.clone()).unwrap(), log);

@@ -1,0 +1,60 @@
+//! What goes between the browser driver and its frame (`hydrate` only): [`AppSend`], one app message the
+//! hooks hand to the driver (to the room or to one peer), and [`DriverEvent`], what the driver reports back
+//! (state, role, peers, messages in the session order, direct messages and their failures, errors).
+
+use crate::delivery::{DirectMessage, Payload};
+use crate::hooks::{P2pState, RawMessage};
+use crate::protocol::{PeerId, PeerStatus, Role};
+
+/// One app message for the driver to send.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AppSend {
+    /// To everyone, at its place in the session order (`send`, `send_bytes`).
+    Room(Payload),
+    /// To one peer only (`send_to`, `send_bytes_to`).
+    To(PeerId, Payload),
+}
+
+/// What the driver reports to its frame.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum DriverEvent {
+    /// This peer's state changed.
+    State(P2pState),
+    /// Role or host assigned or changed.
+    Role {
+        /// This peer's role.
+        role: Role,
+        /// This peer's id.
+        me: PeerId,
+        /// The host's id.
+        host: PeerId,
+    },
+    /// The session's peer-state map changed.
+    Peers(Vec<PeerStatus>),
+    /// Whether the signaling socket is open.
+    Signaling(bool),
+    /// An app message at its place in the session order.
+    Message {
+        /// The message.
+        message: RawMessage,
+        /// First delivery here (callbacks fire); false when restored after a reload or moved.
+        fresh: bool,
+    },
+    /// The host could not supply this many messages we missed.
+    Gap(u64),
+    /// A message for this peer only, the first time it arrives.
+    Direct(DirectMessage),
+    /// Our direct message `id` could not go: `to` is not connected to the host.
+    DirectFailed {
+        /// The message's id (1 for this driver's first `send_to`, 2 for the next ...).
+        id: u64,
+        /// Its target.
+        to: PeerId,
+    },
+    /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
+    Dropped,
+    /// A fatal error: the driver stopped.
+    Fatal(String),
+}
