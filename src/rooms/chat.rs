@@ -6,10 +6,12 @@
 //! `expires_in_secs=N` (join token lifetime), `history=N` (messages of history kept and replayed),
 //! `switch_to=ROOM` (a `switch-room` button that moves the frame to that room in place: the frame's session
 //! prop is a signal), `controls=1` (`p2p-close` and `p2p-reconnect` buttons calling the hook's `close()` and
-//! `reconnect()`).
+//! `reconnect()`, and the probe panel of `chat_probe`: large binary messages and direct messages),
+//! `max_message=N` (`P2pConfig::max_message_bytes`).
 
 use crate::app::page_query;
 use crate::identity::{chat_session, current_user, valid_room};
+use crate::rooms::chat_probe::ChatProbe;
 use crate::rooms::parts::{flag_query, ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -42,6 +44,10 @@ fn config_from_query() -> P2pConfig {
             .and_then(|v| v.parse().ok())
             .filter(|n| *n >= 1)
             .unwrap_or(defaults.history_limit),
+        max_message_bytes: page_query("max_message")
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(defaults.max_message_bytes),
         ..defaults
     }
 }
@@ -128,6 +134,7 @@ fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) ->
                     "Rejoin"
                 </button>
             </div>
+            <ChatProbe />
         }
     });
 
