@@ -21,8 +21,8 @@
 //! feature (an app that uses islands enables it on its own `leptos` dependency).
 //!
 //! Modules:
-//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
-//!   browser.
+//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`],
+//!   [`file`]: shared by server and browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
@@ -39,6 +39,7 @@ pub mod config;
 pub mod decode;
 pub mod delivery;
 pub mod early;
+pub mod file;
 pub mod frame;
 pub mod hooks;
 pub mod hub;
