@@ -11,6 +11,7 @@
 
 use crate::app::page_query;
 use crate::identity::{chat_session, current_user, valid_room};
+use crate::rooms::chat_files::ChatFiles;
 use crate::rooms::chat_probe::ChatProbe;
 use crate::rooms::parts::{flag_query, ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
@@ -168,6 +169,7 @@ fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) ->
                             </li>
                         </For>
                     </ol>
+                    <ChatFiles />
                     <form class="composer" on:submit=on_submit>
                         <input data-testid="chat-input" type="text" placeholder="Say something…" maxlength="2000"
                             autocomplete="off" aria-label="Message" bind:value=draft />

@@ -2,6 +2,7 @@
 //! form and live rooms, and the chat room.
 
 pub mod chat;
+pub mod chat_files;
 pub mod chat_probe;
 pub mod lobby;
 pub mod parts;

@@ -22,7 +22,7 @@
 //!
 //! Modules:
 //! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`],
-//!   [`file`]: shared by server and browser.
+//!   [`file`](mod@file): shared by server and browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.

@@ -163,12 +163,20 @@ struct Cutting {
     count: u32,
 }
 
+/// One queued message: a serialized frame (cut into chunks when long), or a binary message that goes as it
+/// is (file data and file control, see `crate::file`).
+#[derive(Clone, Debug)]
+enum Queued {
+    Frame(String),
+    Binary(Vec<u8>),
+}
+
 /// One link's outgoing frames, in order; long ones are cut into chunks of `chunk_bytes` as they go.
 #[derive(Clone, Debug)]
 pub struct Outgoing {
     chunk_bytes: usize,
     last_transfer: u64,
-    queue: VecDeque<String>,
+    queue: VecDeque<Queued>,
     cutting: Option<Cutting>,
     queued_bytes: usize,
 }
@@ -189,13 +197,26 @@ impl Outgoing {
     /// Queues one serialized frame after every frame queued before.
     pub fn push(&mut self, frame: String) {
         self.queued_bytes += frame.len();
-        self.queue.push_back(frame);
+        self.queue.push_back(Queued::Frame(frame));
+    }
+
+    /// Queues one binary message (at most [`CHUNK_BYTES`] plus a header: it is never cut) after everything
+    /// queued before.
+    pub fn push_binary(&mut self, message: Vec<u8>) {
+        self.queued_bytes += message.len();
+        self.queue.push_back(Queued::Binary(message));
     }
 
     /// The next piece to send, in order; `None` when everything went.
     pub fn next_piece(&mut self) -> Option<Piece> {
         if self.cutting.is_none() {
-            let frame = self.queue.pop_front()?;
+            let frame = match self.queue.pop_front()? {
+                Queued::Frame(frame) => frame,
+                Queued::Binary(message) => {
+                    self.queued_bytes -= message.len();
+                    return Some(Piece::Binary(message));
+                }
+            };
             if frame.len() <= self.chunk_bytes {
                 self.queued_bytes -= frame.len();
                 return Some(Piece::Text(frame));

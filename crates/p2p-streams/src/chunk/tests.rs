@@ -189,3 +189,19 @@ fn the_frame_limit_covers_a_binary_message_of_the_cap_in_base64() {
     assert!(frame_limit(cap) >= cap / 3 * 4 + 1024);
     assert!(frame_limit(cap) < cap * 2);
 }
+
+#[test]
+fn binary_messages_keep_their_place_in_the_queue() {
+    let mut out = Outgoing::new(MIN_CHUNK_BYTES);
+    out.push("a".into());
+    out.push_binary(vec![0xF1, 1, 2]);
+    out.push("x".repeat(MIN_CHUNK_BYTES + 1));
+    out.push_binary(vec![0xF2]);
+    assert_eq!(out.queued_bytes(), 1 + 3 + MIN_CHUNK_BYTES + 1 + 1);
+    assert_eq!(out.next_piece(), Some(Piece::Text("a".into())));
+    assert_eq!(out.next_piece(), Some(Piece::Binary(vec![0xF1, 1, 2])));
+    assert!(matches!(out.next_piece(), Some(Piece::Binary(chunk)) if chunk[0] == CHUNK_MAGIC));
+    assert!(matches!(out.next_piece(), Some(Piece::Binary(chunk)) if chunk[0] == CHUNK_MAGIC));
+    assert_eq!(out.next_piece(), Some(Piece::Binary(vec![0xF2])));
+    assert_eq!((out.next_piece(), out.queued_bytes(), out.is_empty()), (None, 0, true));
+}

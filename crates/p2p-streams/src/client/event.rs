@@ -3,7 +3,7 @@
 //! (state, role, peers, messages in the session order, direct messages and their failures, errors).
 
 use crate::delivery::{DirectMessage, Payload};
-use crate::hooks::{P2pState, RawMessage};
+use crate::hooks::{FileEvent, FileKey, P2pState, RawMessage};
 use crate::protocol::{PeerId, PeerStatus, Role};
 
 /// One app message for the driver to send.
@@ -14,6 +14,17 @@ pub enum AppSend {
     Room(Payload),
     /// To one peer only (`send_to`, `send_bytes_to`).
     To(PeerId, Payload),
+    /// A file for the room (`P2pFiles::send_file`).
+    File {
+        /// Its key, chosen by the hook.
+        key: FileKey,
+        /// The file.
+        file: web_sys::Blob,
+        /// Its name (already made safe).
+        name: String,
+    },
+    /// Cancel a file transfer (`P2pFiles::cancel`).
+    CancelFile(FileKey),
 }
 
 /// What the driver reports to its frame.
@@ -46,6 +57,8 @@ pub enum DriverEvent {
     Gap(u64),
     /// A message for this peer only, the first time it arrives.
     Direct(DirectMessage),
+    /// A file transfer started, moved on, or ended.
+    File(FileEvent),
     /// Our direct message `id` could not go: `to` is not connected to the host.
     DirectFailed {
         /// The message's id (1 for this driver's first `send_to`, 2 for the next ...).

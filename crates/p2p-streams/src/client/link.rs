@@ -230,6 +230,24 @@ impl PeerLink {
         true
     }
 
+    /// Queues one binary message (file data or control, never cut) after everything queued before and sends
+    /// what fits; false if the channel is not open.
+    pub(crate) fn send_binary(&mut self, message: Vec<u8>) -> bool {
+        if !self.open {
+            return false;
+        }
+        self.outgoing.push_binary(message);
+        self.pump();
+        true
+    }
+
+    /// Bytes waiting to leave: queued here and in the channel's buffer (file senders wait while it is high, so
+    /// chat never queues behind much file data).
+    pub(crate) fn backlog(&self) -> usize {
+        let buffered = self.channel.as_ref().map_or(0, |c| c.buffered_amount() as usize);
+        self.outgoing.queued_bytes() + buffered
+    }
+
     /// Serializes and queues one frame.
     pub(crate) fn send(&mut self, frame: &PeerFrame) -> bool {
         serde_json::to_string(frame).is_ok_and(|text| self.send_serialized(text))

@@ -12,6 +12,7 @@
 mod browser;
 mod event;
 mod fetch;
+mod files;
 mod guest;
 mod host;
 mod link;
@@ -142,6 +143,8 @@ pub(crate) struct Inner {
     ping_nonce: u64,
     /// Set by `close`: every later callback is ignored.
     closed: bool,
+    /// File transfers sent, received and (host) relayed.
+    files: files::Files,
     /// Closes everything when the page goes away, so peers see the links close at once instead of
     /// waiting for a heartbeat timeout.
     on_pagehide: Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
@@ -188,6 +191,7 @@ impl Driver {
                 heartbeat: None,
                 ping_nonce: 0,
                 closed: false,
+                files: files::Files::default(),
                 on_pagehide: None,
             })
         }));
@@ -203,6 +207,8 @@ impl Driver {
             weak.with(move |inner| match message {
                 AppSend::Room(payload) => inner.send_app(payload),
                 AppSend::To(to, payload) => inner.send_direct(to, payload),
+                AppSend::File { key, file, name } => inner.file_send(key, file, name),
+                AppSend::CancelFile(key) => inner.file_cancel(key),
             })
         })
     }
@@ -293,6 +299,7 @@ impl Inner {
     /// Stops everything (frame unmounted or page hidden for good).
     fn shutdown(&mut self) {
         self.save_delivery();
+        self.file_close_all();
         self.close_signaling(1000, "closed");
         self.links.drain().for_each(|(_, mut link)| link.close());
         self.reconnect_timer.take().into_iter().for_each(|h| h.clear());

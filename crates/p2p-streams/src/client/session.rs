@@ -260,6 +260,9 @@ impl Inner {
     pub(crate) fn on_channel_chunk(&mut self, peer: PeerId, link: u64, bytes: Vec<u8>) {
         let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) else { return };
         l.last_seen = now_ms();
+        if matches!(bytes.first(), Some(&crate::file::FILE_MAGIC | &crate::file::FILE_CONTROL_MAGIC)) {
+            return self.file_on_message(peer, bytes);
+        }
         let problem = match l.reassembler.accept(&bytes) {
             Ok(Reassembled::Complete(frame)) => match String::from_utf8(frame) {
                 Ok(text) => return self.on_channel_message(peer, link, text),
@@ -287,6 +290,8 @@ impl Inner {
     pub(crate) fn on_channel_drained(&mut self, peer: PeerId, link: u64) {
         if let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) {
             l.pump();
+            self.file_acks();
+            self.file_pump();
         }
     }
 
@@ -298,6 +303,7 @@ impl Inner {
         if let Some(mut l) = self.links.remove(&peer) {
             l.close();
         }
+        self.file_link_down(&peer);
         match self.role {
             Some(Role::Host) => self.host_peer_gone(peer),
             Some(Role::Client) => self.guest_host_lost(),

@@ -11,8 +11,11 @@
 //! so a receiver expects every chunk right after the previous one; a gap (a link lost mid-file) fails the
 //! transfer instead of producing a corrupt file.
 
+mod frame;
 #[cfg(test)]
 mod tests;
+
+pub use frame::{BadFileFrame, FileFrame, FILE_CONTROL_MAGIC, MAX_CONTROL_BYTES};
 
 use sha2::{Digest, Sha256};
 

@@ -232,6 +232,7 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
         DriverEvent::Direct(message) => ctx.keep(ctx.directs, message),
         DriverEvent::DirectFailed { id, to } => ctx.keep(ctx.send_failures, SendFailure { id, to }),
         DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
+        DriverEvent::File(event) => crate::hooks::apply_file_event(ctx, event),
         DriverEvent::Fatal(message) => {
             ctx.state.set(P2pState::Failed);
             ctx.error.set(Some(message.clone()));

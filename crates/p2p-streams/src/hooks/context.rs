@@ -68,6 +68,11 @@ pub struct P2pContext {
     pub(crate) directs: RwSignal<Vec<DirectMessage>>,
     /// Direct messages the host could not deliver (the last `history` of them), oldest first.
     pub(crate) send_failures: RwSignal<Vec<SendFailure>>,
+    /// File transfers sent and received (`hooks::files`), oldest first.
+    pub(crate) files: RwSignal<Vec<super::files::FileTransfer>>,
+    /// The number of the last file this peer sent.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub(crate) next_file: StoredValue<u64>,
     /// The frame config's `max_message_bytes` (`send` refuses longer messages at once).
     pub(crate) max_message: StoredValue<usize>,
     /// The history limit of the frame's config (typed views keep as many).
@@ -104,6 +109,8 @@ impl P2pContext {
             dropped: RwSignal::new(0),
             directs: RwSignal::new(Vec::new()),
             send_failures: RwSignal::new(Vec::new()),
+            files: RwSignal::new(Vec::new()),
+            next_file: StoredValue::new(0),
             max_message: StoredValue::new(max_message),
             history: StoredValue::new(history),
             #[cfg(feature = "hydrate")]
@@ -128,10 +135,15 @@ impl P2pContext {
     #[cfg(feature = "hydrate")]
     pub(crate) fn send_raw(&self, to: Option<PeerId>, payload: Payload) {
         use crate::client::AppSend;
-        let payload = match to {
+        self.send_control(match to {
             Some(to) => AppSend::To(to, payload),
             None => AppSend::Room(payload),
-        };
+        });
+    }
+
+    /// Hands one request to the driver, or queues it until the driver runs.
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn send_control(&self, payload: crate::client::AppSend) {
         let ready = self.outbox.with_value(|o| match o {
             Outbox::Ready(f) => Some(Rc::clone(f)),
             Outbox::Pending(_) => None,

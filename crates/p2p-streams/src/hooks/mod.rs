@@ -26,6 +26,7 @@
 mod binary;
 mod codec;
 mod context;
+mod files;
 mod log;
 mod typed;
 
@@ -35,6 +36,9 @@ pub(crate) use context::Control;
 #[cfg(feature = "hydrate")]
 pub(crate) use context::Outbox;
 pub use context::P2pContext;
+#[cfg(feature = "hydrate")]
+pub(crate) use files::apply as apply_file_event;
+pub use files::{use_p2p_files, FileEvent, FileKey, FileState, FileTransfer, P2pFiles};
 pub use log::{decode, DecodeFailure, DecodeFailures, Received, RECENT_DECODE_FAILURES};
 
 use crate::delivery::Payload;

@@ -1,0 +1,75 @@
+//! File sharing in the chat room (both sides; sending in the browser): choosing a file in `file-input` sends
+//! it to the room through the toolkit's `use_p2p_files`; every peer, the sender included, lists each transfer
+//! as a `file-transfer` row (`data-file-name`, `data-file-size` in bytes, `data-state`
+//! sending|receiving|done|failed|cancelled, `data-progress` 0-100) with a `file-cancel` button while it is in
+//! flight and, once done, a `file-download` link to the file's bytes (a `blob:` URL, `download` = its name).
+
+use leptos::prelude::*;
+use p2p_streams::hooks::{use_p2p_files, FileTransfer};
+
+/// `1.5 MB`-style size for people (the exact bytes are in `data-file-size`).
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// The file picker and the list of transfers, inside the room's `<P2pFrame>`.
+#[component]
+pub fn ChatFiles() -> impl IntoView {
+    let files = use_p2p_files();
+    let error = RwSignal::new(String::new());
+    let on_change = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            let chosen = input.files();
+            for i in 0..chosen.as_ref().map_or(0, |list| list.length()) {
+                if let Some(file) = chosen.as_ref().and_then(|list| list.get(i)) {
+                    error.set(files.send_file(&file, &file.name()).err().map(|e| e.to_string()).unwrap_or_default());
+                }
+            }
+            // The same file can be chosen again.
+            input.set_value("");
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let row = move |t: FileTransfer| {
+        let (key, in_flight) = (t.key, t.state.in_flight());
+        view! {
+            <li class="file-row" data-testid="file-transfer" data-key=t.key.to_string()
+                data-file-name=t.name.clone() data-file-size=t.size.to_string()
+                data-state=t.state.as_str() data-progress=t.percent().to_string() title=t.error.clone()>
+                <span class="file-name">{t.name.clone()}</span>
+                <span class="muted">{format!(" {} · {} · {}", human(t.size), t.from.user(), t.state.as_str())}</span>
+                <progress max="100" value=t.percent().to_string()></progress>
+                {in_flight.then(|| view! {
+                    <button type="button" class="secondary" data-testid="file-cancel" on:click=move |_| files.cancel(key)>
+                        "Cancel"
+                    </button>
+                })}
+                {t.url.clone().map(|url| view! {
+                    <a data-testid="file-download" href=url download=t.name.clone()>"Download"</a>
+                })}
+                {t.error.clone().map(|e| view! { <span class="banner-error">{e}</span> })}
+            </li>
+        }
+    };
+    view! {
+        <div class="files">
+            <label class="secondary file-pick">
+                "Share a file "
+                <input data-testid="file-input" type="file" multiple on:change=on_change />
+            </label>
+            <span class="banner-error" data-testid="file-error">{error}</span>
+            <ul class="file-list" data-testid="file-list">
+                {move || files.transfers.get().into_iter().map(row).collect_view()}
+            </ul>
+        </div>
+    }
+}
