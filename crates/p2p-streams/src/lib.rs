@@ -21,8 +21,8 @@
 //! feature (an app that uses islands enables it on its own `leptos` dependency).
 //!
 //! Modules:
-//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`]: shared by server and
-//!   browser.
+//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`volatile`], [`early`]:
+//!   shared by server and browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
@@ -50,6 +50,7 @@ pub mod protocol;
 mod stats;
 pub mod ticket;
 pub mod token;
+pub mod volatile;
 
 /// How to add p2p-streams to an existing Leptos app (every code block here is a compiled doctest).
 #[cfg(feature = "ssr")]
