@@ -69,11 +69,11 @@ pub mod server;
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use async_trait::async_trait;
-pub use config::{IceServer, IceTransportPolicy, P2pConfig};
+pub use config::{IceServer, IceTransportPolicy, P2pConfig, VolatileRate};
 pub use frame::P2pFrame;
 pub use hooks::{
-    try_use_p2p, try_use_p2p_binary, use_p2p, use_p2p_binary, use_p2p_bytes, DecodeFailure, Direct, P2p, P2pBinary,
-    P2pBytes, P2pState, Received, SendError, SendFailure,
+    try_use_p2p, try_use_p2p_binary, try_use_p2p_volatile, use_p2p, use_p2p_binary, use_p2p_bytes, use_p2p_volatile,
+    DecodeFailure, Direct, P2p, P2pBinary, P2pBytes, P2pState, P2pVolatile, Received, SendError, SendFailure, Volatile,
 };
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]

@@ -21,6 +21,7 @@ mod route;
 mod session;
 mod signaling;
 mod store;
+mod volatile;
 
 pub use event::{AppSend, DriverEvent};
 pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
@@ -31,6 +32,7 @@ use crate::hooks::P2pState;
 use crate::hub::StarHub;
 use crate::protocol::{PeerFrame, PeerId, Role};
 use crate::ticket::JoinTicket;
+use crate::volatile::VolatileRelay;
 use leptos::prelude::{IntervalHandle, TimeoutHandle};
 use link::PeerLink;
 use signaling::Signaling;
@@ -114,6 +116,8 @@ pub(crate) struct Inner {
     links: HashMap<PeerId, PeerLink>,
     /// Host only: peer states and relay order.
     hub: Option<StarHub>,
+    /// Host: the per-client rate caps of volatile messages (a fresh one each time we become host).
+    volatile: VolatileRelay,
     /// Message ids, order, outbox and history (see `delivery`).
     delivery: Delivery,
     /// The delivery state changed since it was last saved to sessionStorage.
@@ -158,6 +162,7 @@ impl Driver {
         let tab = browser::tab_nonce();
         let me = PeerId::with_tab(&ticket.peer_id, &tab);
         let delivery = store::load(&ticket.session_id, me.clone(), config.history_limits(), browser::now_ms());
+        let volatile = VolatileRelay::new(config.volatile_rate);
         let shared = Shared(Rc::new_cyclic(|weak| {
             RefCell::new(Inner {
                 weak: WeakShared(weak.clone()),
@@ -175,6 +180,7 @@ impl Driver {
                 signaling_gen: 0,
                 links: HashMap::new(),
                 hub: None,
+                volatile,
                 delivery,
                 unsaved: false,
                 lost_host: None,
@@ -203,6 +209,7 @@ impl Driver {
             weak.with(move |inner| match message {
                 AppSend::Room(payload) => inner.send_app(payload),
                 AppSend::To(to, payload) => inner.send_direct(to, payload),
+                AppSend::Volatile(payload) => inner.send_volatile(payload),
             })
         })
     }

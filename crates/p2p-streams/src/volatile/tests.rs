@@ -45,7 +45,8 @@ fn oversized_frames_and_contents_are_refused() {
     assert!(text.len() <= MAX_VOLATILE_FRAME);
     assert!(matches!(VolatileFrame::decode(&text), Err(VolatileError::TooLarge { limit: MAX_VOLATILE_BYTES, .. })));
     // The largest binary message fits its frame, even stamped with a long sender.
-    let largest = VolatileFrame { from: Some(peer(&"p".repeat(200))), payload: Payload::Bytes(vec![7; MAX_VOLATILE_BYTES]) };
+    let largest =
+        VolatileFrame { from: Some(peer(&"p".repeat(200))), payload: Payload::Bytes(vec![7; MAX_VOLATILE_BYTES]) };
     assert_eq!(VolatileFrame::decode(&largest.encode()), Ok(largest));
 }
 
