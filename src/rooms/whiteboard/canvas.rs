@@ -160,18 +160,11 @@ pub fn Canvas(board: RwSignal<Board>, live: RwSignal<Live>, color: RwSignal<u8>)
         }
     };
     let on_end = move |ev: PointerEvent| finish(Some(ev.pointer_id()));
-    let on_leave = move |ev: PointerEvent| {
-        if ev.is_primary() && drawing.with_value(Option::is_none) {
-            live_step(None, ev.time_stamp(), true);
-        }
-    };
-
     view! {
         <svg node_ref=svg class="whiteboard-canvas" data-testid="whiteboard-canvas"
             viewBox=format!("0 0 {VIEW_W} {VIEW_H}") preserveAspectRatio="none"
             role="img" aria-label="Shared whiteboard: drag to draw"
-            on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_end on:pointercancel=on_end
-            on:pointerleave=on_leave>
+            on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_end on:pointercancel=on_end>
             <For each=move || board.with(|b| b.strokes().to_vec()) key=|s| (s.author.clone(), s.id, s.points.len()) let:s>
                 <polyline data-testid="stroke" data-author=s.author.user().to_owned() stroke=color_of(s.color)
                     points=points_attr(&s.points) />

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 /// What a whiteboard peer sends on the volatile channel, at most every `canvas::LIVE_EVERY_MS`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveMessage {
-    /// Where the sender's pointer is on the board; `None` when it left the board.
+    /// Where the sender's pointer is on the board (`None` hides its cursor).
     pub at: Option<Point>,
     /// Points of the stroke being drawn since the last message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
