@@ -1,24 +1,35 @@
 //! The shared whiteboard at `/whiteboard/{room}`, scaffolded by `cargo xtask new-room whiteboard` and grown from
 //! there. The page (server) reads the signed-in user (others go to the lobby) and renders the board as a lazy
 //! island (`Whiteboard`: in the browser its code is a wasm chunk of its own, fetched only by whiteboard pages),
-//! which opens the session `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; strokes
-//! travel as normalized points through the host, which relays them to everyone, so every canvas shows every
-//! stroke, in the host's order. A client that (re)connects asks the host for the board it missed.
+//! which opens the session `whiteboard_{room}` with `<P2pFrame>`. Every peer draws on an SVG canvas; finished
+//! strokes travel as normalized points on the reliable path through the host, which relays them to everyone, so
+//! every canvas shows every stroke, in the host's order. A client that (re)connects asks the host for the board
+//! it missed. Strokes in progress and every peer's cursor travel on the volatile channel (`send_volatile`): many
+//! times a second, never stored or replayed.
+//!
+//! Test knobs in the query string: `relay=1` (as in the chat room), `volatile_rate=N` (this page's
+//! `P2pConfig::volatile_rate`, N per second and a burst of N: the host's value counts), `controls=1`
+//! (`p2p-close` / `p2p-reconnect` buttons, a `wb-flood` button that sends `flood=N` cursor positions (default
+//! 200) at once on the volatile channel, and the host's `volatile-dropped` count).
 //!
 //! - `board`: the model every peer holds (strokes, limits, snapshot), pure and unit-tested.
+//! - `live`: the volatile layer (cursors and strokes in progress), pure and unit-tested.
 //! - `canvas`: the SVG surface and the pointer handling.
 
 mod board;
 mod canvas;
+mod live;
 
+use crate::app::page_query;
 use crate::identity::{current_user, valid_room};
-use crate::rooms::parts::{ice_policy_from_query, warn_unsent, ConnectionBanners, PeerList, RoomStatus};
+use crate::rooms::parts::{flag_query, ice_policy_from_query, warn_unsent, ConnectionBanners, PeerList, RoomStatus};
 use board::{color_of, default_color, Board, PALETTE};
 use canvas::Canvas;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
-use p2p_streams::{use_p2p, P2pConfig, P2pFrame, P2pState, PeerId, Role};
+use live::{Live, LiveMessage};
+use p2p_streams::{use_p2p, use_p2p_volatile, P2pConfig, P2pFrame, P2pState, PeerId, Role, VolatileRate};
 use serde::{Deserialize, Serialize};
 
 /// Session kind of this room, listed in `crate::identity::ROOM_KINDS`: its sessions are `whiteboard_{room}`.
@@ -102,7 +113,15 @@ pub fn WhiteboardPage() -> impl IntoView {
 fn Whiteboard(room: String, name: String) -> impl IntoView {
     // The board is built from `on_message`, not from the `messages` history: keep little of it. `?relay=1`
     // forces TURN relay candidates, as in the chat room.
-    let config = P2pConfig { history_limit: 50, ice_transport_policy: ice_policy_from_query(), ..P2pConfig::default() };
+    let volatile_rate = page_query("volatile_rate")
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or_else(VolatileRate::default, |n| VolatileRate { per_second: n, burst: n });
+    let config = P2pConfig {
+        history_limit: 50,
+        ice_transport_policy: ice_policy_from_query(),
+        volatile_rate,
+        ..P2pConfig::default()
+    };
     view! {
         <P2pFrame session_id=session_id(&room) peer_id=name.clone() config>
             <WhiteboardRoom room name />
@@ -114,7 +133,9 @@ fn Whiteboard(room: String, name: String) -> impl IntoView {
 #[component]
 fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
     let p2p = use_p2p::<WhiteboardMessage>();
+    let volatile = use_p2p_volatile::<LiveMessage>();
     let board = RwSignal::new(Board::default());
+    let live = RwSignal::new(Live::default());
     let color = RwSignal::new(default_color(&name));
 
     p2p.on_message(move |m| {
@@ -127,7 +148,18 @@ fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
             return;
         }
         let host = p2p.host_peer_id.get_untracked();
+        match &m.data {
+            WhiteboardMessage::Draw { stroke, .. } => live.update(|l| l.finished(&m.from, *stroke)),
+            WhiteboardMessage::Clear => live.update(Live::clear),
+            _ => {}
+        }
         board.maybe_update(|b| b.apply(&m.from, &m.data, me.as_ref(), host.as_ref()));
+    });
+    volatile.on_message(move |m| live.update(|l| l.apply(&m.from, &m.data)));
+    // Cursors and strokes in progress of peers that left go with them (all of them when this peer leaves).
+    Effect::new(move |_| {
+        let present: Vec<PeerId> = p2p.peers.with(|peers| peers.iter().map(|p| p.peer.clone()).collect());
+        live.update(|l| l.retain_peers(&present));
     });
     // A client asks for the board each time it (re)connects: on joining, and after a new host took over.
     Effect::new(move |was_connected: Option<bool>| {
@@ -172,9 +204,42 @@ fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
                             "Clear for everyone"
                         </button>
                     </div>
-                    <Canvas board color />
+                    <Canvas board live color />
+                    {flag_query("controls").then(|| view! { <Controls /> })}
                 </div>
             </div>
         </section>
+    }
+}
+
+/// The `?controls=1` test knobs: leave and rejoin, flood the volatile channel, and the host's drop count.
+#[component]
+fn Controls() -> impl IntoView {
+    let p2p = use_p2p::<WhiteboardMessage>();
+    let volatile = use_p2p_volatile::<LiveMessage>();
+    let flood = page_query("flood").and_then(|v| v.parse::<u32>().ok()).unwrap_or(200).clamp(1, 10_000);
+    // `flood` positions along a diagonal, ending at (0.75, 0.25), sent as fast as the page can.
+    let on_flood = move |_| {
+        for i in 1..=flood {
+            let t = i as f32 / flood as f32;
+            let at = Some([0.25 + 0.5 * t, 0.75 - 0.5 * t]);
+            if let Err(err) = volatile.send(&LiveMessage { at, ink: None }) {
+                return leptos::logging::warn!("flood stopped: {err}");
+            }
+        }
+    };
+    view! {
+        <div class="status-row">
+            <button type="button" class="secondary" data-testid="p2p-close" on:click=move |_| p2p.close()>"Leave"</button>
+            <button type="button" class="secondary" data-testid="p2p-reconnect" on:click=move |_| p2p.reconnect()>
+                "Rejoin"
+            </button>
+            <button type="button" class="secondary" data-testid="wb-flood" on:click=on_flood>
+                {format!("Send {flood} cursor moves")}
+            </button>
+            <span class="muted">
+                "Volatile messages dropped (host): " <span data-testid="volatile-dropped">{move || volatile.dropped.get()}</span>
+            </span>
+        </div>
     }
 }

@@ -1,6 +1,7 @@
 //! Browser-side options of a room ([`P2pConfig`]), shared by both sides because `<P2pFrame>` takes it as a
 //! prop during SSR too. Every default is documented on its field.
 
+pub use crate::volatile::VolatileRate;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -72,6 +73,12 @@ pub struct P2pConfig {
     /// drops (and counts in `dropped_messages`) frames longer than its own limit allows.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
+    /// The host's cap on volatile messages (`send_volatile`) from each client: a token bucket refilled at
+    /// `per_second` up to `burst`. Default 60 per second with a burst of 60 ([`VolatileRate::default`]).
+    /// Messages over it are dropped by the host and counted in its `volatile_dropped`; only the host's value
+    /// counts.
+    #[serde(default)]
+    pub volatile_rate: VolatileRate,
 }
 
 /// The default [`P2pConfig::max_message_bytes`]: 16 MiB.
@@ -96,6 +103,7 @@ impl Default for P2pConfig {
             history_limit: 1_000,
             history_max_age: Duration::from_secs(300),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            volatile_rate: VolatileRate::default(),
         }
     }
 }

@@ -21,8 +21,8 @@
 //! feature (an app that uses islands enables it on its own `leptos` dependency).
 //!
 //! Modules:
-//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`early`],
-//!   [`file`](mod@file): shared by server and browser.
+//! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`volatile`],
+//!   [`early`], [`file`](mod@file): shared by server and browser.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
@@ -51,6 +51,7 @@ pub mod protocol;
 mod stats;
 pub mod ticket;
 pub mod token;
+pub mod volatile;
 
 /// How to add p2p-streams to an existing Leptos app (every code block here is a compiled doctest).
 #[cfg(feature = "ssr")]
@@ -69,11 +70,11 @@ pub mod server;
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use async_trait::async_trait;
-pub use config::{IceServer, IceTransportPolicy, P2pConfig};
+pub use config::{IceServer, IceTransportPolicy, P2pConfig, VolatileRate};
 pub use frame::P2pFrame;
 pub use hooks::{
-    try_use_p2p, try_use_p2p_binary, use_p2p, use_p2p_binary, use_p2p_bytes, DecodeFailure, Direct, P2p, P2pBinary,
-    P2pBytes, P2pState, Received, SendError, SendFailure,
+    try_use_p2p, try_use_p2p_binary, try_use_p2p_volatile, use_p2p, use_p2p_binary, use_p2p_bytes, use_p2p_volatile,
+    DecodeFailure, Direct, P2p, P2pBinary, P2pBytes, P2pState, P2pVolatile, Received, SendError, SendFailure, Volatile,
 };
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]

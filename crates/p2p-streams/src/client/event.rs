@@ -1,10 +1,12 @@
 //! What goes between the browser driver and its frame (`hydrate` only): [`AppSend`], one app message the
 //! hooks hand to the driver (to the room or to one peer), and [`DriverEvent`], what the driver reports back
-//! (state, role, peers, messages in the session order, direct messages and their failures, errors).
+//! (state, role, peers, messages in the session order, direct messages and their failures, volatile messages,
+//! errors).
 
 use crate::delivery::{DirectMessage, Payload};
 use crate::hooks::{FileEvent, FileKey, P2pState, RawMessage};
 use crate::protocol::{PeerId, PeerStatus, Role};
+use crate::volatile::VolatileMessage;
 
 /// One app message for the driver to send.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +27,8 @@ pub enum AppSend {
     },
     /// Cancel a file transfer (`P2pFiles::cancel`).
     CancelFile(FileKey),
+    /// To every other peer on the volatile channel (`send_volatile`): no order, no retry, no replay.
+    Volatile(Payload),
 }
 
 /// What the driver reports to its frame.
@@ -68,6 +72,10 @@ pub enum DriverEvent {
     },
     /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
     Dropped,
+    /// A volatile message from another peer (sender stamped by the host).
+    Volatile(VolatileMessage),
+    /// Host: a client's volatile message was dropped over its rate cap (`P2pConfig::volatile_rate`).
+    VolatileDropped,
     /// A fatal error: the driver stopped.
     Fatal(String),
 }

@@ -8,6 +8,7 @@ use super::{route, DriverEvent, Inner};
 use crate::hooks::P2pState;
 use crate::hub::StarHub;
 use crate::protocol::{ClientToServer, LinkState, PeerFrame, PeerId, Role, SignalPayload};
+use crate::volatile::VolatileRelay;
 use leptos::prelude::set_timeout;
 use std::time::Duration;
 use web_sys::RtcSdpType;
@@ -31,6 +32,7 @@ impl Inner {
         self.role = Some(Role::Host);
         self.host = Some(me.clone());
         self.hub = Some(StarHub::new(me));
+        self.volatile = VolatileRelay::new(self.config.volatile_rate);
         self.attempt = 0;
         // A new epoch; our own unacknowledged messages are ordered first (no client is linked yet: they
         // get them in their replay).
@@ -50,6 +52,7 @@ impl Inner {
             old.close();
         }
         self.delivery.forget(&peer);
+        self.volatile.forget(&peer);
         let id = random_id();
         let link = match PeerLink::new(peer.clone(), id, &self.config, &self.weak, true) {
             Ok(link) => link,
@@ -162,6 +165,7 @@ impl Inner {
     /// The link to `peer` closed (its page closed, or the connection failed): it leaves the map.
     pub(crate) fn host_peer_gone(&mut self, peer: PeerId) {
         self.delivery.forget(&peer);
+        self.volatile.forget(&peer);
         if self.hub.as_mut().is_some_and(|hub| hub.remove(&peer)) {
             self.publish_peers();
         }

@@ -6,9 +6,11 @@
 //! Frames leave through the link's [`Outgoing`] queue, in order: long ones in chunks (`crate::chunk`),
 //! handed to the browser only while the channel's `bufferedAmount` is under [`HIGH_WATER`], and resumed
 //! by its `bufferedamountlow` event, so the browser never holds more than about that much of a big message.
-//! Incoming chunks are put back together by the link's [`Reassembler`].
+//! Incoming chunks are put back together by the link's [`Reassembler`]. Beside that reliable channel, each link
+//! has a volatile one (`volatile.rs`), which the host creates here too.
 
 use super::browser::{now_ms, warn};
+use super::volatile::{self, VolatileChannel};
 use super::WeakShared;
 use crate::chunk::{frame_limit, Outgoing, Piece, Reassembler};
 use crate::config::{IceTransportPolicy, P2pConfig};
@@ -61,6 +63,8 @@ pub(crate) struct PeerLink {
     outgoing: Outgoing,
     /// Chunks of long incoming frames.
     pub(crate) reassembler: Reassembler,
+    /// The unordered, unreliable channel for volatile messages, once created (host) or announced (client).
+    pub(crate) volatile: Option<VolatileChannel>,
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_state: Closure<dyn FnMut(Event)>,
     _on_channel: Option<Closure<dyn FnMut(RtcDataChannelEvent)>>,
@@ -137,6 +141,7 @@ impl PeerLink {
                 frame_limit(config.max_message_bytes),
                 2 * frame_limit(config.max_message_bytes),
             ),
+            volatile: None,
             _on_ice: on_ice,
             _on_state: on_state,
             _on_channel: None,
@@ -147,6 +152,7 @@ impl PeerLink {
             init.set_ordered(true);
             let channel = pc.create_data_channel_with_data_channel_dict(DATA_CHANNEL_LABEL, &init);
             link.attach_channel(channel, driver);
+            link.volatile = Some(VolatileChannel::attach(volatile::create(&pc), &peer, id, driver));
         } else {
             let driver = driver.clone();
             let on_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |event: RtcDataChannelEvent| {
@@ -308,6 +314,9 @@ impl PeerLink {
             channel.close();
         }
         self.channel_handlers = None;
+        if let Some(mut channel) = self.volatile.take() {
+            channel.close();
+        }
         self.open = false;
         self.outgoing.clear();
         self.reassembler.clear();

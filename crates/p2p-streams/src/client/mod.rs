@@ -22,6 +22,7 @@ mod route;
 mod session;
 mod signaling;
 mod store;
+mod volatile;
 
 pub use event::{AppSend, DriverEvent};
 pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
@@ -32,6 +33,7 @@ use crate::hooks::P2pState;
 use crate::hub::StarHub;
 use crate::protocol::{PeerFrame, PeerId, Role};
 use crate::ticket::JoinTicket;
+use crate::volatile::VolatileRelay;
 use leptos::prelude::{IntervalHandle, TimeoutHandle};
 use link::PeerLink;
 use signaling::Signaling;
@@ -115,6 +117,8 @@ pub(crate) struct Inner {
     links: HashMap<PeerId, PeerLink>,
     /// Host only: peer states and relay order.
     hub: Option<StarHub>,
+    /// Host: the per-client rate caps of volatile messages (a fresh one each time we become host).
+    volatile: VolatileRelay,
     /// Message ids, order, outbox and history (see `delivery`).
     delivery: Delivery,
     /// The delivery state changed since it was last saved to sessionStorage.
@@ -161,6 +165,7 @@ impl Driver {
         let tab = browser::tab_nonce();
         let me = PeerId::with_tab(&ticket.peer_id, &tab);
         let delivery = store::load(&ticket.session_id, me.clone(), config.history_limits(), browser::now_ms());
+        let volatile = VolatileRelay::new(config.volatile_rate);
         let shared = Shared(Rc::new_cyclic(|weak| {
             RefCell::new(Inner {
                 weak: WeakShared(weak.clone()),
@@ -178,6 +183,7 @@ impl Driver {
                 signaling_gen: 0,
                 links: HashMap::new(),
                 hub: None,
+                volatile,
                 delivery,
                 unsaved: false,
                 lost_host: None,
@@ -209,6 +215,7 @@ impl Driver {
                 AppSend::To(to, payload) => inner.send_direct(to, payload),
                 AppSend::File { key, file, name } => inner.file_send(key, file, name),
                 AppSend::CancelFile(key) => inner.file_cancel(key),
+                AppSend::Volatile(payload) => inner.send_volatile(payload),
             })
         })
     }

@@ -223,9 +223,12 @@ impl Inner {
         }
     }
 
-    /// The client's data channel arrived (the host created it).
+    /// One of the client's data channels arrived (the host created them): the volatile one or the reliable one.
     pub(crate) fn on_remote_channel(&mut self, peer: PeerId, link: u64, channel: web_sys::RtcDataChannel) {
         let weak = self.weak.clone();
+        if super::volatile::is_volatile(&channel) {
+            return self.on_remote_volatile(peer, link, channel);
+        }
         if let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) {
             l.attach_channel(channel, &weak);
             if l.open {

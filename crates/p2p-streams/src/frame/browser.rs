@@ -233,6 +233,8 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
         DriverEvent::DirectFailed { id, to } => ctx.keep(ctx.send_failures, SendFailure { id, to }),
         DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
         DriverEvent::File(event) => crate::hooks::apply_file_event(ctx, event),
+        DriverEvent::Volatile(message) => ctx.deliver_volatile(&message),
+        DriverEvent::VolatileDropped => ctx.volatile_dropped.update(|total| *total += 1),
         DriverEvent::Fatal(message) => {
             ctx.state.set(P2pState::Failed);
             ctx.error.set(Some(message.clone()));

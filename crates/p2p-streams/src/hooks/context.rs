@@ -1,6 +1,7 @@
 //! The untyped state one `<P2pFrame>` shares with the hooks inside it (provided as Leptos context): the
 //! signals the driver's events feed, the outbox `send` writes to, the observers that decode each delivered
-//! message once per message type, and the frame's controls (`close`, `reconnect`).
+//! message once per message type (and each volatile message once per volatile view), and the frame's controls
+//! (`close`, `reconnect`).
 
 #[cfg(feature = "hydrate")]
 use super::log::place;
@@ -37,6 +38,10 @@ pub(crate) type Observer = Rc<dyn Fn(&Observed<'_>)>;
 #[cfg(feature = "hydrate")]
 pub(crate) type TypedViewEntry = ((std::any::TypeId, super::codec::Codec), Box<dyn std::any::Any>);
 
+/// Hears every volatile message (`None`: the frame left its room, forget them) for one view (browser only).
+#[cfg(feature = "hydrate")]
+pub(crate) type VolatileObserver = Rc<dyn Fn(Option<&crate::volatile::VolatileMessage>)>;
+
 /// The frame's handler of [`Control`] requests.
 #[cfg(feature = "hydrate")]
 pub(crate) type ControlFn = Rc<dyn Fn(Control)>;
@@ -64,6 +69,8 @@ pub struct P2pContext {
     pub(crate) messages: RwSignal<Vec<RawMessage>>,
     pub(crate) missed: RwSignal<u64>,
     pub(crate) dropped: RwSignal<u64>,
+    /// Host: volatile messages from clients dropped over the rate cap.
+    pub(crate) volatile_dropped: RwSignal<u64>,
     /// Direct messages received (the last `history` of them), oldest first.
     pub(crate) directs: RwSignal<Vec<DirectMessage>>,
     /// Direct messages the host could not deliver (the last `history` of them), oldest first.
@@ -87,6 +94,11 @@ pub struct P2pContext {
     /// Typed views already built, one per message type (`hooks::typed`).
     #[cfg(feature = "hydrate")]
     pub(crate) views: StoredValue<Vec<TypedViewEntry>, LocalStorage>,
+    /// Volatile views (`hooks::volatile`), one per message type and codec, and their observers.
+    #[cfg(feature = "hydrate")]
+    pub(crate) volatile_views: StoredValue<Vec<TypedViewEntry>, LocalStorage>,
+    #[cfg(feature = "hydrate")]
+    pub(crate) volatile_observers: StoredValue<Vec<VolatileObserver>, LocalStorage>,
     #[cfg(feature = "hydrate")]
     pub(crate) control: StoredValue<Option<ControlFn>, LocalStorage>,
     /// The frame's owner: typed views live as long as the frame, not as the first component that asked.
@@ -107,6 +119,7 @@ impl P2pContext {
             messages: RwSignal::new(Vec::new()),
             missed: RwSignal::new(0),
             dropped: RwSignal::new(0),
+            volatile_dropped: RwSignal::new(0),
             directs: RwSignal::new(Vec::new()),
             send_failures: RwSignal::new(Vec::new()),
             files: RwSignal::new(Vec::new()),
@@ -119,6 +132,10 @@ impl P2pContext {
             observers: StoredValue::new_local(Vec::new()),
             #[cfg(feature = "hydrate")]
             views: StoredValue::new_local(Vec::new()),
+            #[cfg(feature = "hydrate")]
+            volatile_views: StoredValue::new_local(Vec::new()),
+            #[cfg(feature = "hydrate")]
+            volatile_observers: StoredValue::new_local(Vec::new()),
             #[cfg(feature = "hydrate")]
             control: StoredValue::new_local(None),
             #[cfg(feature = "hydrate")]
@@ -155,6 +172,31 @@ impl P2pContext {
                     queue.push(payload);
                 }
             }),
+        }
+    }
+
+    /// Hands one volatile message to the driver if it runs; false when it does not (nothing is queued).
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn send_volatile_raw(&self, payload: Payload) -> bool {
+        let ready = self.outbox.with_value(|o| match o {
+            Outbox::Ready(f) => Some(Rc::clone(f)),
+            Outbox::Pending(_) => None,
+        });
+        ready.map(|send| send(crate::client::AppSend::Volatile(payload))).is_some()
+    }
+
+    /// Nothing to send to during SSR.
+    #[cfg(not(feature = "hydrate"))]
+    pub(crate) fn send_volatile_raw(&self, _payload: Payload) -> bool {
+        false
+    }
+
+    /// Tells every volatile view about a volatile message from another peer.
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn deliver_volatile(&self, message: &crate::volatile::VolatileMessage) {
+        let observers = self.volatile_observers.with_value(|o| o.clone());
+        for observer in &observers {
+            observer(Some(message));
         }
     }
 
@@ -196,12 +238,17 @@ impl P2pContext {
         self.messages.set(Vec::new());
         self.missed.set(0);
         self.dropped.set(0);
+        self.volatile_dropped.set(0);
         self.directs.set(Vec::new());
         self.send_failures.set(Vec::new());
         self.outbox.set_value(Outbox::Pending(Vec::new()));
         let observers = self.observers.with_value(|o| o.clone());
         for observer in &observers {
             observer(&Observed::Reset);
+        }
+        let volatile = self.volatile_observers.with_value(|o| o.clone());
+        for observer in &volatile {
+            observer(None);
         }
     }
 

@@ -29,6 +29,7 @@ mod context;
 mod files;
 mod log;
 mod typed;
+mod volatile;
 
 pub use binary::{try_use_p2p_binary, use_p2p_binary, use_p2p_bytes, P2pBinary, P2pBytes};
 pub use codec::Direct;
@@ -40,6 +41,7 @@ pub use context::P2pContext;
 pub(crate) use files::apply as apply_file_event;
 pub use files::{use_p2p_files, FileEvent, FileKey, FileState, FileTransfer, P2pFiles};
 pub use log::{decode, DecodeFailure, DecodeFailures, Received, RECENT_DECODE_FAILURES};
+pub use volatile::{try_use_p2p_volatile, use_p2p_volatile, P2pVolatile, Volatile};
 
 use crate::delivery::Payload;
 use crate::protocol::{PeerId, PeerStatus, Role};
@@ -47,6 +49,7 @@ use codec::Codec;
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use typed::TypedView;
+use volatile::{submit_volatile, VolatileView};
 
 /// Connection state of this peer, mirroring the callbacks of the Rails gem we model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,6 +109,10 @@ pub enum SendError {
     /// connected; the host checks again and reports in `send_failures`): nothing was sent.
     #[error("{0} is not in the room")]
     UnknownPeer(PeerId),
+    /// A volatile message (`send_volatile`) while this peer is not connected to its host: volatile messages
+    /// never wait for a link, so it was dropped.
+    #[error("not connected: volatile messages are not kept for later")]
+    NotConnected,
 }
 
 /// A direct message (`send_to`) the host could not deliver: its target was not connected to the host.
@@ -167,6 +174,9 @@ pub struct P2p<T: Send + Sync + 'static> {
     pub missed_messages: Signal<u64>,
     /// Host: how many malformed, oversized or misdirected data-channel messages were dropped.
     pub dropped_messages: Signal<u64>,
+    /// Host: how many volatile messages from clients it dropped over `P2pConfig::volatile_rate` (0 on a
+    /// client).
+    pub volatile_dropped: Signal<u64>,
     /// JSON messages sent to this peer only ([`send_to`](Self::send_to)) that decode as `T`, oldest first
     /// (the last `P2pConfig::history_limit`). They are in no peer's `messages`.
     pub direct_messages: Signal<Vec<Direct<T>>>,
@@ -220,6 +230,38 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
         submit(&self.ctx, Some(to), Payload::Bytes(bytes))
     }
 
+    /// Sends `msg` (as JSON) to every other peer on the volatile channel, for latest-value data (cursors,
+    /// positions, a stroke being drawn): unordered, never retransmitted, never stored or replayed, and not
+    /// delivered back to this peer. The host stamps the sender and relays at most `P2pConfig::volatile_rate`
+    /// messages a second from each client (the excess is dropped and counted in its `volatile_dropped`).
+    /// Receivers read it with [`on_volatile`](Self::on_volatile) or [`use_p2p_volatile`]. `Ok` means it was
+    /// handed to the channel, not that it arrived. Errors: [`SendError::NotConnected`] while this peer is not
+    /// connected (nothing waits for a link), [`SendError::TooLarge`] over
+    /// [`MAX_VOLATILE_BYTES`](crate::volatile::MAX_VOLATILE_BYTES) of JSON (16 KiB: never chunked),
+    /// [`SendError::Closed`], [`SendError::Serialize`].
+    pub fn send_volatile(&self, msg: T) -> Result<(), SendError> {
+        let payload = serde_json::to_value(&msg).map_err(|err| SendError::Serialize(err.to_string()))?;
+        submit_volatile(&self.ctx, Payload::Json(payload))
+    }
+
+    /// [`send_volatile`](Self::send_volatile) with bytes (at most 16 KiB); read with
+    /// [`on_volatile_bytes`](Self::on_volatile_bytes).
+    pub fn send_volatile_bytes(&self, bytes: Vec<u8>) -> Result<(), SendError> {
+        submit_volatile(&self.ctx, Payload::Bytes(bytes))
+    }
+
+    /// Calls `f` for every volatile JSON message from another peer that decodes as `T` (with the sender the
+    /// host stamped), from now on while this component lives; others count in [`P2pVolatile::decode_errors`].
+    /// A no-op during SSR.
+    pub fn on_volatile(&self, f: impl Fn(Volatile<T>) + 'static) {
+        VolatileView::<T>::of(self.ctx, Codec::Json).listen(f);
+    }
+
+    /// Calls `f` for every volatile binary message from another peer, from now on while this component lives.
+    pub fn on_volatile_bytes(&self, f: impl Fn(Volatile<Vec<u8>>) + 'static) {
+        VolatileView::<Vec<u8>>::of(self.ctx, Codec::Raw).listen(f);
+    }
+
     /// Leaves the room: closes the links and the signaling socket; `state` becomes `Closed` and `send`
     /// answers [`SendError::Closed`] until [`reconnect`](Self::reconnect). Unsent messages stay in this
     /// tab's outbox. A no-op during SSR.
@@ -268,6 +310,7 @@ pub fn try_use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         decode_failures: view.decode_failures(),
         missed_messages: ctx.missed.into(),
         dropped_messages: ctx.dropped.into(),
+        volatile_dropped: ctx.volatile_dropped.into(),
         direct_messages: Signal::derive(move || ctx.directs.with(|list| codec::directs(Codec::Json, list))),
         send_failures: ctx.send_failures.into(),
         ctx,
