@@ -56,10 +56,9 @@ pub enum WhiteboardMessage {
     Clear,
     /// Sent by a client when it (re)connects: asks the host for the whole board.
     SyncRequest,
-    /// The host's board for the peer `to` (the others ignore it); accepted from the current host only.
+    /// The host's board, sent to the peer that asked only (`send_to`); accepted from the current host only,
+    /// and only as a direct message (a `Sync` relayed to the whole room changes nothing).
     Sync {
-        /// The peer that asked.
-        to: PeerId,
         /// The board, oldest stroke first.
         strokes: Vec<SyncedStroke>,
     },
@@ -143,19 +142,25 @@ fn WhiteboardRoom(room: String, name: String) -> impl IntoView {
         if m.data == WhiteboardMessage::SyncRequest {
             if p2p.is_host.get_untracked() && me.as_ref() != Some(&m.from) {
                 let strokes = board.with_untracked(Board::snapshot);
-                warn_unsent(p2p.send(WhiteboardMessage::Sync { to: m.from, strokes }));
+                warn_unsent(p2p.send_to(&m.from, WhiteboardMessage::Sync { strokes }));
             }
             return;
         }
-        let host = p2p.host_peer_id.get_untracked();
         match &m.data {
             WhiteboardMessage::Draw { stroke, .. } => live.update(|l| l.finished(&m.from, *stroke)),
             WhiteboardMessage::Clear => live.update(Live::clear),
             _ => {}
         }
-        board.maybe_update(|b| b.apply(&m.from, &m.data, me.as_ref(), host.as_ref()));
+        board.maybe_update(|b| b.apply(&m.from, &m.data));
     });
     volatile.on_message(move |m| live.update(|l| l.apply(&m.from, &m.data)));
+    // The host's answer to our `SyncRequest` comes as a direct message, in order with the room's strokes.
+    p2p.on_direct(move |d| {
+        if let WhiteboardMessage::Sync { strokes } = &d.data {
+            let host = p2p.host_peer_id.get_untracked();
+            board.maybe_update(|b| b.apply_sync(&d.from, strokes, host.as_ref()));
+        }
+    });
     // Cursors and strokes in progress of peers that left go with them (all of them when this peer leaves).
     Effect::new(move |_| {
         let present: Vec<PeerId> = p2p.peers.with(|peers| peers.iter().map(|p| p.peer.clone()).collect());

@@ -88,30 +88,28 @@ impl Board {
         self.strokes.is_empty()
     }
 
-    /// Applies one message received from `from`. A `Sync` counts only when it is for `me` and comes from `host`;
-    /// `SyncRequest` is the host's to answer and changes no board. Returns whether the board changed.
-    pub fn apply(
-        &mut self,
-        from: &PeerId,
-        msg: &WhiteboardMessage,
-        me: Option<&PeerId>,
-        host: Option<&PeerId>,
-    ) -> bool {
+    /// Applies one room message received from `from`. `SyncRequest` is the host's to answer, and a `Sync`
+    /// counts only as a direct message ([`apply_sync`](Self::apply_sync)): neither changes the board here.
+    /// Returns whether the board changed.
+    pub fn apply(&mut self, from: &PeerId, msg: &WhiteboardMessage) -> bool {
         match msg {
             WhiteboardMessage::Draw { stroke, color, points } => self.draw(from, *stroke, *color, points),
             WhiteboardMessage::Clear => !std::mem::take(&mut self.strokes).is_empty(),
-            WhiteboardMessage::SyncRequest => false,
-            WhiteboardMessage::Sync { to, strokes } => {
-                if me != Some(to) || host != Some(from) {
-                    return false;
-                }
-                self.strokes.clear();
-                for s in strokes {
-                    self.draw(&s.author, s.stroke, s.color, &s.points);
-                }
-                true
-            }
+            WhiteboardMessage::SyncRequest | WhiteboardMessage::Sync { .. } => false,
         }
+    }
+
+    /// Replaces the board with the one `from` sent this peer directly, if `from` is the current `host`.
+    /// Returns whether the board changed.
+    pub fn apply_sync(&mut self, from: &PeerId, strokes: &[SyncedStroke], host: Option<&PeerId>) -> bool {
+        if host != Some(from) {
+            return false;
+        }
+        self.strokes.clear();
+        for s in strokes {
+            self.draw(&s.author, s.stroke, s.color, &s.points);
+        }
+        true
     }
 
     /// Appends `points` to `author`'s stroke `id`, starting it (with `color`) if it is new.
@@ -175,15 +173,15 @@ mod tests {
     fn draws_append_per_author_and_stroke_and_clear_empties() {
         let (a, b) = (peer("ada#1"), peer("bob#1"));
         let mut board = Board::default();
-        assert!(board.apply(&a, &draw(7, &[[0.1, 0.2]]), None, None));
-        assert!(board.apply(&b, &draw(7, &[[0.5, 0.5]]), None, None));
-        assert!(board.apply(&a, &draw(7, &[[0.3, 0.4], [2.0, -1.0]]), None, None));
+        assert!(board.apply(&a, &draw(7, &[[0.1, 0.2]])));
+        assert!(board.apply(&b, &draw(7, &[[0.5, 0.5]])));
+        assert!(board.apply(&a, &draw(7, &[[0.3, 0.4], [2.0, -1.0]])));
         assert_eq!(board.len(), 2);
         assert_eq!(*board.strokes()[0].points, vec![[0.1, 0.2], [0.3, 0.4], [1.0, 0.0]]);
         assert_eq!(board.strokes()[1].author, b);
-        assert!(board.apply(&b, &WhiteboardMessage::Clear, None, None));
+        assert!(board.apply(&b, &WhiteboardMessage::Clear));
         assert!(board.is_empty());
-        assert!(!board.apply(&b, &WhiteboardMessage::Clear, None, None));
+        assert!(!board.apply(&b, &WhiteboardMessage::Clear));
     }
 
     #[test]
@@ -191,11 +189,11 @@ mod tests {
         let a = peer("ada#1");
         let mut board = Board::default();
         let many = vec![[0.5, 0.5]; MAX_STROKE_POINTS + 10];
-        board.apply(&a, &draw(1, &many), None, None);
+        board.apply(&a, &draw(1, &many));
         assert_eq!(board.strokes()[0].points.len(), MAX_STROKE_POINTS);
-        assert!(!board.apply(&a, &draw(1, &[[0.1, 0.1]]), None, None), "a full stroke takes no more points");
+        assert!(!board.apply(&a, &draw(1, &[[0.1, 0.1]])), "a full stroke takes no more points");
         for id in 2..=(MAX_STROKES as u64 + 1) {
-            board.apply(&a, &draw(id, &[[0.1, 0.1]]), None, None);
+            board.apply(&a, &draw(id, &[[0.1, 0.1]]));
         }
         assert_eq!(board.len(), MAX_STROKES);
         assert_eq!(board.strokes()[0].id, 2, "the oldest stroke went first");
@@ -204,23 +202,24 @@ mod tests {
         let mut big = Board::default();
         for id in 1..=3 {
             let points: Vec<Point> = (0..3_000).map(|i| [i as f32 / 3_000.0, 0.5]).collect();
-            big.apply(&a, &draw(id, &points), None, None);
+            big.apply(&a, &draw(id, &points));
         }
         let ids: Vec<u64> = big.snapshot().iter().map(|s| s.stroke).collect();
         assert_eq!(ids, vec![2, 3]);
     }
 
     #[test]
-    fn sync_counts_only_from_the_host_for_me() {
+    fn sync_counts_only_from_the_host_and_only_directly() {
         let (host, me, other) = (peer("h#1"), peer("me#1"), peer("o#1"));
         let mut source = Board::default();
-        source.apply(&other, &draw(3, &[[0.1, 0.1], [0.2, 0.2]]), None, None);
-        let sync = WhiteboardMessage::Sync { to: me.clone(), strokes: source.snapshot() };
+        source.apply(&other, &draw(3, &[[0.1, 0.1], [0.2, 0.2]]));
+        let strokes = source.snapshot();
         let mut board = Board::default();
-        board.apply(&me, &draw(9, &[[0.9, 0.9]]), None, None);
-        assert!(!board.apply(&other, &sync, Some(&me), Some(&host)), "not from the host");
-        assert!(!board.apply(&host, &sync, Some(&other), Some(&host)), "not for me");
-        assert!(board.apply(&host, &sync, Some(&me), Some(&host)));
+        board.apply(&me, &draw(9, &[[0.9, 0.9]]));
+        assert!(!board.apply(&host, &WhiteboardMessage::Sync { strokes: strokes.clone() }), "not through the room");
+        assert!(!board.apply_sync(&other, &strokes, Some(&host)), "not from the host");
+        assert!(!board.apply_sync(&host, &strokes, None), "no host known");
+        assert!(board.apply_sync(&host, &strokes, Some(&host)));
         assert_eq!(board, source);
     }
 

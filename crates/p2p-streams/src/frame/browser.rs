@@ -229,7 +229,7 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
                 callback.run(missed);
             }
         }
-        DriverEvent::Direct(message) => ctx.keep(ctx.directs, message),
+        DriverEvent::Direct(message) => ctx.deliver_direct(message),
         DriverEvent::DirectFailed { id, to } => ctx.keep(ctx.send_failures, SendFailure { id, to }),
         DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
         DriverEvent::File(event) => crate::hooks::apply_file_event(ctx, event),

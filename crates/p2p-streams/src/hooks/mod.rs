@@ -262,6 +262,18 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
         VolatileView::<Vec<u8>>::of(self.ctx, Codec::Raw).listen(f);
     }
 
+    /// Calls `f` for every direct message to this peer (`send_to`) that decodes as `T`, as it arrives: in the
+    /// order the host sent it relative to room messages (before `direct_messages` changes), from now on while
+    /// this component lives. A no-op during SSR.
+    pub fn on_direct(&self, f: impl Fn(Direct<T>) + 'static) {
+        #[cfg(feature = "hydrate")]
+        self.ctx.listen_direct(std::rc::Rc::new(move |message| {
+            codec::directs::<T>(Codec::Json, std::slice::from_ref(message)).into_iter().for_each(&f);
+        }));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = f;
+    }
+
     /// Leaves the room: closes the links and the signaling socket; `state` becomes `Closed` and `send`
     /// answers [`SendError::Closed`] until [`reconnect`](Self::reconnect). Unsent messages stay in this
     /// tab's outbox. A no-op during SSR.
