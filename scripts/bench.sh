@@ -145,13 +145,15 @@ if [[ "$MODE" == smoke ]]; then
   rm -f "$RESULTS"
   # The browser scripts too, at their smallest (they throw when a peer does not connect or migrate, or a
   # transfer does not complete): a join burst of 2 clients with its migration, the 3-peer migration, a 1 MiB
-  # message through the host against a raw channel, and the bundle table of the debug build.
+  # message through the host against a raw channel, a 2 MB file through the host, and the bundle table of the
+  # debug build.
   [[ -f target/site/pkg/p2p-streams.js ]] || cargo leptos build --split
   log "smoke: browser scripts against the debug server"
   RUST_LOG=warn "$SERVER_BIN" --addr "127.0.0.1:$PORT_BROWSER" >/dev/null &
   SERVER_PID=$!; wait_port "$PORT_BROWSER"
   (cd end2end && export BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" BENCH_ROUNDS=1 BENCH_BUILD="$PROFILE build" \
-    && node bench/join-burst.mjs 2 && node bench/host-migration.mjs 1 && node bench/bulk-relay.mjs 1) >&2
+    && node bench/join-burst.mjs 2 && node bench/host-migration.mjs 1 && node bench/bulk-relay.mjs 1 \
+    && node bench/file-transfer.mjs 2) >&2
   node end2end/bench/bundle-size.mjs target/site/pkg >&2
   stop_server
   log "smoke: browser scripts completed"
@@ -195,6 +197,8 @@ if (( BROWSER )); then
     echo
     (cd end2end && BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" BENCH_ROUNDS=3 nice -n "$NICE" \
       node bench/bulk-relay.mjs 16)
+    echo
+    (cd end2end && BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" nice -n "$NICE" node bench/file-transfer.mjs 200)
     echo
     node end2end/bench/bundle-size.mjs "$LEPTOS_SITE_ROOT/pkg"
   } >> "$OUT.tmp"
