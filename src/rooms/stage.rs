@@ -1,31 +1,42 @@
-//! The Stage room at `/stage/{room}` (both sides),
-//! scaffolded by `cargo xtask new-room stage`.
+//! The stage room at `/stage/{room}` (both sides), scaffolded by `cargo xtask new-room stage` and grown from
+//! there: the host presents its camera or screen, clients watch, and anyone can "raise a hand" by publishing
+//! their camera, which the whole room then sees; a chat runs beside it. Media goes through the toolkit's star
+//! (`use_p2p_media`): the host forwards every client's stream to every other client, the signaling server
+//! carries none of it.
 //!
-//! The page (server) reads the signed-in user (others go to the lobby) and renders the room as a
-//! lazy island (`Stage`: in the browser its code is a wasm chunk of its own, fetched only by
-//! this room's pages), which opens the session `stage_{room}` with `<P2pFrame>` and renders
-//! status, role, peers and the room's own area from `use_p2p::<StageMessage>()`. Make it yours by changing
-//! [`StageMessage`] and the room area; each frame callback below is a stub saying when it fires.
+//! The page (server) reads the signed-in user (others go to the lobby) and renders the room as a lazy island
+//! (`Stage`), which opens the session `stage_{room}` with `<P2pFrame>`. Test ids: `stage-publish-camera`
+//! (camera and microphone; pressed again, unpublishes), `stage-publish-screen`, one `stage-video` per remote
+//! stream (`data-publisher`: the publisher's name, `data-kind`, `data-playing` from `<P2pVideo>`), the local
+//! preview `stage-self`, `stage-error`, the host's `stage-uplink` (bits per second), and the chat's
+//! `chat-line` / `chat-input` / `chat-send`. Query knob: `max_streams=N` (`P2pConfig::max_streams`).
 
+mod media;
+
+use crate::app::page_query;
 use crate::identity::{current_user, valid_room};
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
-use p2p_streams::{use_p2p, P2pConfig, P2pFrame, PeerId};
+use media::StageMedia;
+use p2p_streams::{use_p2p, P2pConfig, P2pFrame};
 use serde::{Deserialize, Serialize};
 
 /// Session kind of this room, listed in `crate::identity::ROOM_KINDS`. Its sessions are
 /// `stage_{room}`.
 pub const KIND: &str = "stage";
 
-/// What the peers of this room send each other. The host relays every message to every peer, the sender
-/// included, and stamps the sender from the link it came on (never from the payload).
+/// Longest chat line, in characters.
+const MAX_TEXT: usize = 2_000;
+
+/// A chat line beside the stage. The host relays every message to every peer, the sender included, and stamps
+/// the sender from the link it came on (never from the payload).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum StageMessage {
-    /// A ping, so the generated room has something to send; replace it with the room's own messages.
-    Ping,
+pub struct StageMessage {
+    /// What was typed.
+    pub text: String,
 }
 
 /// The session id of Stage room `room`.
@@ -58,43 +69,36 @@ pub fn StagePage() -> impl IntoView {
     }
 }
 
-/// The room, hydrated in the browser from its own wasm chunk: `<P2pFrame>` around the room's
-/// content. Its props travel in the page as JSON.
+/// The room, hydrated in the browser from its own wasm chunk: `<P2pFrame>` around the room's content.
 #[island(lazy)]
 fn Stage(room: String, name: String) -> impl IntoView {
+    let defaults = P2pConfig::default();
+    let max_streams = page_query("max_streams").and_then(|v| v.parse().ok()).unwrap_or(defaults.max_streams);
+    let config = P2pConfig { history_limit: 200, max_streams, ..defaults };
     view! {
-        // `config`: ICE servers (add STUN/TURN for the internet), heartbeat, reconnect; see P2pConfig.
-        <P2pFrame session_id=session_id(&room) peer_id=name.clone() config=P2pConfig::default()
-            // Signaling started or restarted: first load, or looking for a (new) host.
-            on_negotiating=move |()| {}
-            // Offer and answer exchanged; ICE, DTLS and the data channel are opening.
-            on_connecting=move |()| {}
-            // The data channel to the host is open (on the host: the server made it host).
-            on_connected=move |()| {}
-            // The link to the host was lost; the frame reconnects on its own.
-            on_disconnected=move |()| {}
-            // The frame closed: the page left the room.
-            on_closed=move |()| {}
-            // A fatal error (refused join token, protocol mismatch): the room cannot continue.
-            on_error=move |_error: String| {}
-            // Every app message, untyped, with its host-stamped sender. Inside the room, prefer
-            // the typed `use_p2p::<StageMessage>()`: its `messages` signal and `on_message`.
-            on_message=move |(_from, _payload): (PeerId, serde_json::Value)| {}>
+        <P2pFrame session_id=session_id(&room) peer_id=name.clone() config>
             <StageRoom room name />
         </P2pFrame>
     }
 }
 
-/// The room's content, inside `<P2pFrame>`: header, banners, peer list and the room area.
+/// The room's content, inside `<P2pFrame>`: header, banners, peer list, the stage and the chat.
 #[component]
 fn StageRoom(room: String, name: String) -> impl IntoView {
     let p2p = use_p2p::<StageMessage>();
-    // Runs in the browser for every message from now on (in the host's order), e.g. to update local state.
-    p2p.on_message(|_received| {});
-    let pings = move || {
-        let messages = p2p.messages.get().into_iter().enumerate();
-        messages.filter(|(_, m)| m.data == StageMessage::Ping).collect::<Vec<_>>()
+    let draft = RwSignal::new(String::new());
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let text: String = draft.get_untracked().trim().chars().take(MAX_TEXT).collect();
+        if text.is_empty() {
+            return;
+        }
+        match p2p.send(StageMessage { text }) {
+            Ok(()) => draft.set(String::new()),
+            Err(err) => leptos::logging::warn!("message not sent: {err}"),
+        }
     };
+    let lines = move || p2p.messages.get();
 
     view! {
         <section class="room">
@@ -110,26 +114,23 @@ fn StageRoom(room: String, name: String) -> impl IntoView {
                 <aside class="peers">
                     <PeerList />
                 </aside>
-                // The room's own area: replace it with what the room is for.
-                <div class="card room-area" data-testid="stage-area">
-                    // `send` answers Err only after `p2p.close()` or for a message that does not serialize;
-                    // while not connected it queues (the outbox delivers later).
-                    <button class="primary" data-testid="stage-ping"
-                        on:click=move |_| {
-                            if let Err(err) = p2p.send(StageMessage::Ping) {
-                                leptos::logging::warn!("ping not sent: {err}");
-                            }
-                        }>
-                        "Ping everyone"
-                    </button>
-                    <ol class="chat-log" data-testid="stage-log" aria-live="polite">
-                        <For each=pings key=|(pos, m)| (*pos, m.index) let:((_, m))>
-                            <li class="chat-line" data-testid="stage-message"
-                                data-author=m.from.user().to_owned()>
-                                {m.from.user().to_owned()} " pinged"
-                            </li>
-                        </For>
-                    </ol>
+                <div class="card room-area stage" data-testid="stage-area">
+                    <StageMedia />
+                    <div class="chat">
+                        <ol class="chat-log" data-testid="chat-log" aria-live="polite">
+                            <For each=lines key=|m| (m.from.clone(), m.seq, m.epoch, m.index) let:m>
+                                <li class="chat-line" data-testid="chat-line" data-from=m.from.0.clone()>
+                                    <span class="author">{m.from.user().to_owned()}</span>": "
+                                    <span class="text">{m.data.text}</span>
+                                </li>
+                            </For>
+                        </ol>
+                        <form class="composer" on:submit=on_submit>
+                            <input data-testid="chat-input" type="text" placeholder="Say something…" maxlength="2000"
+                                autocomplete="off" aria-label="Message" bind:value=draft />
+                            <button data-testid="chat-send" type="submit" class="primary">"Send"</button>
+                        </form>
+                    </div>
                 </div>
             </div>
         </section>
