@@ -158,7 +158,8 @@ impl P2pMedia {
         if stream.get_tracks().length() == 0 {
             return Err(MediaError::NoTracks);
         }
-        self.request(MediaRequest::Publish { stream: stream.clone(), kind });
+        // `Clone::clone`: `stream.clone()` is the JS `MediaStream.clone()` (new tracks, new id).
+        self.request(MediaRequest::Publish { stream: Clone::clone(stream), kind });
         Ok(stream.id())
     }
 

@@ -48,6 +48,12 @@ fn call(object: &JsValue, name: &str, args: &[&JsValue]) -> Result<JsValue, JsVa
     method.apply(object, &args.iter().copied().collect::<Array>())
 }
 
+/// Another handle to the same `MediaStream` (`stream.clone()` would be the JS `MediaStream.clone()`, a copy
+/// with new tracks and a new id).
+pub(crate) fn same(stream: &MediaStream) -> MediaStream {
+    Clone::clone(stream)
+}
+
 fn tracks(stream: &MediaStream) -> Vec<MediaStreamTrack> {
     stream.get_tracks().iter().filter_map(|t| t.dyn_into().ok()).collect()
 }
@@ -243,10 +249,10 @@ impl Inner {
 
     /// The streams the link to `peer` should carry.
     fn media_desired(&self, peer: &PeerId) -> Vec<MediaStream> {
-        let mut desired: Vec<MediaStream> = self.media.local.iter().map(|l| l.stream.clone()).collect();
+        let mut desired: Vec<MediaStream> = self.media.local.iter().map(|l| same(&l.stream)).collect();
         if self.role == Some(Role::Host) {
             let received = |s: &crate::media::StreamInfo| {
-                self.media.received.get(&s.id).filter(|(from, _)| *from == s.publisher).map(|(_, m)| m.clone())
+                self.media.received.get(&s.id).filter(|(from, _)| *from == s.publisher).map(|(_, m)| same(m))
             };
             desired.extend(self.media.map.for_peer(peer).filter_map(received));
         }
@@ -264,8 +270,11 @@ impl Inner {
         let quality = |id: &str| self.media.local.iter().find(|l| l.publication.id == id).map(|l| l.quality);
         let want: Vec<(MediaStream, MediaStreamTrack, Option<MediaQuality>)> = desired
             .iter()
-            .flat_map(|s| tracks(s).into_iter().map(move |t| (s.clone(), t)))
-            .map(|(s, t)| (s.clone(), t, quality(&s.id())))
+            .flat_map(|s| tracks(s).into_iter().map(move |t| (same(s), t)))
+            .map(|(s, t)| {
+                let q = quality(&s.id());
+                (s, t, q)
+            })
             .collect();
         let Some(link) = self.links.get_mut(peer).filter(|l| l.open) else { return };
         let pc: RtcPeerConnection = link.pc.clone();
@@ -298,18 +307,18 @@ impl Inner {
     /// the map yet) to the frame.
     pub(crate) fn media_report(&mut self) {
         let me = self.me.clone().unwrap_or_else(|| PeerId(String::new()));
-        let local = |id: &str| self.media.local.iter().find(|l| l.publication.id == id).map(|l| l.stream.clone());
+        let local = |id: &str| self.media.local.iter().find(|l| l.publication.id == id).map(|l| same(&l.stream));
         let mut list: Vec<RoomStream> = (self.media.map.streams().iter())
             .map(|info| {
                 let mine = info.publisher == me;
                 let stream =
-                    if mine { local(&info.id) } else { self.media.received.get(&info.id).map(|(_, s)| s.clone()) };
+                    if mine { local(&info.id) } else { self.media.received.get(&info.id).map(|(_, s)| same(s)) };
                 RoomStream { info: info.clone(), local: mine, stream: stream.map(MediaHandle::new) }
             })
             .collect();
         for l in self.media.local.iter().filter(|l| self.media.map.get(&l.publication.id).is_none()) {
             let info = l.publication.stamped(me.clone());
-            list.push(RoomStream { info, local: true, stream: Some(MediaHandle::new(l.stream.clone())) });
+            list.push(RoomStream { info, local: true, stream: Some(MediaHandle::new(same(&l.stream))) });
         }
         self.events.push(DriverEvent::Streams(list));
     }
