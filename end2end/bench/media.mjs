@@ -18,7 +18,9 @@ const base = process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:3000';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const args = [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['publish', 'late', 'migration', 'uplink'];
+// `migration` is not in the default set: it waits for the old video to leave the page, which a fast migration
+// (under Playwright's polling interval) never shows; it needs a page-side measurement of the stall instead.
+const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['publish', 'late', 'uplink'];
 const stamp = Date.now();
 const lines = [];
 
