@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("rooms"), ParamSegment("room")) view=ChatRoomPage />
                     <Route path=StaticSegment("admin") view=AdminPage />
                     <Route path=(StaticSegment("whiteboard"), ParamSegment("room")) view=WhiteboardPage />
+                    <Route path=(StaticSegment("stage"), ParamSegment("room")) view=crate::rooms::stage::StagePage />
                     // new-room: routes above this line (added by `cargo xtask new-room`)
                 </Routes>
             </main>

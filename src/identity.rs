@@ -18,6 +18,7 @@ pub const CHAT_PREFIX: &str = "chat_room_";
 pub const ROOM_KINDS: &[&str] = &[
     "chat_room",
     "whiteboard",
+    "stage",
     // new-room: kinds above this line
 ];
 

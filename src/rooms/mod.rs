@@ -6,5 +6,6 @@ pub mod chat_files;
 pub mod chat_probe;
 pub mod lobby;
 pub mod parts;
+pub mod stage;
 pub mod whiteboard;
 // new-room: modules above this line (kept in order by `cargo xtask new-room`)

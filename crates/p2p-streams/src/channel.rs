@@ -192,6 +192,13 @@ pub enum PeerFrame {
         /// The probe's nonce.
         nonce: u64,
     },
+    /// Either way: published media (`crate::media`): renegotiation of the open link, publications and the
+    /// host's stream map.
+    #[serde(rename = "Media")]
+    Media {
+        /// The media frame.
+        media: crate::media::MediaFrame,
+    },
 }
 
 #[cfg(test)]

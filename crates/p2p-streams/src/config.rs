@@ -79,6 +79,19 @@ pub struct P2pConfig {
     /// counts.
     #[serde(default)]
     pub volatile_rate: VolatileRate,
+    /// The most published media streams a room has (`use_p2p_media`), which is the most the host forwards to
+    /// each client: a publication over it is refused with `MediaError::Refused` (`Refusal::RoomFull`).
+    /// Default 6 ([`DEFAULT_MAX_STREAMS`]): the host uploads every stream to every other peer, so its uplink
+    /// grows with streams × clients. Only the host's value counts.
+    #[serde(default = "default_max_streams")]
+    pub max_streams: usize,
+}
+
+/// The default [`P2pConfig::max_streams`]: 6.
+pub const DEFAULT_MAX_STREAMS: usize = 6;
+
+fn default_max_streams() -> usize {
+    DEFAULT_MAX_STREAMS
 }
 
 /// The default [`P2pConfig::max_message_bytes`]: 16 MiB.
@@ -104,6 +117,7 @@ impl Default for P2pConfig {
             history_max_age: Duration::from_secs(300),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             volatile_rate: VolatileRate::default(),
+            max_streams: DEFAULT_MAX_STREAMS,
         }
     }
 }

@@ -22,7 +22,9 @@
 //!
 //! Modules:
 //! - [`protocol`], [`channel`], [`chunk`], [`token`], [`config`], [`hub`], [`delivery`], [`volatile`],
-//!   [`early`], [`file`](mod@file): shared by server and browser.
+//!   [`early`], [`file`](mod@file), [`media`]: shared by server and browser.
+//! - [`use_p2p_media`], [`P2pVideo`], [`P2pAudio`]: published camera, microphone and screen streams, forwarded
+//!   by the host to the whole room.
 //! - [`decode`]: the browser's hand-written decoders of those frames (shared, so native tests compare them).
 //! - `stats`: which route a link took, from its `getStats()` rows (pure, for the browser driver).
 //! - `server` (feature `ssr`): the signaling server, session registry and session stores.
@@ -43,6 +45,7 @@ pub mod file;
 pub mod frame;
 pub mod hooks;
 pub mod hub;
+pub mod media;
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub mod policy;
@@ -72,10 +75,15 @@ pub mod server;
 pub use async_trait::async_trait;
 pub use config::{IceServer, IceTransportPolicy, P2pConfig, VolatileRate};
 pub use frame::P2pFrame;
+#[cfg(feature = "hydrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hydrate")))]
+pub use hooks::{camera, microphone, screen};
 pub use hooks::{
     try_use_p2p, try_use_p2p_binary, try_use_p2p_volatile, use_p2p, use_p2p_binary, use_p2p_bytes, use_p2p_volatile,
     DecodeFailure, Direct, P2p, P2pBinary, P2pBytes, P2pState, P2pVolatile, Received, SendError, SendFailure, Volatile,
 };
+pub use hooks::{use_p2p_media, MediaError, MediaHandle, P2pAudio, P2pMedia, P2pVideo, RoomStream};
+pub use media::{MediaKind, MediaQuality, StreamInfo};
 #[cfg(feature = "ssr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use policy::{JoinPolicy, JoinRefusal};

@@ -4,7 +4,7 @@
 //! errors).
 
 use crate::delivery::{DirectMessage, Payload};
-use crate::hooks::{FileEvent, FileKey, P2pState, RawMessage};
+use crate::hooks::{FileEvent, FileKey, MediaRequest, P2pState, RawMessage, RoomStream};
 use crate::protocol::{PeerId, PeerStatus, Role};
 use crate::volatile::VolatileMessage;
 
@@ -29,6 +29,8 @@ pub enum AppSend {
     CancelFile(FileKey),
     /// To every other peer on the volatile channel (`send_volatile`): no order, no retry, no replay.
     Volatile(Payload),
+    /// Publish, unpublish or tune a media stream (`use_p2p_media`).
+    Media(MediaRequest),
 }
 
 /// What the driver reports to its frame.
@@ -76,6 +78,17 @@ pub enum DriverEvent {
     Volatile(VolatileMessage),
     /// Host: a client's volatile message was dropped over its rate cap (`P2pConfig::volatile_rate`).
     VolatileDropped,
+    /// The room's published streams changed (or the media this peer has for them).
+    Streams(Vec<RoomStream>),
+    /// The host refused to forward our stream `id`.
+    MediaRefused {
+        /// The `MediaStream` id.
+        id: String,
+        /// Why.
+        reason: crate::media::Refusal,
+    },
+    /// Host: the bits per second it sent on all its links' media, over the last tick.
+    Uplink(u64),
     /// A fatal error: the driver stopped.
     Fatal(String),
 }

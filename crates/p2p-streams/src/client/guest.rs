@@ -32,6 +32,7 @@ impl Inner {
         if !connected {
             self.set_state(P2pState::Negotiating);
             self.start_connect_timer();
+            self.media_new_role();
         }
     }
 
@@ -66,6 +67,7 @@ impl Inner {
             old.close();
         }
         self.delivery.link_down();
+        self.media_host_gone();
         let peer_link = match PeerLink::new(from.clone(), link, &self.config, &self.weak, false) {
             Ok(peer_link) => peer_link,
             Err(err) => return warn(&format!("could not open a link to the host: {err:?}")),
@@ -138,6 +140,7 @@ impl Inner {
             Ok(PeerFrame::DirectFailed { id, to }) => self.delivery.on_direct_failed(id, to),
             Ok(PeerFrame::Ping { nonce }) => self.send_pong(&peer, nonce),
             Ok(PeerFrame::Pong { .. }) => {}
+            Ok(PeerFrame::Media { media }) => self.media_on_frame(peer, media),
             Ok(_) => warn("dropped a client-only frame sent by the host"),
             Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
         }
@@ -154,6 +157,7 @@ impl Inner {
     /// The link to the host is gone: reconnect through the server, naming the lost host.
     pub(crate) fn guest_host_lost(&mut self) {
         self.delivery.link_down();
+        self.media_host_gone();
         self.lost_host = self.host.clone();
         self.connect_timer.take().into_iter().for_each(|h| h.clear());
         self.set_state(P2pState::Disconnected);

@@ -41,6 +41,7 @@ impl Inner {
         self.set_state(P2pState::Connecting);
         self.set_state(P2pState::Connected);
         self.publish_peers();
+        self.media_new_role();
     }
 
     /// A peer joined (or rejoined after a reload): replace any old link and send it an offer.
@@ -53,6 +54,7 @@ impl Inner {
         }
         self.delivery.forget(&peer);
         self.volatile.forget(&peer);
+        self.media_peer_gone(&peer);
         let id = random_id();
         let link = match PeerLink::new(peer.clone(), id, &self.config, &self.weak, true) {
             Ok(link) => link,
@@ -164,6 +166,7 @@ impl Inner {
 
     /// The link to `peer` closed (its page closed, or the connection failed): it leaves the map.
     pub(crate) fn host_peer_gone(&mut self, peer: PeerId) {
+        self.media_peer_gone(&peer);
         self.delivery.forget(&peer);
         self.volatile.forget(&peer);
         if self.hub.as_mut().is_some_and(|hub| hub.remove(&peer)) {
@@ -174,6 +177,7 @@ impl Inner {
     /// The link to `peer` went silent: it stays in the map as disconnected until it comes back through
     /// the server (and is renegotiated) or the removal grace passes.
     pub(crate) fn host_peer_timed_out(&mut self, peer: PeerId) {
+        self.media_peer_gone(&peer);
         self.set_peer_state(&peer, LinkState::Disconnected);
     }
 

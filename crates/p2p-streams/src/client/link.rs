@@ -10,6 +10,7 @@
 //! has a volatile one (`volatile.rs`), which the host creates here too.
 
 use super::browser::{now_ms, warn};
+use super::media::LinkMedia;
 use super::volatile::{self, VolatileChannel};
 use super::WeakShared;
 use crate::chunk::{frame_limit, Outgoing, Piece, Reassembler};
@@ -65,6 +66,8 @@ pub(crate) struct PeerLink {
     pub(crate) reassembler: Reassembler,
     /// The unordered, unreliable channel for volatile messages, once created (host) or announced (client).
     pub(crate) volatile: Option<VolatileChannel>,
+    /// The media tracks sent on the link and its renegotiation (`media/negotiate.rs`).
+    pub(crate) media: LinkMedia,
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_state: Closure<dyn FnMut(Event)>,
     _on_channel: Option<Closure<dyn FnMut(RtcDataChannelEvent)>>,
@@ -142,6 +145,7 @@ impl PeerLink {
                 2 * frame_limit(config.max_message_bytes),
             ),
             volatile: None,
+            media: LinkMedia::attach(&pc, &peer, id, driver, !initiator),
             _on_ice: on_ice,
             _on_state: on_state,
             _on_channel: None,
@@ -306,6 +310,7 @@ impl PeerLink {
         self.pc.set_onicecandidate(None);
         self.pc.set_onconnectionstatechange(None);
         self.pc.set_ondatachannel(None);
+        self.media.detach(&self.pc);
         if let Some(channel) = self.channel.take() {
             channel.set_onopen(None);
             channel.set_onmessage(None);

@@ -16,6 +16,7 @@ mod files;
 mod guest;
 mod host;
 mod link;
+mod media;
 mod relay;
 mod renewal;
 mod route;
@@ -149,6 +150,8 @@ pub(crate) struct Inner {
     closed: bool,
     /// File transfers sent, received and (host) relayed.
     files: files::Files,
+    /// Published media: ours, received, and the room's stream map.
+    media: media::Media,
     /// Closes everything when the page goes away, so peers see the links close at once instead of
     /// waiting for a heartbeat timeout.
     on_pagehide: Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
@@ -198,6 +201,7 @@ impl Driver {
                 ping_nonce: 0,
                 closed: false,
                 files: files::Files::default(),
+                media: media::Media::default(),
                 on_pagehide: None,
             })
         }));
@@ -216,6 +220,7 @@ impl Driver {
                 AppSend::File { key, file, name } => inner.file_send(key, file, name),
                 AppSend::CancelFile(key) => inner.file_cancel(key),
                 AppSend::Volatile(payload) => inner.send_volatile(payload),
+                AppSend::Media(request) => inner.media_request(request),
             })
         })
     }

@@ -32,6 +32,7 @@ fn kind(frame: &PeerFrame) -> &'static str {
         PeerFrame::ConnectionState { .. } => "Data.Connection.State",
         PeerFrame::Ping { .. } => "Ping",
         PeerFrame::Pong { .. } => "Pong",
+        PeerFrame::Media { .. } => "Media",
     }
 }
 
@@ -82,6 +83,7 @@ impl Inner {
             }
             PeerFrame::Ping { nonce } => self.send_pong(&peer, nonce),
             PeerFrame::Pong { .. } => {}
+            PeerFrame::Media { media } => self.media_on_frame(peer, media),
             other => self.host_drop(&peer, &format!("a {} frame, which is not for a host or too long", kind(&other))),
         }
     }

@@ -217,7 +217,11 @@ impl Inner {
         sdp_mid: Option<String>,
         sdp_m_line_index: Option<u16>,
     ) {
-        if self.links.get(&peer).is_some_and(|l| l.id == link) {
+        if let Some(open) = self.links.get_mut(&peer).filter(|l| l.id == link && l.open) {
+            // After the link opened (renegotiation): on its data channel, the signaling server may be gone.
+            let media = crate::media::MediaFrame::Candidate { candidate, sdp_mid, sdp_m_line_index };
+            open.send(&PeerFrame::Media { media });
+        } else if self.links.get(&peer).is_some_and(|l| l.id == link) {
             let signal = SignalPayload::Candidate { link, candidate, sdp_mid, sdp_m_line_index };
             self.signaling_send(&ClientToServer::Signal { to: peer, signal });
         }
@@ -242,10 +246,11 @@ impl Inner {
         l.open = true;
         l.last_seen = now_ms();
         match self.role {
-            Some(Role::Host) => self.host_link_open(peer),
+            Some(Role::Host) => self.host_link_open(peer.clone()),
             Some(Role::Client) => self.guest_link_open(),
-            None => {}
+            None => return,
         }
+        self.media_link_open(peer);
     }
 
     pub(crate) fn on_channel_message(&mut self, peer: PeerId, link: u64, text: String) {
@@ -343,6 +348,7 @@ impl Inner {
         }
         if self.role == Some(Role::Host) {
             self.host_housekeeping(now);
+            self.media_measure_uplink();
         }
         self.renew_ice_credentials(now);
         if self.unsaved {

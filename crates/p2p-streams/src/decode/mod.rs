@@ -154,6 +154,7 @@ impl PeerFrame {
             }
             "Ping" => PeerFrame::Ping { nonce: f.u64("nonce")? },
             "Pong" => PeerFrame::Pong { nonce: f.u64("nonce")? },
+            "Media" => PeerFrame::Media { media: serde_json::from_value(f.take("media")?)? },
             _ => return Err(DecodeError::UnknownType(tag)),
         })
     }

@@ -72,6 +72,8 @@ fn peer_frames() -> Vec<PeerFrame> {
         PeerFrame::Gap { missed: 4 },
         PeerFrame::Ping { nonce: 0 },
         PeerFrame::Pong { nonce: 77 },
+        PeerFrame::Media { media: crate::media::MediaFrame::Unpublish { id: "s1".into() } },
+        PeerFrame::Media { media: crate::media::MediaFrame::Description { offer: false, sdp: "v=0\r\n".into() } },
     ];
     let peers = LINK_STATES
         .iter()

@@ -234,6 +234,11 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
         DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
         DriverEvent::File(event) => crate::hooks::apply_file_event(ctx, event),
         DriverEvent::Volatile(message) => ctx.deliver_volatile(&message),
+        DriverEvent::Streams(streams) => ctx.streams.set(streams),
+        DriverEvent::MediaRefused { id, reason } => {
+            ctx.media_error.set(Some(crate::hooks::MediaError::Refused { id, reason }))
+        }
+        DriverEvent::Uplink(bps) => ctx.uplink.set(Some(bps)),
         DriverEvent::VolatileDropped => ctx.volatile_dropped.update(|total| *total += 1),
         DriverEvent::Fatal(message) => {
             ctx.state.set(P2pState::Failed);

@@ -81,6 +81,12 @@ pub struct P2pContext {
     pub(crate) send_failures: RwSignal<Vec<SendFailure>>,
     /// File transfers sent and received (`hooks::files`), oldest first.
     pub(crate) files: RwSignal<Vec<super::files::FileTransfer>>,
+    /// The room's published media streams (`hooks::media`), in publication order.
+    pub(crate) streams: RwSignal<Vec<super::media::RoomStream>>,
+    /// The last media error (a refused publication).
+    pub(crate) media_error: RwSignal<Option<super::media::MediaError>>,
+    /// Host: its media uplink in bits per second, once measured.
+    pub(crate) uplink: RwSignal<Option<u64>>,
     /// The number of the last file this peer sent.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     pub(crate) next_file: StoredValue<u64>,
@@ -130,6 +136,9 @@ impl P2pContext {
             directs: RwSignal::new(Vec::new()),
             send_failures: RwSignal::new(Vec::new()),
             files: RwSignal::new(Vec::new()),
+            streams: RwSignal::new(Vec::new()),
+            media_error: RwSignal::new(None),
+            uplink: RwSignal::new(None),
             next_file: StoredValue::new(0),
             max_message: StoredValue::new(max_message),
             history: StoredValue::new(history),
@@ -275,6 +284,9 @@ impl P2pContext {
         self.volatile_dropped.set(0);
         self.directs.set(Vec::new());
         self.send_failures.set(Vec::new());
+        self.streams.set(Vec::new());
+        self.media_error.set(None);
+        self.uplink.set(None);
         self.outbox.set_value(Outbox::Pending(Vec::new()));
         let observers = self.observers.with_value(|o| o.clone());
         for observer in &observers {

@@ -28,6 +28,8 @@ mod codec;
 mod context;
 mod files;
 mod log;
+mod media;
+mod media_view;
 mod typed;
 mod volatile;
 
@@ -41,6 +43,10 @@ pub use context::P2pContext;
 pub(crate) use files::apply as apply_file_event;
 pub use files::{use_p2p_files, FileEvent, FileKey, FileState, FileTransfer, P2pFiles};
 pub use log::{decode, DecodeFailure, DecodeFailures, Received, RECENT_DECODE_FAILURES};
+#[cfg(feature = "hydrate")]
+pub use media::{camera, microphone, screen};
+pub use media::{use_p2p_media, MediaError, MediaHandle, MediaRequest, P2pMedia, RoomStream};
+pub use media_view::{P2pAudio, P2pVideo};
 pub use volatile::{try_use_p2p_volatile, use_p2p_volatile, P2pVolatile, Volatile};
 
 use crate::delivery::Payload;
