@@ -163,20 +163,15 @@ struct Cutting {
     count: u32,
 }
 
-/// One queued message: a serialized frame (cut into chunks when long), or a binary message that goes as it
-/// is (file data and file control, see `crate::file`).
-#[derive(Clone, Debug)]
-enum Queued {
-    Frame(String),
-    Binary(Vec<u8>),
-}
-
-/// One link's outgoing frames, in order; long ones are cut into chunks of `chunk_bytes` as they go.
+/// One link's outgoing messages in two lanes: frames, in order (long ones cut into chunks of `chunk_bytes` as
+/// they go), and bulk binary messages (file data and file control, see `crate::file`), in order among
+/// themselves, which go only when no frame waits: a chat line never queues behind file data.
 #[derive(Clone, Debug)]
 pub struct Outgoing {
     chunk_bytes: usize,
     last_transfer: u64,
-    queue: VecDeque<Queued>,
+    queue: VecDeque<String>,
+    bulk: VecDeque<Vec<u8>>,
     cutting: Option<Cutting>,
     queued_bytes: usize,
 }
@@ -191,31 +186,31 @@ impl Outgoing {
     /// An empty queue cutting frames longer than `chunk_bytes` (at least [`MIN_CHUNK_BYTES`]).
     pub fn new(chunk_bytes: usize) -> Self {
         let chunk_bytes = chunk_bytes.clamp(MIN_CHUNK_BYTES, u32::MAX as usize);
-        Outgoing { chunk_bytes, last_transfer: 0, queue: VecDeque::new(), cutting: None, queued_bytes: 0 }
+        let (queue, bulk) = (VecDeque::new(), VecDeque::new());
+        Outgoing { chunk_bytes, last_transfer: 0, queue, bulk, cutting: None, queued_bytes: 0 }
     }
 
     /// Queues one serialized frame after every frame queued before.
     pub fn push(&mut self, frame: String) {
         self.queued_bytes += frame.len();
-        self.queue.push_back(Queued::Frame(frame));
+        self.queue.push_back(frame);
     }
 
-    /// Queues one binary message (at most [`CHUNK_BYTES`] plus a header: it is never cut) after everything
-    /// queued before.
-    pub fn push_binary(&mut self, message: Vec<u8>) {
+    /// Queues one bulk binary message (at most [`CHUNK_BYTES`] plus a header: it is never cut) after every
+    /// bulk message queued before; it goes when no frame waits.
+    pub fn push_bulk(&mut self, message: Vec<u8>) {
         self.queued_bytes += message.len();
-        self.queue.push_back(Queued::Binary(message));
+        self.bulk.push_back(message);
     }
 
-    /// The next piece to send, in order; `None` when everything went.
-    pub fn next_piece(&mut self) -> Option<Piece> {
+    /// The next piece to send: a frame's (or its next chunk) first; a bulk message only when no frame waits
+    /// and `bulk` allows it. `None` when nothing (allowed) waits.
+    pub fn next_piece(&mut self, bulk: bool) -> Option<Piece> {
         if self.cutting.is_none() {
-            let frame = match self.queue.pop_front()? {
-                Queued::Frame(frame) => frame,
-                Queued::Binary(message) => {
-                    self.queued_bytes -= message.len();
-                    return Some(Piece::Binary(message));
-                }
+            let Some(frame) = self.queue.pop_front() else {
+                let message = if bulk { self.bulk.pop_front()? } else { return None };
+                self.queued_bytes -= message.len();
+                return Some(Piece::Binary(message));
             };
             if frame.len() <= self.chunk_bytes {
                 self.queued_bytes -= frame.len();
@@ -250,12 +245,13 @@ impl Outgoing {
 
     /// Whether everything went.
     pub fn is_empty(&self) -> bool {
-        self.cutting.is_none() && self.queue.is_empty()
+        self.cutting.is_none() && self.queue.is_empty() && self.bulk.is_empty()
     }
 
     /// Forgets everything queued (the link closed: the delivery protocol resends what matters on the next one).
     pub fn clear(&mut self) {
         self.queue.clear();
+        self.bulk.clear();
         self.cutting = None;
         self.queued_bytes = 0;
     }

@@ -23,7 +23,7 @@ fn pieces(frames: &[String], chunk: usize) -> Vec<Piece> {
     frames.iter().cloned().for_each(|f| out.push(f));
     let expected: usize = frames.iter().map(String::len).sum();
     assert_eq!(out.queued_bytes(), expected);
-    std::iter::from_fn(|| out.next_piece()).collect()
+    std::iter::from_fn(|| out.next_piece(true)).collect()
 }
 
 /// What a receiver makes of `pieces`, in arrival order.
@@ -191,17 +191,22 @@ fn the_frame_limit_covers_a_binary_message_of_the_cap_in_base64() {
 }
 
 #[test]
-fn binary_messages_keep_their_place_in_the_queue() {
+fn bulk_messages_go_only_when_no_frame_waits() {
     let mut out = Outgoing::new(MIN_CHUNK_BYTES);
+    out.push_bulk(vec![0xF1, 1]);
     out.push("a".into());
-    out.push_binary(vec![0xF1, 1, 2]);
     out.push("x".repeat(MIN_CHUNK_BYTES + 1));
-    out.push_binary(vec![0xF2]);
-    assert_eq!(out.queued_bytes(), 1 + 3 + MIN_CHUNK_BYTES + 1 + 1);
-    assert_eq!(out.next_piece(), Some(Piece::Text("a".into())));
-    assert_eq!(out.next_piece(), Some(Piece::Binary(vec![0xF1, 1, 2])));
-    assert!(matches!(out.next_piece(), Some(Piece::Binary(chunk)) if chunk[0] == CHUNK_MAGIC));
-    assert!(matches!(out.next_piece(), Some(Piece::Binary(chunk)) if chunk[0] == CHUNK_MAGIC));
-    assert_eq!(out.next_piece(), Some(Piece::Binary(vec![0xF2])));
-    assert_eq!((out.next_piece(), out.queued_bytes(), out.is_empty()), (None, 0, true));
+    out.push_bulk(vec![0xF2]);
+    assert_eq!(out.queued_bytes(), 2 + 1 + MIN_CHUNK_BYTES + 1 + 1);
+    assert_eq!(out.next_piece(true), Some(Piece::Text("a".into())));
+    assert!(matches!(out.next_piece(false), Some(Piece::Binary(chunk)) if chunk[0] == CHUNK_MAGIC));
+    assert!(matches!(out.next_piece(true), Some(Piece::Binary(chunk)) if chunk[0] == CHUNK_MAGIC));
+    // Bulk waits while not allowed, and stays queued.
+    assert_eq!(out.next_piece(false), None);
+    assert!(!out.is_empty());
+    assert_eq!(out.next_piece(true), Some(Piece::Binary(vec![0xF1, 1])));
+    out.push("b".into());
+    assert_eq!(out.next_piece(true), Some(Piece::Text("b".into())), "a frame overtakes queued bulk");
+    assert_eq!(out.next_piece(true), Some(Piece::Binary(vec![0xF2])));
+    assert_eq!((out.next_piece(true), out.queued_bytes(), out.is_empty()), (None, 0, true));
 }

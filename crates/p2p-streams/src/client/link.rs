@@ -240,13 +240,13 @@ impl PeerLink {
         true
     }
 
-    /// Queues one binary message (file data or control, never cut) after everything queued before and sends
-    /// what fits; false if the channel is not open.
+    /// Queues one bulk binary message (file data or control, never cut) after the bulk queued before (frames
+    /// go first) and sends what fits; false if the channel is not open.
     pub(crate) fn send_binary(&mut self, message: Vec<u8>) -> bool {
         if !self.open {
             return false;
         }
-        self.outgoing.push_binary(message);
+        self.outgoing.push_bulk(message);
         self.pump();
         true
     }
@@ -263,13 +263,16 @@ impl PeerLink {
         serde_json::to_string(frame).is_ok_and(|text| self.send_serialized(text))
     }
 
-    /// Hands queued pieces to the browser while its buffer is under [`HIGH_WATER`] (called after each queued
-    /// frame and on `bufferedamountlow`). A refused send closes the channel (the browser does that when it
-    /// fails): the link goes down and the delivery protocol resends on the next one.
+    /// Hands queued pieces to the browser while its buffer is under [`HIGH_WATER`], bulk ones (file data) only
+    /// while it is under [`LOW_WATER`], so a frame queued later waits behind at most that much file data
+    /// (called after each queued message and on `bufferedamountlow`, which fires below `LOW_WATER`). A
+    /// refused send closes the channel (the browser does that when it fails): the link goes down and the
+    /// delivery protocol resends on the next one.
     pub(crate) fn pump(&mut self) {
         let Some(channel) = self.channel.as_ref().filter(|_| self.open) else { return };
         while channel.buffered_amount() < HIGH_WATER {
-            let Some(piece) = self.outgoing.next_piece() else { return };
+            let bulk = channel.buffered_amount() < LOW_WATER;
+            let Some(piece) = self.outgoing.next_piece(bulk) else { return };
             let sent = match &piece {
                 Piece::Text(text) => channel.send_with_str(text),
                 Piece::Binary(bytes) => channel.send_with_u8_array(bytes),
