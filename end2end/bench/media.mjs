@@ -4,8 +4,9 @@
 // - publish: host + 3 clients; the host publishes its camera, BENCH_ROUNDS times (unpublish in between): time from
 //   the click to the first frame presented (requestVideoFrameCallback) on every receiver; p50/p95.
 // - late: a client joining a room whose host publishes: from the join form's submit to the first frame.
-// - migration: host + 3 clients, one client publishing; the host's browser closes: time to the publisher's first
-//   frame on every other survivor.
+// - migration: host + 3 clients, one client publishing; the host's tab closes: on every other survivor, the
+//   time from the close to the first frame after the stall (the first gap of 100 ms or more between frames of
+//   the publisher's videos, recorded in the page).
 // - uplink: the host (a browser of its own) publishes to N = 1, 4, 8 clients; after 10 s of steady state, the host
 //   page's own uplink figure (getStats sum, `stage-uplink`) and the CPU share of the host browser's processes
 //   (utime+stime over 10 s from /proc, all of its processes).
@@ -18,9 +19,7 @@ const base = process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:3000';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const args = [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// `migration` is not in the default set: it waits for the old video to leave the page, which a fast migration
-// (under Playwright's polling interval) never shows; it needs a page-side measurement of the stall instead.
-const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['publish', 'late', 'uplink'];
+const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ['publish', 'late', 'migration', 'uplink'];
 const stamp = Date.now();
 const lines = [];
 
@@ -116,25 +115,55 @@ async function migration() {
     const hostBrowser = await chromium.launch({ executablePath, args });
     const browser = await chromium.launch({ executablePath, args });
     const room = `bench-migr-${stamp}-${round}`;
-    await enter(hostBrowser, room, 'host');
+    const { page: hostPage } = await enter(hostBrowser, room, 'host');
     const [pub, a, b] = [];
     const peers = [];
     for (const name of ['pub', 'a', 'b']) peers.push((await enter(browser, room, name)).page);
     await toggleCamera(peers[0], 'true');
     for (const p of peers.slice(1)) await firstFrame(p, 'pub');
-    // Wait for the old video to go, then for the first frame through the new host.
-    const waits = peers.slice(1).map(async (p) => {
-      await p.locator('[data-testid="stage-video"][data-publisher="pub"]').waitFor({ state: 'detached', timeout: 90_000 });
-      return firstFrame(p, 'pub');
-    });
+    // In each survivor, every frame presented by any of the publisher's videos (old or new element), stamped.
+    for (const p of peers.slice(1)) await p.evaluate(recordFrames, 'pub');
+    // The host's tab closes (its pagehide tells the links at once, as when a person closes it).
     const closed = Date.now();
+    await hostPage.close();
+    // The stall: the first gap of 100 ms or more between frames after the close (counting from the close)
+    // ends when the stream plays again through the new host; no frame at all in 20 s fails the run.
+    for (const p of peers.slice(1)) {
+      await p.waitForFunction((t) => window.__frames.some((f) => f > t + 1_000), closed, { timeout: 20_000 });
+      const frames = await p.evaluate((t) => window.__frames.filter((f) => f > t), closed);
+      let previous = closed;
+      const resumed = frames.find((f) => {
+        const gap = f - previous >= 100;
+        previous = f;
+        return gap;
+      });
+      samples.push((resumed ?? frames[0]) - closed);
+    }
     await hostBrowser.close();
-    for (const at of await Promise.all(waits)) samples.push(at - closed);
     await browser.close();
     void [pub, a, b];
   }
   console.log(`| host leaves → publisher's first frame via new host (2 receivers × ${rounds}) | p50 ${pct(samples, 50)} ms | p95 ${pct(samples, 95)} ms |`);
   record({ figure: 'migration_first_frame_ms', p50: pct(samples, 50), p95: pct(samples, 95), samples });
+}
+
+/** In a page: records in `window.__frames` the Date.now() of every frame any video of `publisher` presents. */
+function recordFrames(publisher) {
+  window.__frames = [];
+  const watched = new WeakSet();
+  const watch = () => {
+    for (const v of document.querySelectorAll(`[data-testid="stage-video"][data-publisher="${publisher}"]`)) {
+      if (watched.has(v)) continue;
+      watched.add(v);
+      const tick = () => {
+        window.__frames.push(Date.now());
+        if (v.isConnected) v.requestVideoFrameCallback(tick);
+      };
+      v.requestVideoFrameCallback(tick);
+    }
+  };
+  watch();
+  new MutationObserver(watch).observe(document.body, { childList: true, subtree: true });
 }
 
 /** CPU seconds (utime + stime) of `pid` and its descendants. */
