@@ -27,16 +27,26 @@ function roomPath(room: string): string {
   return `/stage/${encodeURIComponent(room)}`;
 }
 
-/** Opens a peer and joins the stage room through the lobby's form (`/?kind=stage&room=R`). */
-async function enter(peers: Peers, room: string, name: string): Promise<RoomPage> {
+/**
+ * Opens a peer and joins the stage room through the lobby's form (`/?kind=stage&room=R`); with `query` (e.g.
+ * `max_streams=1`) it then reopens the room with it.
+ */
+async function enter(peers: Peers, room: string, name: string, query?: string): Promise<RoomPage> {
   const peer = await peers.open(name);
   peer.name = name;
   peer.room = room;
   await peer.page.goto(`/?kind=stage&room=${encodeURIComponent(room)}`);
   await peer.page.getByTestId('join-name').fill(name);
   await peer.page.getByTestId('join-submit').click();
-  await peer.page.waitForURL((url) => url.pathname === roomPath(room));
+  await peer.page.waitForURL((url) => url.pathname === roomPath(room), { waitUntil: query ? 'commit' : 'load' });
+  if (query) await peer.page.goto(`${roomPath(room)}?${query}`);
   return peer;
+}
+
+/** The host's uplink figure (`stage-uplink`, "N kbit/s"), or NaN before the first measurement. */
+async function uplinkKbps(host: RoomPage): Promise<number> {
+  const text = await host.page.getByTestId('stage-uplink').textContent().catch(() => null);
+  return text ? Number.parseInt(text, 10) : NaN;
 }
 
 function video(page: Page, publisher: string) {
@@ -148,5 +158,51 @@ test.describe('stage room', () => {
     for (const peer of [bob, dave, erin]) await expectPlaying(peer, 'carol');
     await expect(carol.page.getByTestId('stage-self')).toHaveAttribute('data-playing', 'true');
     await expect(carol.page.getByTestId('stage-publish-camera')).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  test('the publisher mutes and lowers its quality, the host sees its uplink drop; the stream cap refuses clearly', async ({
+    peers,
+    room,
+  }) => {
+    test.setTimeout(240_000);
+    const alice = await enter(peers, room, 'alice', 'max_streams=1');
+    await alice.expectRole('host');
+    const bob = await enter(peers, room, 'bob', 'max_streams=1');
+    const carol = await enter(peers, room, 'carol', 'max_streams=1');
+    for (const client of [bob, carol]) await client.waitConnected(CONNECT_TIMEOUT_MS);
+
+    await publishCamera(alice);
+    for (const client of [bob, carol]) await expectPlaying(client, 'alice');
+    await expect(video(bob.page, 'alice')).toHaveAttribute('data-muted', 'false');
+
+    // Mute is everyone's to see; unmute too.
+    await alice.page.getByTestId('stage-mute').click();
+    await expect(alice.page.getByTestId('stage-mute')).toHaveAttribute('aria-pressed', 'true');
+    for (const client of [bob, carol]) await expect(video(client.page, 'alice')).toHaveAttribute('data-muted', 'true');
+    await alice.page.getByTestId('stage-mute').click();
+    for (const client of [bob, carol]) await expect(video(client.page, 'alice')).toHaveAttribute('data-muted', 'false');
+
+    // The host's uplink (the sum of what it sends) is visible; a lower quality brings it down.
+    // At full quality two copies of the fake camera (about 430 kbit/s each once the encoder ramped up).
+    await expect
+      .poll(() => uplinkKbps(alice), { message: 'the host measures its uplink at full quality', timeout: 60_000 })
+      .toBeGreaterThan(650);
+    const full = await uplinkKbps(alice);
+    await alice.page.getByTestId('stage-quality').selectOption('low');
+    // The low preset caps each video copy at 150 kbit/s (audio and RTP overhead come on top).
+    await expect
+      .poll(() => uplinkKbps(alice), { message: `uplink under the low preset (was ${full} kbit/s)`, timeout: 30_000 })
+      .toBeLessThan(full * 0.75);
+    for (const client of [bob, carol]) await expectPlaying(client, 'alice');
+
+    // One stream is the cap: a client's camera is refused with the reason, its button goes back off, and
+    // nobody gets a second video.
+    await bob.page.getByTestId('stage-publish-camera').click();
+    await expect(bob.page.getByTestId('stage-error')).toContainText('the most the host forwards to each client', {
+      timeout: MEDIA_TIMEOUT_MS,
+    });
+    await expect(bob.page.getByTestId('stage-publish-camera')).toHaveAttribute('aria-pressed', 'false');
+    for (const peer of [alice, carol]) await expect(video(peer.page, 'bob')).toHaveCount(0);
+    await expectPlaying(carol, 'alice');
   });
 });

@@ -4,7 +4,7 @@
 //! so a publication the host refused turns its button off again on its own.
 
 use leptos::prelude::*;
-use p2p_streams::{use_p2p_media, MediaKind, P2pAudio, P2pMedia, P2pVideo, RoomStream};
+use p2p_streams::{use_p2p_media, MediaKind, MediaQuality, P2pAudio, P2pMedia, P2pVideo, RoomStream};
 
 /// This peer's stream of `kind`, if it publishes one.
 fn own(media: P2pMedia, kind: MediaKind) -> Option<RoomStream> {
@@ -43,6 +43,49 @@ fn toggle(media: P2pMedia, kind: MediaKind, busy: RwSignal<bool>, error: RwSigna
     let _ = (busy, error);
 }
 
+/// Whether stream `id` is muted now (the row of a stream stays while its mute state changes).
+fn muted_now(media: P2pMedia, id: &str) -> bool {
+    media.streams.with(|list| list.iter().any(|s| s.info.id == id && s.info.muted))
+}
+
+/// The publisher's quality presets: `full` (the browser's choice) and `low` (150 kbit/s, half the size).
+fn quality(preset: &str) -> MediaQuality {
+    match preset {
+        "low" => MediaQuality { max_bitrate_bps: Some(150_000), scale_down_by: Some(2.0) },
+        _ => MediaQuality::default(),
+    }
+}
+
+/// Mute and quality controls of this peer's camera stream (`stage-mute`, `stage-quality`).
+#[component]
+fn OwnControls(media: P2pMedia) -> impl IntoView {
+    let own_camera = move || own(media, MediaKind::Camera);
+    let muted = move || own_camera().is_some_and(|s| s.info.muted);
+    let mute = move |_| {
+        if let Some(s) = untrack(own_camera) {
+            media.set_muted(&s.info.id, !s.info.muted);
+        }
+    };
+    let set_quality = move |ev: leptos::ev::Event| {
+        if let Some(s) = untrack(own_camera) {
+            media.set_quality(&s.info.id, quality(&event_target_value(&ev)));
+        }
+    };
+    view! {
+        <button type="button" class="secondary" data-testid="stage-mute" aria-pressed=move || muted().to_string()
+            on:click=mute>
+            {move || if muted() { "Unmute" } else { "Mute" }}
+        </button>
+        <label class="muted">
+            "Quality "
+            <select data-testid="stage-quality" on:change=set_quality>
+                <option value="full" selected>"full"</option>
+                <option value="low">"low (150 kbit/s, half size)"</option>
+            </select>
+        </label>
+    }
+}
+
 /// Buttons, previews and the room's videos.
 #[component]
 pub fn StageMedia() -> impl IntoView {
@@ -79,12 +122,13 @@ pub fn StageMedia() -> impl IntoView {
             <Show when=camera_on>
                 <figure class="stage-tile stage-self">
                     <P2pVideo stream=self_stream attr:data-testid="stage-self" />
-                    <figcaption>"You"</figcaption>
+                    <figcaption>"You " <OwnControls media /></figcaption>
                 </figure>
             </Show>
             <For each=remote key=|s| s.info.id.clone() let:s>
                 {
                     let publisher = s.info.publisher.user().to_owned();
+                    let id = s.info.id.clone();
                     let handle = s.stream.clone();
                     let audio = s.info.audio.then(|| {
                         let handle = handle.clone();
@@ -93,7 +137,8 @@ pub fn StageMedia() -> impl IntoView {
                     view! {
                         <figure class="stage-tile">
                             <P2pVideo stream=Signal::derive(move || handle.clone()) attr:data-testid="stage-video"
-                                attr:data-publisher=publisher.clone() attr:data-kind=s.info.kind.as_str() />
+                                attr:data-publisher=publisher.clone() attr:data-kind=s.info.kind.as_str()
+                                attr:data-muted=move || muted_now(media, &id).to_string() />
                             <figcaption>{publisher.clone()} " · " {s.info.kind.as_str()}</figcaption>
                             {audio}
                         </figure>
