@@ -4,7 +4,9 @@
  *
  * 1 host + 3 clients: the host publishes and every client plays it; a client publishes and the other clients and
  * the host play it; unpublishing removes it everywhere; a late joiner gets every published stream; the host closes
- * its page and, after the migration, the remaining publisher's stream plays again on every survivor. "Playing"
+ * its page and, after the migration, the remaining publisher's stream plays again on every survivor. Then: mute and
+ * the quality preset (the host's uplink figure drops), the `max_streams` cap's refusal, and a shared screen beside
+ * a camera. "Playing"
  * means `videoWidth > 0` and new frames presented (`requestVideoFrameCallback`), beside the room's own
  * `data-playing`. Any console error fails the test (fixtures.ts).
  */
@@ -204,5 +206,28 @@ test.describe('stage room', () => {
     await expect(bob.page.getByTestId('stage-publish-camera')).toHaveAttribute('aria-pressed', 'false');
     for (const peer of [alice, carol]) await expect(video(peer.page, 'bob')).toHaveCount(0);
     await expectPlaying(carol, 'alice');
+  });
+
+  test('a shared screen reaches every viewer beside the camera, and stops', async ({ peers, room }) => {
+    test.setTimeout(180_000);
+    const alice = await enter(peers, room, 'alice');
+    await alice.expectRole('host');
+    const bob = await enter(peers, room, 'bob');
+    await bob.waitConnected(CONNECT_TIMEOUT_MS);
+    const screen = (peer: RoomPage) => peer.page.locator('[data-testid="stage-video"][data-kind="screen"]');
+
+    await bob.page.getByTestId('stage-publish-screen').click();
+    await expect(bob.page.getByTestId('stage-publish-screen')).toHaveAttribute('aria-pressed', 'true', {
+      timeout: MEDIA_TIMEOUT_MS,
+    });
+    await expect(screen(alice)).toHaveAttribute('data-publisher', 'bob', { timeout: MEDIA_TIMEOUT_MS });
+    await expect(screen(alice)).toHaveAttribute('data-playing', 'true', { timeout: MEDIA_TIMEOUT_MS });
+    await publishCamera(bob);
+    await expect(video(alice.page, 'bob')).toHaveCount(2, { timeout: MEDIA_TIMEOUT_MS });
+
+    await bob.page.getByTestId('stage-publish-screen').click();
+    await expect(screen(alice)).toHaveCount(0, { timeout: MEDIA_TIMEOUT_MS });
+    await expect(video(alice.page, 'bob')).toHaveCount(1);
+    await expectPlaying(alice, 'bob');
   });
 });
