@@ -10,14 +10,13 @@
 //! `max_message=N` (`P2pConfig::max_message_bytes`).
 
 use crate::app::page_query;
-use crate::identity::{chat_session, current_user, valid_room};
+use crate::identity::{chat_session, valid_room};
 use crate::rooms::chat_files::ChatFiles;
 use crate::rooms::chat_probe::ChatProbe;
+use crate::rooms::gate::RoomGate;
 use crate::rooms::parts::{flag_query, ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_params_map;
 use p2p_streams::{use_p2p, P2pConfig, P2pFrame, PeerId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -57,24 +56,9 @@ fn config_from_query() -> P2pConfig {
 /// pre-filled.
 #[component]
 pub fn ChatRoomPage() -> impl IntoView {
-    let params = use_params_map();
-    let user = Resource::new_blocking(|| (), |_| current_user());
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Opening the room…"</p> }>
-            {move || Suspend::new(async move {
-                let room = params.read_untracked().get("room").unwrap_or_default();
-                match user.await {
-                    Ok(_) if !valid_room(&room) => view! {
-                        <p class="banner banner-error" data-testid="p2p-error">"This room name is not valid."</p>
-                    }.into_any(),
-                    Ok(Some(name)) => view! { <ChatRoom room=room.clone() name=name.clone() /> }.into_any(),
-                    Ok(None) => view! { <Redirect path=format!("/?room={room}") /> }.into_any(),
-                    Err(err) => view! {
-                        <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <RoomGate loading="Opening the room…" kind=None
+            room_view=|room, name| view! { <ChatRoom room name /> }.into_any() />
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod chat_files;
 pub mod chat_probe;
+pub mod gate;
 pub mod lobby;
 pub mod parts;
 pub mod stage;

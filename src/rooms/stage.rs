@@ -14,12 +14,10 @@
 mod media;
 
 use crate::app::page_query;
-use crate::identity::{current_user, valid_room};
+use crate::rooms::gate::RoomGate;
 use crate::rooms::parts::{ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_params_map;
 use media::StageMedia;
 use p2p_streams::{use_p2p, P2pConfig, P2pFrame};
 use serde::{Deserialize, Serialize};
@@ -44,28 +42,13 @@ pub fn session_id(room: &str) -> String {
     format!("{KIND}_{room}")
 }
 
-/// The room page (rendered on the server): signed-in users get the room, others go to the lobby
-/// with the room pre-filled.
+/// The room page (rendered on the server): signed-in users get the room, others go to the lobby with the room
+/// pre-filled.
 #[component]
 pub fn StagePage() -> impl IntoView {
-    let params = use_params_map();
-    let user = Resource::new_blocking(|| (), |_| current_user());
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Opening the room…"</p> }>
-            {move || Suspend::new(async move {
-                let room = params.read_untracked().get("room").unwrap_or_default();
-                match user.await {
-                    Ok(_) if !valid_room(&room) => view! {
-                        <p class="banner banner-error" data-testid="p2p-error">"This room name is not valid."</p>
-                    }.into_any(),
-                    Ok(Some(name)) => view! { <Stage room=room.clone() name=name.clone() /> }.into_any(),
-                    Ok(None) => view! { <Redirect path=format!("/?room={room}&kind=stage") /> }.into_any(),
-                    Err(err) => view! {
-                        <p class="banner banner-error" data-testid="p2p-error">{format!("Could not open the room: {err}")}</p>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <RoomGate loading="Opening the room…" kind=Some("stage")
+            room_view=|room, name| view! { <Stage room name /> }.into_any() />
     }
 }
 
