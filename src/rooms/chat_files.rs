@@ -46,17 +46,22 @@ pub fn ChatFiles() -> impl IntoView {
                 data-file-name=t.name.clone() data-file-size=t.size.to_string()
                 data-state=t.state.as_str() data-progress=t.percent().to_string() title=t.error.clone()>
                 <span class="file-name">{t.name.clone()}</span>
-                <span class="muted">{format!(" {} · {} · {}", human(t.size), t.from.user(), t.state.as_str())}</span>
+                <span class="file-meta muted">
+                    {format!("{} · from {} · {} {}%", human(t.size), t.from.user(), t.state.as_str(), t.percent())}
+                </span>
+                <span class="file-actions">
+                    {in_flight.then(|| view! {
+                        <button type="button" class="secondary" data-testid="file-cancel"
+                            on:click=move |_| files.cancel(key)>
+                            "Cancel"
+                        </button>
+                    })}
+                    {t.url.clone().map(|url| view! {
+                        <a data-testid="file-download" href=url download=t.name.clone()>"Download"</a>
+                    })}
+                </span>
                 <progress max="100" value=t.percent().to_string()></progress>
-                {in_flight.then(|| view! {
-                    <button type="button" class="secondary" data-testid="file-cancel" on:click=move |_| files.cancel(key)>
-                        "Cancel"
-                    </button>
-                })}
-                {t.url.clone().map(|url| view! {
-                    <a data-testid="file-download" href=url download=t.name.clone()>"Download"</a>
-                })}
-                {t.error.clone().map(|e| view! { <span class="banner-error">{e}</span> })}
+                {t.error.clone().map(|e| view! { <span class="file-error">{e}</span> })}
             </li>
         }
     };
@@ -66,7 +71,10 @@ pub fn ChatFiles() -> impl IntoView {
                 "Share a file "
                 <input data-testid="file-input" type="file" multiple on:change=on_change />
             </label>
-            <span class="banner-error" data-testid="file-error">{error}</span>
+            {move || {
+                let message = error.get();
+                (!message.is_empty()).then(|| view! { <p class="banner banner-error" data-testid="file-error">{message}</p> })
+            }}
             <ul class="file-list" data-testid="file-list">
                 {move || files.transfers.get().into_iter().map(row).collect_view()}
             </ul>

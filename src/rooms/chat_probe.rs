@@ -52,7 +52,7 @@ pub fn ChatProbe() -> impl IntoView {
             <div class="status-row">
                 <input data-testid="bulk-size" type="number" min="0" aria-label="Bytes" bind:value=size />
                 <button type="button" class="secondary" data-testid="bulk-send" on:click=send_bulk>"Send bytes"</button>
-                <span class="banner-error" data-testid="bulk-error">{bulk_error}</span>
+                <span class="probe-error" data-testid="bulk-error">{bulk_error}</span>
             </div>
             <ol data-testid="bulk-log">
                 {move || bytes.messages.get().into_iter().map(|m| {
@@ -70,7 +70,7 @@ pub fn ChatProbe() -> impl IntoView {
                 <input data-testid="dm-text" type="text" placeholder="direct message" aria-label="Direct message"
                     bind:value=dm_text />
                 <button type="button" class="secondary" data-testid="dm-send" on:click=send_direct>"Send to"</button>
-                <span class="banner-error" data-testid="dm-error">{move || failures().unwrap_or_else(|| dm_error.get())}</span>
+                <span class="probe-error" data-testid="dm-error">{move || failures().unwrap_or_else(|| dm_error.get())}</span>
             </div>
             <ol data-testid="dm-log">
                 {move || p2p.direct_messages.get().into_iter().map(|m| view! {
