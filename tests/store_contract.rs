@@ -9,7 +9,7 @@ use common::redis::{options, shared_redis};
 use p2p_streams::protocol::{LinkState, PeerId, PeerStatus, Route, SessionId};
 use p2p_streams::server::{HostClaim, MemoryStore, RedisBackend, SessionStore, SessionSummary, MAX_ROSTER_STATES};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TTL: Duration = Duration::from_secs(30);
 
@@ -64,18 +64,46 @@ async fn contract(store: Arc<dyn SessionStore>) {
     assert_eq!(names, vec!["a", "b", "c"]);
 }
 
-/// Expiry with real time: a refreshed record lives on, an unrefreshed one vanishes, rosters keep the TTL.
+/// Expiry with real time (Redis expires keys on its own clock, so no paused clock here): a refreshed record lives
+/// past its first expiry, a roster update does not extend it, and it is gone once the refreshed TTL ran out. Each
+/// step waits for a point in time measured from the last write (never a fixed nap between steps), the
+/// disappearance is polled until a deadline, and a check whose time window a stalled machine missed says so.
 async fn expiry(store: Arc<dyn SessionStore>) {
     let (s, ada, bob) = ids();
     let ttl = Duration::from_millis(1500);
+    let claimed = Instant::now();
     store.claim_host(&s, &ada, ttl).await.expect("claim");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep_until((claimed + ttl / 2).into()).await;
+    let refreshed = Instant::now();
     assert_eq!(store.refresh_host(&s, &ada, ttl).await.ok(), Some(true));
+
+    // Past the first expiry, before the refreshed one: alive.
+    tokio::time::sleep_until((claimed + ttl + Duration::from_millis(150)).into()).await;
+    let host = store.current_host(&s).await.ok();
+    let checked = Instant::now();
+    assert!(
+        checked < refreshed + ttl,
+        "stalled for {:?}: the alive check came after the refreshed expiry",
+        checked - claimed
+    );
+    assert_eq!(host, Some(Some(ada.clone())), "the refreshed record lives past its first expiry");
+
+    // A roster update now must not extend it: it is gone before `rostered + ttl`, as soon as `refreshed + ttl`.
     store.set_roster(&s, 4, vec![]).await.expect("roster");
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(store.current_host(&s).await.ok(), Some(Some(ada.clone())), "refreshed record lives on");
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(store.current_host(&s).await.ok(), Some(None), "the roster update did not extend it");
+    let rostered = Instant::now();
+    let deadline = rostered + ttl - Duration::from_millis(100);
+    let gone_at = loop {
+        if store.current_host(&s).await.ok() == Some(None) {
+            break Instant::now();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still there {:?} after the roster update: it extended the TTL",
+            rostered.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(gone_at >= refreshed + ttl, "gone {:?} before its refreshed TTL ran out", refreshed + ttl - gone_at);
     assert_eq!(store.sessions().await.ok(), Some(vec![]));
     assert_eq!(store.claim_host(&s, &bob, ttl).await.ok(), Some(HostClaim::Won), "an expired host strands nobody");
 }
