@@ -42,10 +42,6 @@ pub(crate) type TypedViewEntry = ((std::any::TypeId, super::codec::Codec), Box<d
 #[cfg(feature = "hydrate")]
 pub(crate) type VolatileObserver = Rc<dyn Fn(Option<&crate::volatile::VolatileMessage>)>;
 
-/// `on_direct` listeners of a frame: the last id given, and each listener with its id.
-#[cfg(feature = "hydrate")]
-pub(crate) type DirectListeners = (u64, Vec<(u64, Rc<dyn Fn(&DirectMessage)>)>);
-
 /// The frame's handler of [`Control`] requests.
 #[cfg(feature = "hydrate")]
 pub(crate) type ControlFn = Rc<dyn Fn(Control)>;
@@ -101,9 +97,9 @@ pub struct P2pContext {
     pub(crate) outbox: StoredValue<Outbox, LocalStorage>,
     #[cfg(feature = "hydrate")]
     pub(crate) observers: StoredValue<Vec<Observer>, LocalStorage>,
-    /// `on_direct` listeners, with the id their cleanup removes them by.
+    /// `on_direct` listeners.
     #[cfg(feature = "hydrate")]
-    pub(crate) direct_listeners: StoredValue<DirectListeners, LocalStorage>,
+    pub(crate) direct_listeners: super::listeners::Listeners<DirectMessage>,
     /// Typed views already built, one per message type (`hooks::typed`).
     #[cfg(feature = "hydrate")]
     pub(crate) views: StoredValue<Vec<TypedViewEntry>, LocalStorage>,
@@ -147,7 +143,7 @@ impl P2pContext {
             #[cfg(feature = "hydrate")]
             observers: StoredValue::new_local(Vec::new()),
             #[cfg(feature = "hydrate")]
-            direct_listeners: StoredValue::new_local((0, Vec::new())),
+            direct_listeners: super::listeners::Listeners::new(),
             #[cfg(feature = "hydrate")]
             views: StoredValue::new_local(Vec::new()),
             #[cfg(feature = "hydrate")]
@@ -235,25 +231,8 @@ impl P2pContext {
     /// `direct_messages` signal changes), then it is kept.
     #[cfg(feature = "hydrate")]
     pub(crate) fn deliver_direct(&self, message: DirectMessage) {
-        let listeners = self.direct_listeners.with_value(|(_, list)| list.clone());
-        for (_, listener) in &listeners {
-            listener(&message);
-        }
+        self.direct_listeners.notify(&message);
         self.keep(self.directs, message);
-    }
-
-    /// Adds an `on_direct` listener for as long as the calling component lives.
-    #[cfg(feature = "hydrate")]
-    pub(crate) fn listen_direct(&self, listener: Rc<dyn Fn(&DirectMessage)>) {
-        let listeners = self.direct_listeners;
-        let id = listeners.try_update_value(|(next, list)| {
-            *next += 1;
-            list.push((*next, listener));
-            *next
-        });
-        on_cleanup(move || {
-            listeners.try_update_value(|(_, list)| list.retain(|(i, _)| Some(*i) != id));
-        });
     }
 
     /// Keeps one more item in a list bounded by the history limit (direct messages, send failures).

@@ -27,6 +27,8 @@ mod binary;
 mod codec;
 mod context;
 mod files;
+#[cfg(feature = "hydrate")]
+mod listeners;
 mod log;
 mod media;
 mod media_view;
@@ -273,9 +275,9 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> P2p<T> {
     /// this component lives. A no-op during SSR.
     pub fn on_direct(&self, f: impl Fn(Direct<T>) + 'static) {
         #[cfg(feature = "hydrate")]
-        self.ctx.listen_direct(std::rc::Rc::new(move |message| {
-            codec::directs::<T>(Codec::Json, std::slice::from_ref(message)).into_iter().for_each(&f);
-        }));
+        self.ctx.direct_listeners.add(move |message| {
+            codec::directs::<T>(Codec::Json, std::slice::from_ref(&message)).into_iter().for_each(&f);
+        });
         #[cfg(not(feature = "hydrate"))]
         let _ = f;
     }

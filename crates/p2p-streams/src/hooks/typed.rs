@@ -8,16 +8,12 @@ use super::P2pContext;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
-/// A listener of `P2p::on_message` (browser only), with the id its cleanup removes it by.
-#[cfg(feature = "hydrate")]
-type Listener<T> = (u64, std::rc::Rc<dyn Fn(Received<T>)>);
-
 /// The typed messages and decode failures of one frame for one message type.
 pub(crate) struct TypedView<T: Send + Sync + 'static> {
     messages: RwSignal<Vec<Received<T>>>,
     failures: RwSignal<DecodeFailures>,
     #[cfg(feature = "hydrate")]
-    listeners: StoredValue<(u64, Vec<Listener<T>>), LocalStorage>,
+    listeners: super::listeners::Listeners<Received<T>>,
 }
 
 impl<T: Send + Sync + 'static> Clone for TypedView<T> {
@@ -61,7 +57,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
             TypedView {
                 messages: RwSignal::new(messages),
                 failures: RwSignal::new(failures),
-                listeners: StoredValue::new_local((0, Vec::new())),
+                listeners: super::listeners::Listeners::new(),
             }
         };
         let owner = ctx.owner.try_with_value(|o| o.clone()).flatten();
@@ -79,10 +75,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
                     view.failures.try_set(failures);
                 }
                 if let Some(received) = decoded.filter(|_| *fresh) {
-                    let listeners = view.listeners.try_with_value(|(_, l)| l.clone()).unwrap_or_default();
-                    for (_, listener) in listeners {
-                        listener(received.clone());
-                    }
+                    view.listeners.notify(&received);
                 }
             }
             Observed::Reset => {
@@ -115,17 +108,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> TypedView<T> {
     /// Calls `f` with every fresh message decoded as `T` while the calling component lives (browser only).
     pub(crate) fn listen(&self, f: impl Fn(Received<T>) + 'static) {
         #[cfg(feature = "hydrate")]
-        {
-            let listeners = self.listeners;
-            let id = listeners.try_update_value(|(next, list)| {
-                *next += 1;
-                list.push((*next, std::rc::Rc::new(f)));
-                *next
-            });
-            on_cleanup(move || {
-                listeners.try_update_value(|(_, list)| list.retain(|(i, _)| Some(*i) != id));
-            });
-        }
+        self.listeners.add(f);
         #[cfg(not(feature = "hydrate"))]
         let _ = f;
     }

@@ -49,17 +49,13 @@ pub(crate) fn submit_volatile(ctx: &P2pContext, payload: Payload) -> Result<(), 
     }
 }
 
-/// A listener of `on_volatile` / `on_message` (browser only), with the id its cleanup removes it by.
-#[cfg(feature = "hydrate")]
-type Listener<T> = (u64, std::rc::Rc<dyn Fn(Volatile<T>)>);
-
 /// The volatile messages of one frame decoded as `T`: the latest per peer, the decode failures, and the
 /// listeners of `on_message`. One per frame, message type and codec, owned by the frame.
 pub(crate) struct VolatileView<T: Send + Sync + 'static> {
     latest: RwSignal<Vec<Volatile<T>>>,
     decode_errors: RwSignal<u64>,
     #[cfg(feature = "hydrate")]
-    listeners: StoredValue<(u64, Vec<Listener<T>>), LocalStorage>,
+    listeners: super::listeners::Listeners<Volatile<T>>,
 }
 
 impl<T: Send + Sync + 'static> Clone for VolatileView<T> {
@@ -94,7 +90,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> VolatileView<T> {
         let build = || VolatileView {
             latest: RwSignal::new(Vec::new()),
             decode_errors: RwSignal::new(0),
-            listeners: StoredValue::new_local((0, Vec::new())),
+            listeners: super::listeners::Listeners::new(),
         };
         let view = match ctx.owner.try_with_value(|o| o.clone()).flatten() {
             Some(owner) => owner.with(build),
@@ -116,10 +112,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> VolatileView<T> {
             };
             let received = Volatile { from: message.from.clone(), data };
             view.latest.try_update(|list| keep_latest(list, received.clone()));
-            let listeners = view.listeners.try_with_value(|(_, l)| l.clone()).unwrap_or_default();
-            for (_, listener) in listeners {
-                listener(received.clone());
-            }
+            view.listeners.notify(&received);
         });
         ctx.volatile_observers.update_value(|o| o.push(observer));
         ctx.volatile_views.update_value(|views| views.push((key, Box::new(view))));
@@ -138,17 +131,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> VolatileView<T> {
     /// Calls `f` with every volatile message decoded as `T` while the calling component lives.
     pub(crate) fn listen(&self, f: impl Fn(Volatile<T>) + 'static) {
         #[cfg(feature = "hydrate")]
-        {
-            let listeners = self.listeners;
-            let id = listeners.try_update_value(|(next, list)| {
-                *next += 1;
-                list.push((*next, std::rc::Rc::new(f)));
-                *next
-            });
-            on_cleanup(move || {
-                listeners.try_update_value(|(_, list)| list.retain(|(i, _)| Some(*i) != id));
-            });
-        }
+        self.listeners.add(f);
         #[cfg(not(feature = "hydrate"))]
         let _ = f;
     }
