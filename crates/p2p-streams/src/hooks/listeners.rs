@@ -5,8 +5,11 @@
 use leptos::prelude::*;
 use std::rc::Rc;
 
+/// The listeners of one kind: the last id given, and each listener with its id (its cleanup removes it by id).
+type List<E> = (u64, Vec<(u64, Rc<dyn Fn(E)>)>);
+
 /// One kind of listener of a frame, called with `E` (owned by the frame: `Copy`).
-pub(crate) struct Listeners<E: 'static>(StoredValue<(u64, Vec<(u64, Rc<dyn Fn(E)>)>), LocalStorage>);
+pub(crate) struct Listeners<E: 'static>(StoredValue<List<E>, LocalStorage>);
 
 impl<E: 'static> Clone for Listeners<E> {
     fn clone(&self) -> Self {
