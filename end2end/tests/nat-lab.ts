@@ -6,7 +6,7 @@
  * scripts/test.sh brings a lab up before Playwright, exports its `P2P_NAT_*` lines and deletes it on exit; run
  * alone (as root), the spec brings up its own lab and deletes it after its tests.
  */
-import { chromium, type Browser } from '@playwright/test';
+import { chromium, expect, type Browser } from '@playwright/test';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -127,21 +127,20 @@ export class LabServer {
     const probe =
       'fetch(new URL("healthz", process.argv[1]), { signal: AbortSignal.timeout(2000) })' +
       '.then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))';
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (this.child.exitCode !== null) {
-        throw new Error(`server ${this.label} exited with ${this.child.exitCode}: ${this.output()}`);
-      }
-      const ok = await run('ip', ['netns', 'exec', this.lab.nsPub, process.execPath, '-e', probe, this.baseURL]).then(
-        () => true,
-        () => false,
-      );
-      if (ok) return;
-      if (Date.now() > deadline) {
-        throw new Error(`server ${this.label} did not answer within ${START_TIMEOUT_MS} ms: ${this.output()}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    // Polled (every 200 ms, up to the start timeout); an exited server is reported, not waited for.
+    await expect
+      .poll(
+        async () => {
+          if (this.child.exitCode !== null) return `exited with ${this.child.exitCode}: ${this.output()}`;
+          const ok = await run('ip', ['netns', 'exec', this.lab.nsPub, process.execPath, '-e', probe, this.baseURL]).then(
+            () => true,
+            () => false,
+          );
+          return ok ? 'ready' : 'not answering';
+        },
+        { message: `server ${this.label} at ${this.baseURL}`, timeout: START_TIMEOUT_MS, intervals: [200] },
+      )
+      .toBe('ready');
   }
 
   /** SIGTERM (graceful drain), then the exit code. */

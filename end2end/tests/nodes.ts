@@ -3,6 +3,7 @@
  * suite's secret. Signaling nodes (`Node.clustered`) share one Redis (`P2P_TEST_REDIS_URL`, exported by
  * scripts/test.sh) with the other nodes, so a join cookie and token issued by one node validate on every other.
  */
+import { expect } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { E2E_SECRET, repoRoot, serverBin, siteRoot } from '../server-paths';
 
@@ -62,20 +63,19 @@ export class Node {
   }
 
   private async waitReady(): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (this.child.exitCode !== null) {
-        throw new Error(`node ${this.label} exited with ${this.child.exitCode}: ${this.log.join('')}`);
-      }
-      try {
-        const res = await fetch(new URL('healthz', this.baseURL), { signal: AbortSignal.timeout(2_000) });
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`node ${this.label} did not answer within ${START_TIMEOUT_MS} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // Polled (every 100 ms, up to the start timeout); an exited node is reported, not waited for.
+    await expect
+      .poll(
+        async () => {
+          if (this.child.exitCode !== null) return `exited with ${this.child.exitCode}: ${this.log.join('')}`;
+          const res = await fetch(new URL('healthz', this.baseURL), { signal: AbortSignal.timeout(2_000) }).catch(
+            () => null,
+          );
+          return res?.ok ? 'ready' : 'not answering';
+        },
+        { message: `node ${this.label} at ${this.baseURL}`, timeout: START_TIMEOUT_MS, intervals: [100] },
+      )
+      .toBe('ready');
   }
 
   /** Stops the node with `signal` (SIGTERM: graceful drain) and returns its exit code. */
