@@ -12,7 +12,7 @@
 use crate::app::page_query;
 use crate::identity::{chat_session, valid_room};
 use crate::rooms::chat_files::ChatFiles;
-use crate::rooms::chat_probe::ChatProbe;
+use crate::rooms::chat_probe::LazyChatProbe;
 use crate::rooms::gate::RoomGate;
 use crate::rooms::parts::{flag_query, ice_policy_from_query, ConnectionBanners, PeerList, RoomStatus};
 use leptos::ev::SubmitEvent;
@@ -119,7 +119,7 @@ fn ChatRoomContent(room: String, name: String, events: RwSignal<Vec<String>>) ->
                     "Rejoin"
                 </button>
             </div>
-            <ChatProbe />
+            <LazyChatProbe />
         }
     });
 

@@ -17,9 +17,24 @@ pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| ((i.wrapping_mul(31).wrapping_add(len)) % 251) as u8).collect()
 }
 
+/// The panel, fetched as a lazy wasm chunk: a test tool, so a chat room without `?controls=1` never downloads
+/// it. The server renders nothing for it; the browser mounts it once the room hydrated (its views fill from the
+/// messages the frame already has, so nothing that arrived before is missing).
+#[component]
+pub fn LazyChatProbe() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    move || hydrated.get().then(|| view! { <Suspense fallback=|| ()>{Suspend::new(probe_panel())}</Suspense> })
+}
+
+#[lazy]
+fn probe_panel() -> AnyView {
+    view! { <ChatProbe /> }.into_any()
+}
+
 /// The panel, inside the chat room's `<P2pFrame>`.
 #[component]
-pub fn ChatProbe() -> impl IntoView {
+fn ChatProbe() -> impl IntoView {
     let p2p = use_p2p::<ChatMessage>();
     let bytes = use_p2p_bytes();
     let size = RwSignal::new(String::from("1048576"));

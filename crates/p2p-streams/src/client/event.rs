@@ -31,6 +31,8 @@ pub enum AppSend {
     Volatile(Payload),
     /// Publish, unpublish or tune a media stream (`use_p2p_media`).
     Media(MediaRequest),
+    /// Turn on a part of the driver that only some rooms use (sent by the hook that needs it).
+    Enable(super::Extension),
 }
 
 /// What the driver reports to its frame.

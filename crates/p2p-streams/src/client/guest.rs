@@ -32,7 +32,9 @@ impl Inner {
         if !connected {
             self.set_state(P2pState::Negotiating);
             self.start_connect_timer();
-            self.media_new_role();
+            if let Some(media) = self.planes.media {
+                (media.new_role)(self);
+            }
         }
     }
 
@@ -67,8 +69,10 @@ impl Inner {
             old.close();
         }
         self.delivery.link_down();
-        self.media_host_gone();
-        let peer_link = match PeerLink::new(from.clone(), link, &self.config, &self.weak, false) {
+        if let Some(media) = self.planes.media {
+            (media.host_gone)(self);
+        }
+        let peer_link = match PeerLink::new(from.clone(), link, &self.config, &self.weak, self.planes, false) {
             Ok(peer_link) => peer_link,
             Err(err) => return warn(&format!("could not open a link to the host: {err:?}")),
         };
@@ -140,7 +144,7 @@ impl Inner {
             Ok(PeerFrame::DirectFailed { id, to }) => self.delivery.on_direct_failed(id, to),
             Ok(PeerFrame::Ping { nonce }) => self.send_pong(&peer, nonce),
             Ok(PeerFrame::Pong { .. }) => {}
-            Ok(PeerFrame::Media { media }) => self.media_on_frame(peer, media),
+            Ok(PeerFrame::Media { media }) => self.on_media_frame(peer, media),
             Ok(_) => warn("dropped a client-only frame sent by the host"),
             Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
         }
@@ -157,7 +161,9 @@ impl Inner {
     /// The link to the host is gone: reconnect through the server, naming the lost host.
     pub(crate) fn guest_host_lost(&mut self) {
         self.delivery.link_down();
-        self.media_host_gone();
+        if let Some(media) = self.planes.media {
+            (media.host_gone)(self);
+        }
         self.lost_host = self.host.clone();
         self.connect_timer.take().into_iter().for_each(|h| h.clear());
         self.set_state(P2pState::Disconnected);

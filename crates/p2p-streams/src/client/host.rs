@@ -41,7 +41,9 @@ impl Inner {
         self.set_state(P2pState::Connecting);
         self.set_state(P2pState::Connected);
         self.publish_peers();
-        self.media_new_role();
+        if let Some(media) = self.planes.media {
+            (media.new_role)(self);
+        }
     }
 
     /// A peer joined (or rejoined after a reload): replace any old link and send it an offer.
@@ -54,9 +56,11 @@ impl Inner {
         }
         self.delivery.forget(&peer);
         self.volatile.forget(&peer);
-        self.media_peer_gone(&peer);
+        if let Some(media) = self.planes.media {
+            (media.peer_gone)(self, &peer);
+        }
         let id = random_id();
-        let link = match PeerLink::new(peer.clone(), id, &self.config, &self.weak, true) {
+        let link = match PeerLink::new(peer.clone(), id, &self.config, &self.weak, self.planes, true) {
             Ok(link) => link,
             Err(err) => return warn(&format!("could not open a link to {peer}: {err:?}")),
         };
@@ -166,7 +170,9 @@ impl Inner {
 
     /// The link to `peer` closed (its page closed, or the connection failed): it leaves the map.
     pub(crate) fn host_peer_gone(&mut self, peer: PeerId) {
-        self.media_peer_gone(&peer);
+        if let Some(media) = self.planes.media {
+            (media.peer_gone)(self, &peer);
+        }
         self.delivery.forget(&peer);
         self.volatile.forget(&peer);
         if self.hub.as_mut().is_some_and(|hub| hub.remove(&peer)) {
@@ -177,7 +183,9 @@ impl Inner {
     /// The link to `peer` went silent: it stays in the map as disconnected until it comes back through
     /// the server (and is renegotiated) or the removal grace passes.
     pub(crate) fn host_peer_timed_out(&mut self, peer: PeerId) {
-        self.media_peer_gone(&peer);
+        if let Some(media) = self.planes.media {
+            (media.peer_gone)(self, &peer);
+        }
         self.set_peer_state(&peer, LinkState::Disconnected);
     }
 

@@ -10,8 +10,9 @@
 //! has a volatile one (`volatile.rs`), which the host creates here too.
 
 use super::browser::{now_ms, warn};
+use super::extension::Planes;
 use super::media::LinkMedia;
-use super::volatile::{self, VolatileChannel};
+use super::volatile::VolatileChannel;
 use super::WeakShared;
 use crate::chunk::{frame_limit, Outgoing, Piece, Reassembler};
 use crate::config::{IceTransportPolicy, P2pConfig};
@@ -66,8 +67,8 @@ pub(crate) struct PeerLink {
     pub(crate) reassembler: Reassembler,
     /// The unordered, unreliable channel for volatile messages, once created (host) or announced (client).
     pub(crate) volatile: Option<VolatileChannel>,
-    /// The media tracks sent on the link and its renegotiation (`media/negotiate.rs`).
-    pub(crate) media: LinkMedia,
+    /// The media tracks sent on the link and its renegotiation (`media/negotiate.rs`), when media is on.
+    pub(crate) media: Option<LinkMedia>,
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_state: Closure<dyn FnMut(Event)>,
     _on_channel: Option<Closure<dyn FnMut(RtcDataChannelEvent)>>,
@@ -104,6 +105,7 @@ impl PeerLink {
         id: u64,
         config: &P2pConfig,
         driver: &WeakShared,
+        planes: Planes,
         initiator: bool,
     ) -> Result<PeerLink, JsValue> {
         let pc = RtcPeerConnection::new_with_configuration(&rtc_configuration(config)?)?;
@@ -145,7 +147,7 @@ impl PeerLink {
                 2 * frame_limit(config.max_message_bytes),
             ),
             volatile: None,
-            media: LinkMedia::attach(&pc, &peer, id, driver, !initiator),
+            media: planes.media.map(|media| (media.attach)(&pc, &peer, id, driver, !initiator)),
             _on_ice: on_ice,
             _on_state: on_state,
             _on_channel: None,
@@ -156,7 +158,7 @@ impl PeerLink {
             init.set_ordered(true);
             let channel = pc.create_data_channel_with_data_channel_dict(DATA_CHANNEL_LABEL, &init);
             link.attach_channel(channel, driver);
-            link.volatile = Some(VolatileChannel::attach(volatile::create(&pc), &peer, id, driver));
+            link.volatile = planes.volatile.map(|volatile| (volatile.open)(&pc, &peer, id, driver));
         } else {
             let driver = driver.clone();
             let on_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |event: RtcDataChannelEvent| {
@@ -313,7 +315,9 @@ impl PeerLink {
         self.pc.set_onicecandidate(None);
         self.pc.set_onconnectionstatechange(None);
         self.pc.set_ondatachannel(None);
-        self.media.detach(&self.pc);
+        if let Some(media) = self.media.as_mut() {
+            media.detach(&self.pc);
+        }
         if let Some(channel) = self.channel.take() {
             channel.set_onopen(None);
             channel.set_onmessage(None);

@@ -11,6 +11,7 @@
 
 mod browser;
 mod event;
+mod extension;
 mod fetch;
 mod files;
 mod guest;
@@ -26,6 +27,7 @@ mod store;
 mod volatile;
 
 pub use event::{AppSend, DriverEvent};
+pub use extension::Extension;
 pub use fetch::{call_server_fn, call_server_fn_raw, RawAnswer};
 
 use crate::config::P2pConfig;
@@ -35,6 +37,7 @@ use crate::hub::StarHub;
 use crate::protocol::{PeerFrame, PeerId, Role};
 use crate::ticket::JoinTicket;
 use crate::volatile::VolatileRelay;
+use extension::FileWork;
 use leptos::prelude::{IntervalHandle, TimeoutHandle};
 use link::PeerLink;
 use signaling::Signaling;
@@ -152,6 +155,10 @@ pub(crate) struct Inner {
     files: files::Files,
     /// Published media: ours, received, and the room's stream map.
     media: media::Media,
+    /// The optional parts the hooks turned on (`AppSend::Enable`).
+    planes: extension::Planes,
+    /// File transfers turned on, until their code is in.
+    waiting_files: Option<extension::WaitingFiles>,
     /// Closes everything when the page goes away, so peers see the links close at once instead of
     /// waiting for a heartbeat timeout.
     on_pagehide: Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
@@ -202,6 +209,8 @@ impl Driver {
                 closed: false,
                 files: files::Files::default(),
                 media: media::Media::default(),
+                planes: extension::Planes::default(),
+                waiting_files: None,
                 on_pagehide: None,
             })
         }));
@@ -217,10 +226,11 @@ impl Driver {
             weak.with(move |inner| match message {
                 AppSend::Room(payload) => inner.send_app(payload),
                 AppSend::To(to, payload) => inner.send_direct(to, payload),
-                AppSend::File { key, file, name } => inner.file_send(key, file, name),
-                AppSend::CancelFile(key) => inner.file_cancel(key),
-                AppSend::Volatile(payload) => inner.send_volatile(payload),
-                AppSend::Media(request) => inner.media_request(request),
+                AppSend::File { key, file, name } => inner.on_file_work(FileWork::Send(key, file, name)),
+                AppSend::CancelFile(key) => inner.on_file_work(FileWork::Cancel(key)),
+                AppSend::Volatile(payload) => inner.on_volatile_send(payload),
+                AppSend::Media(request) => inner.on_media_request(request),
+                AppSend::Enable(extension) => inner.enable(extension),
             })
         })
     }
@@ -311,7 +321,7 @@ impl Inner {
     /// Stops everything (frame unmounted or page hidden for good).
     fn shutdown(&mut self) {
         self.save_delivery();
-        self.file_close_all();
+        self.files_close_all();
         self.close_signaling(1000, "closed");
         self.links.drain().for_each(|(_, mut link)| link.close());
         self.reconnect_timer.take().into_iter().for_each(|h| h.clear());

@@ -83,7 +83,7 @@ impl Inner {
             }
             PeerFrame::Ping { nonce } => self.send_pong(&peer, nonce),
             PeerFrame::Pong { .. } => {}
-            PeerFrame::Media { media } => self.media_on_frame(peer, media),
+            PeerFrame::Media { media } => self.on_media_frame(peer, media),
             other => self.host_drop(&peer, &format!("a {} frame, which is not for a host or too long", kind(&other))),
         }
     }

@@ -3,6 +3,7 @@
 //! heartbeat tick, and routing link events to the host or client half.
 
 use super::browser::{self, now_ms, warn};
+use super::extension::FileWork;
 use super::signaling::{parse_server_frame, EarlySocket, Signaling};
 use super::Inner;
 use crate::chunk::Reassembled;
@@ -231,7 +232,10 @@ impl Inner {
     pub(crate) fn on_remote_channel(&mut self, peer: PeerId, link: u64, channel: web_sys::RtcDataChannel) {
         let weak = self.weak.clone();
         if super::volatile::is_volatile(&channel) {
-            return self.on_remote_volatile(peer, link, channel);
+            return match self.planes.volatile {
+                Some(volatile) => (volatile.on_remote)(self, peer, link, channel),
+                None => channel.close(), // this page has no volatile views
+            };
         }
         if let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) {
             l.attach_channel(channel, &weak);
@@ -250,7 +254,9 @@ impl Inner {
             Some(Role::Client) => self.guest_link_open(),
             None => return,
         }
-        self.media_link_open(peer);
+        if let Some(media) = self.planes.media {
+            (media.link_open)(self, peer);
+        }
     }
 
     pub(crate) fn on_channel_message(&mut self, peer: PeerId, link: u64, text: String) {
@@ -269,7 +275,7 @@ impl Inner {
         let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) else { return };
         l.last_seen = now_ms();
         if matches!(bytes.first(), Some(&crate::file::FILE_MAGIC | &crate::file::FILE_CONTROL_MAGIC)) {
-            return self.file_on_message(peer, bytes);
+            return self.on_file_work(FileWork::Message(peer, bytes));
         }
         let problem = match l.reassembler.accept(&bytes) {
             Ok(Reassembled::Complete(frame)) => match String::from_utf8(frame) {
@@ -298,8 +304,7 @@ impl Inner {
     pub(crate) fn on_channel_drained(&mut self, peer: PeerId, link: u64) {
         if let Some(l) = self.links.get_mut(&peer).filter(|l| l.id == link) {
             l.pump();
-            self.file_acks();
-            self.file_pump();
+            self.files_drained();
         }
     }
 
@@ -311,7 +316,7 @@ impl Inner {
         if let Some(mut l) = self.links.remove(&peer) {
             l.close();
         }
-        self.file_link_down(&peer);
+        self.files_link_down(&peer);
         match self.role {
             Some(Role::Host) => self.host_peer_gone(peer),
             Some(Role::Client) => self.guest_host_lost(),
@@ -348,7 +353,9 @@ impl Inner {
         }
         if self.role == Some(Role::Host) {
             self.host_housekeeping(now);
-            self.media_measure_uplink();
+            if let Some(media) = self.planes.media {
+                (media.tick)(self);
+            }
         }
         self.renew_ice_credentials(now);
         if self.unsaved {

@@ -18,6 +18,26 @@ use web_sys::{Event, MessageEvent, RtcDataChannel, RtcDataChannelInit, RtcDataCh
 /// stale latest-value data is worth less than the next message.
 const HIGH_WATER: u32 = 64 * 1024;
 
+/// The driver's entry points into the volatile channel, reached only through the [`PLANE`] that the volatile
+/// hooks hand it (see `extension.rs`): a page without volatile views does not download this code.
+pub(crate) struct VolatilePlane {
+    /// Host: opens the volatile channel of a new link (before the offer: negotiated in-band) and attaches it.
+    pub(crate) open: fn(&RtcPeerConnection, &PeerId, u64, &WeakShared) -> VolatileChannel,
+    /// Client: the host's volatile channel of a link arrived.
+    pub(crate) on_remote: fn(&mut Inner, PeerId, u64, RtcDataChannel),
+    /// Sends one of our volatile messages.
+    pub(crate) send: fn(&mut Inner, Payload),
+}
+
+/// The volatile channel, for the volatile hooks to turn on (`AppSend::Enable`).
+pub(crate) static PLANE: VolatilePlane =
+    VolatilePlane { open: open_channel, on_remote: Inner::on_remote_volatile, send: Inner::send_volatile };
+
+/// Host: opens and attaches the volatile channel of link `id` to `peer`.
+fn open_channel(pc: &RtcPeerConnection, peer: &PeerId, id: u64, driver: &WeakShared) -> VolatileChannel {
+    VolatileChannel::attach(create(pc), peer, id, driver)
+}
+
 /// One link's volatile channel and the closures attached to it.
 pub(crate) struct VolatileChannel {
     /// The channel.
@@ -35,7 +55,7 @@ pub(crate) fn is_volatile(channel: &RtcDataChannel) -> bool {
 }
 
 /// Host: opens the volatile channel on `pc` (before the offer, so the offer negotiates it in-band).
-pub(crate) fn create(pc: &RtcPeerConnection) -> RtcDataChannel {
+fn create(pc: &RtcPeerConnection) -> RtcDataChannel {
     let init = RtcDataChannelInit::new();
     init.set_ordered(false);
     init.set_max_retransmits(0);

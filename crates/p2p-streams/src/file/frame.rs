@@ -65,12 +65,21 @@ pub enum FileFrame {
         /// The host's number of the transfer.
         transfer: u64,
     },
-    /// Host -> client: the host relayed the client's transfer up to `offset` bytes (flow control: the client
-    /// sends at most a window beyond the last ack).
+    /// Host -> client: every receiver of the client's transfer has its first `offset` bytes (flow control:
+    /// the client sends at most a window beyond the last ack).
     Ack {
         /// The client's number of the transfer.
         transfer: u64,
-        /// Bytes relayed so far.
+        /// Bytes every receiver has taken in.
+        offset: u64,
+    },
+    /// Client -> host: this client has taken in the first `offset` bytes of host transfer `transfer` (the
+    /// host sends or relays at most a window beyond what its slowest receiver has, so file data never piles
+    /// up in a receiver's event queue ahead of its chat).
+    Received {
+        /// The host's number of the transfer.
+        transfer: u64,
+        /// Bytes checked and kept so far.
         offset: u64,
     },
 }
@@ -125,6 +134,7 @@ mod tests {
             FileFrame::Abort { transfer: 2, failed: true },
             FileFrame::Reject { transfer: 3 },
             FileFrame::Ack { transfer: 1, offset: u64::MAX },
+            FileFrame::Received { transfer: 4, offset: 1 << 20 },
         ];
         for frame in frames {
             let message = frame.encode();

@@ -3,7 +3,7 @@
 //! (`reconnect`), and closes everything on `close` or unmount.
 
 use super::P2pCallbacks;
-use crate::client::{Driver, DriverEvent};
+use crate::client::{AppSend, Driver, DriverEvent};
 use crate::config::P2pConfig;
 use crate::hooks::{Control, Outbox, P2pContext, P2pState, SendFailure};
 use crate::ticket::{fetch_join_ticket, JoinTicket};
@@ -60,6 +60,8 @@ impl Runner {
                 // A config without ICE servers takes the ticket's: the driver decides, as it renews tickets.
                 let started = Driver::start(ticket, self.config.clone(), Rc::clone(&sink));
                 let send = started.sender();
+                let extensions = self.ctx.extensions.try_with_value(|list| list.clone()).unwrap_or_default();
+                extensions.into_iter().for_each(|extension| send(AppSend::Enable(extension)));
                 let queued = self.ctx.outbox.try_update_value(|o| std::mem::replace(o, Outbox::Ready(send.clone())));
                 if let Some(Outbox::Pending(queued)) = queued {
                     queued.into_iter().for_each(|payload| send(payload));

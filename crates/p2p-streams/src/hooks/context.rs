@@ -110,6 +110,9 @@ pub struct P2pContext {
     pub(crate) volatile_observers: StoredValue<Vec<VolatileObserver>, LocalStorage>,
     #[cfg(feature = "hydrate")]
     pub(crate) control: StoredValue<Option<ControlFn>, LocalStorage>,
+    /// Driver parts the hooks turned on (`client::Extension`), for every driver this frame starts.
+    #[cfg(feature = "hydrate")]
+    pub(crate) extensions: StoredValue<Vec<crate::client::Extension>, LocalStorage>,
     /// The frame's owner: typed views live as long as the frame, not as the first component that asked.
     #[cfg(feature = "hydrate")]
     pub(crate) owner: StoredValue<Option<Owner>, LocalStorage>,
@@ -153,6 +156,8 @@ impl P2pContext {
             #[cfg(feature = "hydrate")]
             control: StoredValue::new_local(None),
             #[cfg(feature = "hydrate")]
+            extensions: StoredValue::new_local(Vec::new()),
+            #[cfg(feature = "hydrate")]
             owner: StoredValue::new_local(Owner::current()),
         }
     }
@@ -186,6 +191,26 @@ impl P2pContext {
                     queue.push(payload);
                 }
             }),
+        }
+    }
+
+    /// Turns a driver part on for the running driver and every later one (once per frame).
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn enable(&self, extension: crate::client::Extension) {
+        let added = self.extensions.try_update_value(|list| {
+            let new = !list.contains(&extension);
+            if new {
+                list.push(extension);
+            }
+            new
+        });
+        let ready = self.outbox.with_value(|o| match o {
+            Outbox::Ready(f) => Some(Rc::clone(f)),
+            Outbox::Pending(_) => None,
+        });
+        // A driver not started yet gets it from the list when it starts.
+        if let (Some(true), Some(send)) = (added, ready) {
+            send(crate::client::AppSend::Enable(extension));
         }
     }
 

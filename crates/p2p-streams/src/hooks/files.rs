@@ -205,6 +205,8 @@ impl P2pFiles {
 /// Outside a `<P2pFrame>`.
 pub fn use_p2p_files() -> P2pFiles {
     let ctx = use_context::<P2pContext>().expect("use_p2p_files() must be called inside <P2pFrame>");
+    #[cfg(feature = "hydrate")]
+    ctx.enable(crate::client::Extension::files());
     P2pFiles { transfers: ctx.files.into(), ctx }
 }
 

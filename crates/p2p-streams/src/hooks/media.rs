@@ -193,6 +193,8 @@ impl P2pMedia {
 /// Outside a `<P2pFrame>`.
 pub fn use_p2p_media() -> P2pMedia {
     let ctx = use_context::<P2pContext>().expect("use_p2p_media() must be called inside <P2pFrame>");
+    #[cfg(feature = "hydrate")]
+    ctx.enable(crate::client::Extension::media());
     P2pMedia { streams: ctx.streams.into(), error: ctx.media_error.into(), uplink_bps: ctx.uplink.into(), ctx }
 }
 

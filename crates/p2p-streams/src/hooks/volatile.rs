@@ -80,6 +80,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> VolatileView<T> {
         use std::any::TypeId;
         use std::rc::Rc;
 
+        ctx.enable(crate::client::Extension::volatile());
         let key = (TypeId::of::<T>(), codec);
         let existing = ctx.volatile_views.try_with_value(|views| {
             views.iter().find(|(id, _)| *id == key).and_then(|(_, view)| view.downcast_ref::<Self>().copied())

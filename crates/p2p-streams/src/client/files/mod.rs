@@ -1,6 +1,7 @@
 //! File transfers in the browser driver (`hydrate` only): a sender reads its file slice by slice (only while
 //! the link's backlog is low, so chat frames never queue behind much file data, and within a window of what
-//! the host acknowledged), the host relays each chunk to the clients that got the offer without keeping it,
+//! its slowest receiver has taken in: receivers report it, the host acks the minimum to a sending client), the
+//! host relays each chunk to the clients that got the offer without keeping it,
 //! and every receiver checks and hashes chunks in order (`crate::file`), keeps them as JS arrays folded into a
 //! `Blob` every few MiB (one copy of the file), and offers a `blob:` URL once the SHA-256 matched. Links lost
 //! mid-transfer fail the transfers on them; nothing partial is ever offered.
@@ -16,8 +17,11 @@ use std::collections::HashMap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// Bytes a client may send beyond the host's last ack (bounds what the host holds for slow clients).
-const WINDOW: u64 = 4 * 1024 * 1024;
+/// Bytes a sender may have in flight beyond what its slowest receiver took in. A receiver's browser hands it
+/// every arrived message at once, so this bounds the file data queued ahead of a chat line on its main thread.
+const WINDOW: u64 = 1024 * 1024;
+/// A receiving client reports what it took in every this many bytes.
+const RECEIVED_EVERY: u64 = 256 * 1024;
 /// A link with more than this waiting holds back file data (chat and control frames go first).
 const BACKLOG: usize = 256 * 1024;
 /// Received bytes gathered before they are folded into the file's `Blob`.
@@ -35,6 +39,8 @@ struct Sending {
     reading: bool,
     /// Host: the clients that got the offer.
     targets: Vec<PeerId>,
+    /// Host: what each target reported it took in.
+    received: HashMap<PeerId, u64>,
     reported: u8,
 }
 
@@ -47,14 +53,61 @@ struct Receiving {
     part_bytes: usize,
     blob: Option<web_sys::Blob>,
     reported: u8,
+    /// Client: the offset last reported to the host (`FileFrame::Received`).
+    told: u64,
 }
 
 /// Host: one client's file being relayed.
 struct Relay {
     number: u64,
     targets: Vec<PeerId>,
+    /// What each target reported it took in.
+    received: HashMap<PeerId, u64>,
     relayed: u64,
     acked: u64,
+}
+
+/// What the slowest of `targets` took in (`ceiling` when there is none left).
+fn slowest(targets: &[PeerId], received: &HashMap<PeerId, u64>, ceiling: u64) -> u64 {
+    targets.iter().map(|t| received.get(t).copied().unwrap_or(0)).min().unwrap_or(ceiling)
+}
+
+/// The driver's entry points into file transfers, reached only through the [`PLANE`] that [`load`] returns
+/// (see `client/extension.rs`): this module and `crate::file` (SHA-256 included) are a lazy wasm chunk that a
+/// page fetches when it first sends or receives a file.
+pub(crate) struct FilesPlane {
+    /// Starts sending a file (`AppSend::File`).
+    pub(crate) send: fn(&mut Inner, FileKey, web_sys::Blob, String),
+    /// Cancels a transfer here (`AppSend::CancelFile`).
+    pub(crate) cancel: fn(&mut Inner, FileKey),
+    /// A binary message of the file protocol from a peer.
+    pub(crate) on_message: fn(&mut Inner, PeerId, Vec<u8>),
+    /// A link's buffer drained: acks and more slices.
+    pub(crate) drained: fn(&mut Inner),
+    /// The link to a peer is gone.
+    pub(crate) link_down: fn(&mut Inner, &PeerId),
+    /// The frame closed.
+    pub(crate) close_all: fn(&mut Inner),
+}
+
+static PLANE: FilesPlane = FilesPlane {
+    send: Inner::file_send,
+    cancel: Inner::file_cancel,
+    on_message: Inner::file_on_message,
+    drained: Inner::file_drained,
+    link_down: Inner::file_link_down,
+    close_all: Inner::file_close_all,
+};
+
+/// The file code: with `cargo leptos build --split`, the first call fetches its wasm chunk.
+#[leptos::lazy]
+fn plane() -> &'static FilesPlane {
+    &PLANE
+}
+
+/// [`plane`] as the plain function an [`Extension`](super::Extension) holds.
+pub(crate) fn load() -> std::pin::Pin<Box<dyn std::future::Future<Output = &'static FilesPlane>>> {
+    Box::pin(plane())
 }
 
 /// The driver's file transfers.
@@ -100,9 +153,16 @@ impl Inner {
             }
             _ => return self.file_event(FileEvent::Failed { key, reason: "not connected to the room".into() }),
         };
-        let sending =
-            Sending { key, number, blob, out: OutgoingFile::new(size), acked: 0, reading: false, targets, reported: 0 };
+        let out = OutgoingFile::new(size);
+        let received = HashMap::new();
+        let sending = Sending { key, number, blob, out, acked: 0, reading: false, targets, received, reported: 0 };
         self.files.sending.push(sending);
+        self.file_pump();
+    }
+
+    /// A link's buffer drained: what the host can ack now, and the next slices.
+    fn file_drained(&mut self) {
+        self.file_acks();
         self.file_pump();
     }
 
@@ -133,7 +193,8 @@ impl Inner {
             let s = &self.files.sending[at];
             let Some((start, end)) = s.out.next_range().filter(|_| !s.reading) else { continue };
             let room = if host {
-                s.targets.iter().all(|peer| self.links.get(peer).is_none_or(|l| l.backlog() < BACKLOG))
+                s.out.sent() - slowest(&s.targets, &s.received, s.out.sent()) < WINDOW
+                    && s.targets.iter().all(|peer| self.links.get(peer).is_none_or(|l| l.backlog() < BACKLOG))
             } else {
                 s.out.sent() - s.acked < WINDOW && self.host_link().is_some_and(|l| l.backlog() < BACKLOG)
             };
@@ -248,6 +309,18 @@ impl Inner {
                     .iter_mut()
                     .filter(|s| s.number == transfer)
                     .for_each(|s| s.targets.retain(|t| *t != peer));
+                self.file_acks();
+                self.file_pump();
+            }
+            FileFrame::Received { transfer, offset } if host => {
+                let files = &mut self.files;
+                let relays = files.relays.values_mut().filter(|r| r.number == transfer).map(|r| &mut r.received);
+                let own = files.sending.iter_mut().filter(|s| s.number == transfer).map(|s| &mut s.received);
+                for received in relays.chain(own) {
+                    let at = received.entry(peer.clone()).or_default();
+                    *at = (*at).max(offset);
+                }
+                self.file_acks();
                 self.file_pump();
             }
             FileFrame::Ack { transfer, offset } if !host => {

@@ -4,7 +4,7 @@
 
 use super::super::browser::warn;
 use super::super::link::PeerLink;
-use super::{Files, Receiving, Relay, Sending, BACKLOG, FOLD_BYTES, MAX_FILE_BYTES};
+use super::{slowest, Files, Receiving, Relay, Sending, BACKLOG, FOLD_BYTES, MAX_FILE_BYTES, RECEIVED_EVERY};
 use crate::client::{DriverEvent, Inner};
 use crate::file::{FileChunk, FileFrame, IncomingFile};
 use crate::hooks::{FileEvent, FileKey, FileState, FileTransfer};
@@ -19,7 +19,8 @@ impl Inner {
         let offer =
             FileFrame::Offered { from: peer.clone(), transfer: number, name: name.clone(), size, mime: mime.clone() };
         let targets = self.file_broadcast(&offer.encode(), Some(&peer));
-        self.files.relays.insert((peer.clone(), transfer), Relay { number, targets, relayed: 0, acked: 0 });
+        let relay = Relay { number, targets, received: Default::default(), relayed: 0, acked: 0 };
+        self.files.relays.insert((peer.clone(), transfer), relay);
         self.file_receive(peer.clone(), transfer, peer, name, size, mime);
     }
 
@@ -50,8 +51,8 @@ impl Inner {
         self.file_event(FileEvent::Started(started));
         match IncomingFile::new(size, MAX_FILE_BYTES) {
             Ok(file) => {
-                let receiving =
-                    Receiving { key, file, mime, parts: Array::new(), part_bytes: 0, blob: None, reported: 0 };
+                let (parts, blob) = (Array::new(), None);
+                let receiving = Receiving { key, file, mime, parts, part_bytes: 0, blob, reported: 0, told: 0 };
                 self.files.receiving.insert((link, transfer), receiving);
             }
             Err(err) => {
@@ -91,11 +92,18 @@ impl Inner {
         if r.part_bytes >= FOLD_BYTES {
             fold(r);
         }
+        let tell = self.role == Some(Role::Client) && (bytes - r.told >= RECEIVED_EVERY || r.file.fraction() >= 1.0);
+        if tell {
+            r.told = bytes;
+        }
         let percent = (r.file.fraction() * 100.0) as u8;
-        if percent > r.reported {
-            r.reported = percent;
-            let key = r.key;
-            self.file_event(FileEvent::Progress { key, bytes });
+        let progress = (percent > r.reported).then_some(FileEvent::Progress { key: r.key, bytes });
+        r.reported = r.reported.max(percent);
+        if tell {
+            self.file_to_host(FileFrame::Received { transfer: chunk.transfer, offset: bytes }.encode());
+        }
+        if let Some(event) = progress {
+            self.file_event(event);
         }
     }
 
@@ -126,14 +134,15 @@ impl Inner {
         }
     }
 
-    /// Host: acknowledges relayed data to each sender whose targets' links have room again.
+    /// Host: acknowledges to each sending client what all its targets took in (when their links have room).
     pub(crate) fn file_acks(&mut self) {
         let mut acks = Vec::new();
         for ((origin, transfer), relay) in self.files.relays.iter_mut() {
             let room = relay.targets.iter().all(|t| self.links.get(t).is_none_or(|l| l.backlog() < BACKLOG));
-            if relay.relayed > relay.acked && room {
-                relay.acked = relay.relayed;
-                acks.push((origin.clone(), FileFrame::Ack { transfer: *transfer, offset: relay.relayed }.encode()));
+            let taken = slowest(&relay.targets, &relay.received, relay.relayed).min(relay.relayed);
+            if taken > relay.acked && room {
+                relay.acked = taken;
+                acks.push((origin.clone(), FileFrame::Ack { transfer: *transfer, offset: taken }.encode()));
             }
         }
         for (origin, ack) in acks {
@@ -166,6 +175,7 @@ impl Inner {
         for relay in aborted {
             self.file_to(&relay.targets, &FileFrame::Abort { transfer: relay.number, failed: true }.encode());
         }
+        self.file_acks();
         self.file_pump();
     }
 

@@ -12,7 +12,7 @@ pub(crate) use negotiate::LinkMedia;
 pub(crate) use stats::UplinkMeter;
 
 use super::browser::warn;
-use super::{DriverEvent, Inner};
+use super::{DriverEvent, Inner, WeakShared};
 use crate::hooks::{MediaHandle, MediaRequest, RoomStream};
 use crate::media::{MediaFrame, MediaKind, MediaQuality, Publication, StreamMap};
 use crate::protocol::{PeerFrame, PeerId, Role};
@@ -21,6 +21,41 @@ use negotiate::Sent;
 use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection, RtcRtpSender};
+
+/// The driver's entry points into media. The driver reaches them only through the [`PLANE`] that
+/// `use_p2p_media` hands it, so every function here is reachable only from the components that call the hook,
+/// and `cargo leptos build --split` moves them into those components' lazy chunks: a page without media does
+/// not download them.
+pub(crate) struct MediaPlane {
+    /// One request of the app (`AppSend::Media`).
+    pub(crate) request: fn(&mut Inner, MediaRequest),
+    /// A media frame on the link to a peer.
+    pub(crate) on_frame: fn(&mut Inner, PeerId, MediaFrame),
+    /// The media half of a new link (its `track` and `negotiationneeded` handlers).
+    pub(crate) attach: fn(&RtcPeerConnection, &PeerId, u64, &WeakShared, bool) -> LinkMedia,
+    /// A link's data channel opened.
+    pub(crate) link_open: fn(&mut Inner, PeerId),
+    /// Host: a client's link is gone.
+    pub(crate) peer_gone: fn(&mut Inner, &PeerId),
+    /// This peer became host, or a client of a new host.
+    pub(crate) new_role: fn(&mut Inner),
+    /// Client: the link to the host is gone.
+    pub(crate) host_gone: fn(&mut Inner),
+    /// The driver's heartbeat tick (the host measures its uplink).
+    pub(crate) tick: fn(&mut Inner),
+}
+
+/// Media, for `use_p2p_media` to turn on (`AppSend::Enable`).
+pub(crate) static PLANE: MediaPlane = MediaPlane {
+    request: Inner::media_request,
+    on_frame: Inner::media_on_frame,
+    attach: LinkMedia::attach,
+    link_open: Inner::media_link_open,
+    peer_gone: Inner::media_peer_gone,
+    new_role: Inner::media_new_role,
+    host_gone: Inner::media_host_gone,
+    tick: Inner::media_measure_uplink,
+};
 
 /// A stream this peer publishes.
 struct Local {
@@ -82,8 +117,8 @@ impl Inner {
             MediaRequest::Quality { id, quality } => {
                 let Some(local) = self.media.local.iter_mut().find(|l| l.publication.id == id) else { return };
                 local.quality = quality;
-                for link in self.links.values() {
-                    link.media.sent.iter().filter(|s| s.stream == id).for_each(|s| apply_quality(&s.sender, quality));
+                for media in self.links.values().filter_map(|l| l.media.as_ref()) {
+                    media.sent.iter().filter(|s| s.stream == id).for_each(|s| apply_quality(&s.sender, quality));
                 }
             }
         }
@@ -278,7 +313,8 @@ impl Inner {
             .collect();
         let Some(link) = self.links.get_mut(peer).filter(|l| l.open) else { return };
         let pc: RtcPeerConnection = link.pc.clone();
-        link.media.sent.retain(|sent| {
+        let Some(media) = link.media.as_mut() else { return };
+        media.sent.retain(|sent| {
             let keep = want.iter().any(|(_, t, _)| t.id() == sent.track);
             if !keep {
                 if let Err(err) = call(&pc, "removeTrack", &[&sent.sender]) {
@@ -288,7 +324,7 @@ impl Inner {
             keep
         });
         for (stream, track, quality) in want {
-            if link.media.sent.iter().any(|s| s.track == track.id()) {
+            if media.sent.iter().any(|s| s.track == track.id()) {
                 continue;
             }
             match call(&pc, "addTrack", &[&track, &stream]).and_then(|s| s.dyn_into::<RtcRtpSender>()) {
@@ -296,7 +332,7 @@ impl Inner {
                     if let Some(quality) = quality.filter(|q| *q != MediaQuality::default()) {
                         apply_quality(&sender, quality);
                     }
-                    link.media.sent.push(Sent { stream: stream.id(), track: track.id(), sender });
+                    media.sent.push(Sent { stream: stream.id(), track: track.id(), sender });
                 }
                 Err(err) => warn(&format!("could not send a track to {peer}: {err:?}")),
             }

@@ -89,13 +89,16 @@ impl Inner {
     /// signaling server's negotiation covers it (no tracks are added before then).
     pub(crate) fn media_negotiation_needed(&mut self, peer: PeerId, id: u64) {
         let Some(link) = self.links.get_mut(&peer).filter(|l| l.id == id && l.open) else { return };
-        link.media.making_offer = true;
+        let Some(media) = link.media.as_mut() else { return };
+        media.making_offer = true;
         let (pc, weak) = (link.pc.clone(), self.weak.clone());
         wasm_bindgen_futures::spawn_local(async move {
             let offer = set_local(&pc).await;
             weak.with(move |i| {
                 let Some(link) = i.links.get_mut(&peer).filter(|l| l.id == id) else { return };
-                link.media.making_offer = false;
+                if let Some(media) = link.media.as_mut() {
+                    media.making_offer = false;
+                }
                 match offer {
                     Ok(sdp) => {
                         link.send(&PeerFrame::Media { media: MediaFrame::Description { offer: true, sdp } });
@@ -110,9 +113,10 @@ impl Inner {
     /// offer, a polite one rolls back its own and answers).
     pub(crate) fn media_on_description(&mut self, peer: PeerId, offer: bool, sdp: String) {
         let Some(link) = self.links.get(&peer).filter(|l| l.open) else { return };
+        let Some(media) = link.media.as_ref() else { return };
         let stable = link.pc.signaling_state() == RtcSignalingState::Stable;
-        let collision = offer && (link.media.making_offer || !stable);
-        if collision && !link.media.polite {
+        let collision = offer && (media.making_offer || !stable);
+        if collision && !media.polite {
             return; // ours wins; the peer answers it
         }
         let (pc, id, weak) = (link.pc.clone(), link.id, self.weak.clone());
