@@ -72,7 +72,7 @@ fn slowest(targets: &[PeerId], received: &HashMap<PeerId, u64>, ceiling: u64) ->
     targets.iter().map(|t| received.get(t).copied().unwrap_or(0)).min().unwrap_or(ceiling)
 }
 
-/// The driver's entry points into file transfers, reached only through the [`PLANE`] that [`load`] returns
+/// The driver's entry points into file transfers, reached only through the `PLANE` that [`load`] returns
 /// (see `client/extension.rs`): this module and `crate::file` (SHA-256 included) are a lazy wasm chunk that a
 /// page fetches when it first sends or receives a file.
 pub(crate) struct FilesPlane {
@@ -101,13 +101,13 @@ static PLANE: FilesPlane = FilesPlane {
 
 /// The file code: with `cargo leptos build --split`, the first call fetches its wasm chunk.
 #[leptos::lazy]
-fn plane() -> &'static FilesPlane {
+fn file_code() -> &'static FilesPlane {
     &PLANE
 }
 
-/// [`plane`] as the plain function an [`Extension`](super::Extension) holds.
+/// [`file_code`] as the plain function an [`Extension`](super::Extension) holds.
 pub(crate) fn load() -> std::pin::Pin<Box<dyn std::future::Future<Output = &'static FilesPlane>>> {
-    Box::pin(plane())
+    Box::pin(file_code())
 }
 
 /// The driver's file transfers.
