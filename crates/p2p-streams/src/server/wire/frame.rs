@@ -1,9 +1,10 @@
 //! Frame parsing of [`Wire`](super::Wire) (server side, `ssr`): one masked client frame out of the receive
-//! buffer, checked in tungstenite's order, and the unmasking.
+//! buffer, checked in tungstenite's order, its unmasking, and which close codes a peer may send.
 
 use super::{BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
 use bytes::{Buf, BytesMut};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// One received frame, unmasked.
 #[derive(Debug)]
@@ -14,31 +15,44 @@ pub(super) struct Frame {
 }
 
 /// Takes the first complete frame out of `buf` (unmasking it), `None` if it is not all there yet.
+///
+/// Checked once the header is complete (its mask key included), in tungstenite's order, so that a frame
+/// breaking several rules gets the same close code from both: a reserved opcode (1002), then a frame over
+/// `max` (1009), then an unmasked frame, reserved bits, a fragmented or over-125-byte control frame (1002).
+/// Unlike tungstenite, these last are refused before their payload is read (RFC 6455 §5.1, §5.2, §5.5:
+/// fail on receiving; nothing is buffered for a frame already refused).
 pub(super) fn take_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Frame>, Error> {
     let [b0, b1, ..] = buf[..] else { return Ok(None) };
-    let (fin, opcode) = (b0 & 0x80 != 0, b0 & 0x0F);
-    if b0 & 0x70 != 0 {
-        return Err(Error::Protocol(ProtocolError::NonZeroReservedBits));
+    let (fin, opcode, masked) = (b0 & 0x80 != 0, b0 & 0x0F, b1 & 0x80 != 0);
+    let extended = match b1 & 0x7F {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let at = 2 + extended;
+    if buf.len() < at + if masked { 4 } else { 0 } {
+        return Ok(None);
     }
     if !matches!(opcode, CONTINUATION | TEXT | BINARY | CLOSE | PING | PONG) {
         return Err(Error::Protocol(ProtocolError::InvalidOpcode(opcode)));
     }
-    if b1 & 0x80 == 0 {
-        return Err(Error::Protocol(ProtocolError::UnmaskedFrameFromClient));
-    }
-    let (len, at) = match b1 & 0x7F {
-        126 if buf.len() >= 4 => (u64::from(u16::from_be_bytes([buf[2], buf[3]])), 4),
-        127 if buf.len() >= 10 => (u64::from_be_bytes(buf[2..10].try_into().unwrap_or_default()), 10),
-        126 | 127 => return Ok(None),
-        len => (u64::from(len), 2),
+    let len = match extended {
+        0 => u64::from(b1 & 0x7F),
+        _ => buf[2..at].iter().fold(0, |len, byte| len << 8 | u64::from(*byte)),
     };
-    if opcode >= CLOSE && (len > 125 || !fin) {
-        let err = if fin { ProtocolError::ControlFrameTooBig } else { ProtocolError::FragmentedControlFrame };
-        return Err(Error::Protocol(err));
-    }
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     if len > max {
         return Err(Error::Capacity(CapacityError::MessageTooLong { size: len, max_size: max }));
+    }
+    if !masked {
+        return Err(Error::Protocol(ProtocolError::UnmaskedFrameFromClient));
+    }
+    if b0 & 0x70 != 0 {
+        return Err(Error::Protocol(ProtocolError::NonZeroReservedBits));
+    }
+    if opcode >= CLOSE && (len > 125 || !fin) {
+        let err = if fin { ProtocolError::ControlFrameTooBig } else { ProtocolError::FragmentedControlFrame };
+        return Err(Error::Protocol(err));
     }
     if buf.len() < at + 4 + len {
         buf.reserve(at + 4 + len - buf.len());
@@ -63,4 +77,12 @@ pub(super) fn unmask(payload: &mut [u8], mask: [u8; 4]) {
         word.iter_mut().zip(mask).for_each(|(byte, m)| *byte ^= m);
     }
     words.into_remainder().iter_mut().zip(mask).for_each(|(byte, m)| *byte ^= m);
+}
+
+/// Whether a peer may send `code` in a Close frame. Refused (RFC 6455 §7.4): 0-999, 1004 (reserved), 1005,
+/// 1006 and 1015 (never sent on the wire), 1016-2999 (unassigned), 5000 and up. Accepted: 1000-1003,
+/// 1007-1014 (1012-1014 from the IANA registry of §11.7), 3000-4999. tungstenite refuses 1014 as well: the
+/// conformance tests' exception 1.
+pub(super) fn close_code_allowed(code: CloseCode) -> bool {
+    code.is_allowed() || u16::from(code) == 1014
 }

@@ -8,9 +8,11 @@
 //! tungstenite's types, so the rest of the server is the same either way. What it does: masked client
 //! frames only (1002 otherwise), no extensions (reserved bits set: 1002), control frames of at most 125
 //! bytes and never fragmented, fragmented data messages reassembled up to the frame limit (over it: 1009),
-//! text checked as UTF-8 at the end of its message (1007), Ping answered with Pong, a peer's Close answered
-//! once with the same code.
+//! text checked as UTF-8 as each fragment arrives (1007), Ping answered with Pong, a peer's Close answered
+//! once with the same code and reason. `conformance/` checks all this against tungstenite, byte for byte.
 
+#[cfg(test)]
+mod conformance;
 mod frame;
 #[cfg(test)]
 mod tests;
@@ -40,6 +42,34 @@ const PONG: u8 = 0xA;
 struct Partial {
     opcode: u8,
     data: BytesMut,
+    /// How much of a text message's `data` is known to be UTF-8 (what follows is at most one character cut
+    /// short by the fragment's end).
+    checked: usize,
+}
+
+impl Partial {
+    /// Adds a fragment, refusing a message growing past `max` (1009) or text that can no longer be UTF-8
+    /// (1007, as soon as the fragment arrives, as tungstenite and Autobahn's fail-fast cases do).
+    fn push(&mut self, fragment: &[u8], max: usize) -> Result<(), Error> {
+        let size = self.data.len() + fragment.len();
+        if size > max {
+            return Err(Error::Capacity(CapacityError::MessageTooLong { size, max_size: max }));
+        }
+        self.data.extend_from_slice(fragment);
+        self.check_text()
+    }
+
+    /// Checks the text received since the last check.
+    fn check_text(&mut self) -> Result<(), Error> {
+        if self.opcode == TEXT {
+            match std::str::from_utf8(&self.data[self.checked..]) {
+                Ok(_) => self.checked = self.data.len(),
+                Err(err) if err.error_len().is_none() => self.checked += err.valid_up_to(),
+                Err(err) => return Err(Error::Utf8(err.to_string())),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The most one read takes (a buffer on the stack of the polling thread, not in the socket).
@@ -151,14 +181,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Wire<IO> {
                     let Some(partial) = self.partial.as_mut() else {
                         return Err(Error::Protocol(ProtocolError::UnexpectedContinueFrame));
                     };
-                    if partial.data.len() + payload.len() > self.max_message {
-                        let size = partial.data.len() + payload.len();
-                        return Err(Error::Capacity(CapacityError::MessageTooLong {
-                            size,
-                            max_size: self.max_message,
-                        }));
-                    }
-                    partial.data.extend_from_slice(&payload);
+                    partial.push(&payload, self.max_message)?;
                     if let Some(done) = self.partial.take_if(|_| fin) {
                         return message(done.opcode, done.data.freeze()).map(Some);
                     }
@@ -168,14 +191,18 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Wire<IO> {
                     return Err(Error::Protocol(ProtocolError::ExpectedFragment(data)));
                 }
                 _ if fin => return message(opcode, payload.freeze()).map(Some),
-                _ => self.partial = Some(Box::new(Partial { opcode, data: payload })),
+                _ => {
+                    let mut partial = Box::new(Partial { opcode, data: payload, checked: 0 });
+                    partial.check_text()?;
+                    self.partial = Some(partial);
+                }
             }
         }
     }
 
-    /// A Close from the peer: answered once with its code (RFC 6455 §5.5.1), then handed up. A code that must
-    /// never appear on the wire (RFC 6455 §7.4: 1005, 1006, 1015, reserved or out-of-range ones) is answered
-    /// and handed up as 1002 "Protocol violation", as tungstenite does.
+    /// A Close from the peer: answered once with its code and reason (RFC 6455 §5.5.1), then handed up. A code
+    /// that must never appear on the wire ([`frame::close_code_allowed`]) is answered and handed up as 1002
+    /// "Protocol violation", as tungstenite does.
     fn on_close(&mut self, payload: Bytes) -> Result<Message, Error> {
         let frame = match payload.len() {
             0 => None,
@@ -183,7 +210,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Wire<IO> {
             _ => {
                 let code = CloseCode::from(u16::from_be_bytes([payload[0], payload[1]]));
                 let reason = Utf8Bytes::try_from(payload.slice(2..)).map_err(|err| Error::Utf8(err.to_string()))?;
-                Some(if code.is_allowed() {
+                Some(if frame::close_code_allowed(code) {
                     CloseFrame { code, reason }
                 } else {
                     CloseFrame { code: CloseCode::Protocol, reason: Utf8Bytes::from_static("Protocol violation") }
@@ -193,7 +220,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Wire<IO> {
         self.close_received = true;
         if !self.close_sent {
             self.close_sent = true;
-            let reply = frame.as_ref().map_or_else(Vec::new, |f| u16::from(f.code).to_be_bytes().to_vec());
+            let reply = frame
+                .as_ref()
+                .map_or_else(Vec::new, |f| [&u16::from(f.code).to_be_bytes(), f.reason.as_bytes()].concat());
             self.encode(CLOSE, &reply);
         }
         Ok(Message::Close(frame))
@@ -238,7 +267,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Stream for Wire<IO> {
                 Err(err) => return Poll::Ready(Some(Err(err))),
             }
             if this.eof {
-                return Poll::Ready(None);
+                // A Pong still owed goes out before the stream ends (the write above registered the waker).
+                return if this.outbuf.is_empty() { Poll::Ready(None) } else { Poll::Pending };
             }
             match ready!(this.poll_fill(cx)) {
                 Ok(true) => {}

@@ -92,9 +92,9 @@ async fn bad_utf8_is_refused_and_a_close_is_answered_once_then_the_stream_ends()
     let Some(Ok(Message::Close(Some(frame)))) = wire.next().await else { panic!("expected the close") };
     assert_eq!((u16::from(frame.code), frame.reason.as_str()), (4000, "bye"));
     assert!(wire.next().await.is_none(), "both closes went: the stream ends");
-    let mut reply = [0u8; 4];
+    let mut reply = [0u8; 7];
     client.read_exact(&mut reply).await.expect("close reply");
-    assert_eq!(reply, [0x80 | CLOSE, 2, 0x0f, 0xa0], "our close echoes the code");
+    assert_eq!(reply, [0x80 | CLOSE, 5, 0x0f, 0xa0, b'b', b'y', b'e'], "our close echoes the code and reason");
     assert!(wire.send(Message::text("late")).await.is_err(), "nothing is sent after a close");
 }
 
@@ -105,11 +105,12 @@ async fn a_close_code_forbidden_on_the_wire_is_answered_with_a_protocol_error() 
         client.write_all(&client_frame(true, CLOSE, &forbidden.to_be_bytes())).await.expect("write");
         let Some(Ok(Message::Close(Some(frame)))) = wire.next().await else { panic!("expected the close") };
         assert_eq!(frame.code, CloseCode::Protocol, "{forbidden}");
-        let mut reply = [0u8; 4];
+        let mut reply = [0u8; 22];
         client.read_exact(&mut reply).await.expect("close reply");
-        assert_eq!(reply, [0x80 | CLOSE, 2, 0x03, 0xea], "{forbidden} is answered with 1002");
+        let expected = [&[0x80 | CLOSE, 20, 0x03, 0xea][..], b"Protocol violation"].concat();
+        assert_eq!(reply[..], expected[..], "{forbidden} is answered with 1002, as tungstenite does");
     }
-    for allowed in [1000u16, 1001, 1003, 1007, 1011, 3000, 4999] {
+    for allowed in [1000u16, 1001, 1003, 1007, 1011, 1012, 1013, 1014, 3000, 4999] {
         let (mut wire, mut client) = wire();
         client.write_all(&client_frame(true, CLOSE, &allowed.to_be_bytes())).await.expect("write");
         let Some(Ok(Message::Close(Some(frame)))) = wire.next().await else { panic!("expected the close") };
