@@ -101,12 +101,12 @@ fn owed(messages: &[Message]) -> Vec<u8> {
     out
 }
 
-/// Exception 3, below.
-pub const OWED: &str = "3: what tungstenite owed and left unwritten";
+/// Exception 1 of the list above, as `check` reports it applied.
+pub const CODE_1014: &str = "1: close code 1014";
 /// Exception 2.
 pub const HEADER: &str = "2: a frame refused from its header, the peer's bytes ending inside it";
-/// Exception 1.
-pub const CODE_1014: &str = "1: close code 1014";
+/// Exception 3.
+pub const OWED: &str = "3: what tungstenite owed and left unwritten";
 
 /// What our framing must produce for `input`, given tungstenite's outcome, and the exceptions applied.
 pub fn expected(input: &[u8], mut outcome: Outcome) -> (Outcome, Vec<&'static str>) {
