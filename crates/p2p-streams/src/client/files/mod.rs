@@ -99,9 +99,11 @@ static PLANE: FilesPlane = FilesPlane {
     close_all: Inner::file_close_all,
 };
 
-/// The file code: with `cargo leptos build --split`, the first call fetches its wasm chunk.
-#[leptos::lazy]
-fn file_code() -> &'static FilesPlane {
+/// The file code: with the `split` feature (and `cargo leptos build --split`), the first call fetches its
+/// wasm chunk; without it, the code is in the main wasm and this returns at once.
+#[cfg_attr(feature = "split", leptos::lazy)]
+#[cfg_attr(not(feature = "split"), allow(clippy::unused_async))]
+async fn file_code() -> &'static FilesPlane {
     &PLANE
 }
 
