@@ -82,10 +82,10 @@ impl AdminAccess {
             return Err(AdminError::Disabled);
         }
         let client = self.client(parts);
-        let attempt = self.limiter.begin(client, Instant::now()).map_err(|wait| {
-            tracing::info!(%client, retry_after_secs = retry_after_secs(wait), "admin token guess refused: too many");
-            AdminError::Limited { retry_after_secs: retry_after_secs(wait) }
-        })?;
+        let attempt = self
+            .limiter
+            .begin(client, Instant::now())
+            .map_err(|wait| AdminError::Limited { retry_after_secs: retry_after_secs(wait) })?;
         let last = attempt.last;
         match self.token.check_token(presented) {
             Ok(()) => {
@@ -128,8 +128,8 @@ fn configured() -> AdminAccess {
     use_context::<AdminAccess>().unwrap_or_default()
 }
 
-/// Sets the status of the current response (the page during SSR, or the server function's response), with
-/// `Retry-After` for a limited client.
+/// Sets the status of a refusal on the current response (the page during SSR, or the server function's
+/// response): 403, or 429 with `Retry-After` for a limited client.
 fn answer(err: &AdminError) {
     let Some(response) = use_context::<ResponseOptions>() else { return };
     match err {
