@@ -2,9 +2,9 @@
 # The README's production build, then one smoke run of it (scripts/test.sh runs this, so the documented build
 # cannot rot): `cargo leptos build --release --split --precompress` with content-hashed names into
 # target/site-release, exactly as the README gives it, then the release binary on a free loopback port with that
-# site and a P2P_SECRET, asked for the lobby, a room page, the room's wasm (raw: the wasm magic, and a module
-# Node's WebAssembly accepts; brotli: as sent to browsers, immutable) and its JS (a module Node can parse); then
-# stopped with SIGTERM, which must end it cleanly. Expects scripts/setup.sh to have run (wasm-opt in tools/).
+# site and a P2P_SECRET, asked for the lobby, a room page, the room's wasm (raw: the wasm magic; brotli: as sent
+# to browsers, immutable) and its JS, which Node then loads and lets instantiate that wasm; then stopped with
+# SIGTERM, which must end it cleanly. Expects scripts/setup.sh to have run (wasm-opt in tools/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -58,15 +58,24 @@ JS="$(grep -o '/pkg/p2p-streams\.[A-Za-z0-9_-]*\.js' "$WORK/room.html" | head -n
 
 fetch "$WASM" "$WORK/room.wasm"
 [[ "$(od -An -tx1 -N8 "$WORK/room.wasm" | tr -d ' \n')" == 0061736d01000000 ]] || fail "$WASM is not a wasm module"
-node -e 'WebAssembly.compile(require("fs").readFileSync(process.argv[1])).catch((e) => { console.error(e); process.exit(1); })' \
-  "$WORK/room.wasm" || fail "$WASM does not compile"
 fetch "$WASM" "$WORK/room.wasm.br" -H 'Accept-Encoding: br'
 [[ "$(header content-encoding "$WORK/room.wasm.br")" == br ]] || fail "$WASM is not sent precompressed (brotli)"
 [[ "$(header cache-control "$WORK/room.wasm.br")" == *immutable* ]] || fail "$WASM is not immutable"
 
-fetch "$JS" "$WORK/room.mjs"
-[[ "$(header content-type "$WORK/room.mjs")" == *javascript* ]] || fail "$JS is not served as JavaScript"
-node --check "$WORK/room.mjs" || fail "$JS does not parse"
+# The JS glue and the split loader it imports, as served, loaded by Node as ES modules; the glue then instantiates
+# the served wasm and runs wasm-bindgen's start (which sets up the externref table: where a wasm broken by a
+# wrong wasm-opt fails, e.g. "WebAssembly.Table.set(): Argument 1 is invalid").
+mkdir "$WORK/js" && echo '{"type":"module"}' >"$WORK/js/package.json"
+fetch "$JS" "$WORK/js/${JS#/pkg/}"
+[[ "$(header content-type "$WORK/js/${JS#/pkg/}")" == *javascript* ]] || fail "$JS is not served as JavaScript"
+for module in $(grep -o 'from *"\./[^"/]*\.js"' "$WORK/js/${JS#/pkg/}" | sed 's/.*"\.\/\(.*\)"/\1/' | sort -u); do
+  fetch "/pkg/$module" "$WORK/js/$module"
+done
+node --input-type=module -e '
+  const [glue, wasm] = process.argv.slice(1);
+  const module = await import(glue);
+  module.initSync({ module: (await import("node:fs")).readFileSync(wasm) });
+' "$WORK/js/${JS#/pkg/}" "$WORK/room.wasm" || fail "$JS could not instantiate $WASM"
 log "ok: /, a room page, $WASM ($(stat -c %s "$WORK/room.wasm") bytes, $(stat -c %s "$WORK/room.wasm.br") brotli), $JS"
 
 kill -TERM "$PID"
