@@ -70,13 +70,10 @@ else
   export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site-release}"
   # A given binary was built however its owner built it: hashed only when they say so.
   [[ -n "${BENCH_SERVER_BIN:-}" ]] || export LEPTOS_HASH_FILES="${LEPTOS_HASH_FILES:-true}"
-  if [[ ! -x "$ROOT/bench/tools/node_modules/.bin/wasm-opt" ]]; then
-    log "npm: installing wasm-opt (binaryen 132) for the release wasm"
-    (cd bench/tools && npm ci --no-audit --no-fund --silent)
-  fi
   if [[ -z "${BENCH_SERVER_BIN:-}" ]]; then
     log "building the release server and wasm (LEPTOS_HASH_FILES=true cargo leptos build --release --split --precompress)"
-    PATH="$ROOT/bench/tools/node_modules/.bin:$PATH" cargo leptos build --release --split --precompress
+    # wasm-opt: tools/ (scripts/setup.sh installs it, scripts/env.sh puts it on PATH).
+    cargo leptos build --release --split --precompress
   fi
   CARGO_TARGET_DIR="$LOADGEN_TARGET" cargo build --manifest-path bench/loadgen/Cargo.toml --release --locked -q
 fi

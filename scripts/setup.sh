@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for p2p-streams: installs only what is missing.
-#   scripts/setup.sh          toolchain for building and running the app
+#   scripts/setup.sh          toolchain for building and running the app, and wasm-opt for its production build
 #   scripts/setup.sh --test   also Chromium, redis-server (multi-node tests), the Playwright dependencies, and
 #                             coturn, nftables, iproute2, ping and nc (NAT traversal tests; coturn's system
 #                             service is disabled and stopped)
@@ -86,21 +86,29 @@ if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; the
   fi
 fi
 
+# 4. wasm-opt for release builds (cargo-leptos runs it on the release wasm, and tries to download one when none
+#    is on PATH, which fails offline). Pinned npm binaryen 132 in tools/ (Debian's binaryen 108 silently produces
+#    a wasm that fails in the browser); scripts/env.sh puts tools/node_modules/.bin first on PATH.
+if [[ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ]]; then
+  log "npm: installing wasm-opt (binaryen 132) into tools/ for release builds"
+  (cd "$ROOT/tools" && npm ci --no-audit --no-fund --silent)
+fi
+
 if ((WITH_TEST)); then
-  # 4. Debian's Chromium (never a downloaded browser) and Redis for the multi-node tests.
+  # 5. Debian's Chromium (never a downloaded browser) and Redis for the multi-node tests.
   command -v chromium >/dev/null 2>&1 || apt_install chromium
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
-  # 5. Playwright from npm, without its browser download.
+  # 6. Playwright from npm, without its browser download.
   if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]]; then
     log "npm: installing end2end dependencies"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
-  # 6. PeerJS server, pinned, for the signaling benchmark's smoke run (scripts/bench.sh --smoke).
+  # 7. PeerJS server, pinned, for the signaling benchmark's smoke run (scripts/bench.sh --smoke).
   if [[ ! -f "$ROOT/bench/peerjs/node_modules/peer/package.json" ]]; then
     log "npm: installing PeerJS server for the benchmark smoke"
     (cd "$ROOT/bench/peerjs" && npm ci --no-audit --no-fund)
   fi
-  # 7. NAT traversal tests: Debian's coturn (scripts/coturn.sh starts one on a free loopback port for
+  # 8. NAT traversal tests: Debian's coturn (scripts/coturn.sh starts one on a free loopback port for
   #    turn-coturn.spec.ts; openssl computes the credential of its self-check), nftables and iproute2
   #    (scripts/nat-lab.sh: namespaces, veths, NAT), ping and OpenBSD nc (the lab's reachability check).
   #    apt_install skips installed packages; the coturn package's own service is never wanted.

@@ -48,6 +48,10 @@ cargo leptos build --split
 # recompilation; end2end/tests/hashed-site.spec.ts serves it.
 LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$ROOT/target/site-hashed" LEPTOS_HASH_FILE_NAME="$ROOT/target/site-hashed/hash.txt" \
   cargo leptos build --split
+step "Production build as the README gives it (release, hashed names, precompressed, into target/site-release), served once"
+# The lobby, a room page, its wasm (raw and brotli) and JS from the release binary on a free port, then SIGTERM.
+# A few seconds when nothing changed; a few minutes after a change (the release wasm and server are rebuilt).
+scripts/release-smoke.sh
 step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
 scripts/bench.sh --smoke
 step "TURN benchmark smoke: a few MB relayed by the embedded server and by coturn, natively and in Chromium"

@@ -2,8 +2,10 @@
 //! variables (clap), each documented with its default in `--help`, and a start-up summary that never prints
 //! a secret.
 
+mod admin;
 mod turn;
 
+pub use admin::AdminFlags;
 pub use turn::{TurnFlags, TurnSetup};
 
 use axum::http::HeaderName;
@@ -60,9 +62,6 @@ pub struct Config {
     /// `stun:stun.example.org:3478,turn:turn.example.org:3478|user|pass` [default: none, host candidates only].
     #[arg(long = "ice-servers", env = "P2P_ICE_SERVERS", value_delimiter = ',', hide_env_values = true)]
     pub ice_servers: Vec<String>,
-    /// Token that opens the /admin inspector [default: none, inspector disabled].
-    #[arg(long, env = "P2P_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
     /// Log format (the filter comes from RUST_LOG, default `info`).
     #[arg(long, env = "P2P_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -122,12 +121,15 @@ pub struct Config {
     /// header only].
     #[arg(long, env = "P2P_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// The /admin inspector: its token, session length, guess limit, trusted scheme header.
+    #[command(flatten)]
+    pub admin: AdminFlags,
     /// STUN/TURN: credentials handed out with tickets and the embedded server.
     #[command(flatten)]
     pub turn: TurnFlags,
 }
 
-/// Parses a header name for `--client-ip-header` (case-insensitive).
+/// Parses a header name for `--client-ip-header` and `--client-proto-header` (case-insensitive).
 fn parse_header_name(name: &str) -> Result<HeaderName, String> {
     HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).map_err(|e| format!("{name:?}: {e}"))
 }
@@ -227,7 +229,11 @@ impl Config {
             redis = if self.redis_url.is_some() { "<set>" } else { "none" },
             node_ttl_ms = self.node_ttl_ms,
             ice_servers = ?ice,
-            admin = if self.admin_token.is_some() { "enabled" } else { "disabled" },
+            admin = if self.admin.admin_token.is_some() { "enabled" } else { "disabled" },
+            admin_session_secs = self.admin.admin_session_secs,
+            admin_max_failures = self.admin.admin_max_failures,
+            admin_failure_window_secs = self.admin.admin_failure_window_secs,
+            client_proto_header = ?self.admin.client_proto_header,
             ping_interval = ?signaling.ping_interval,
             ping_timeout = ?signaling.ping_timeout,
             host_ttl = ?signaling.host_ttl,

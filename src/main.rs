@@ -16,7 +16,6 @@ use p2p_streams::server::turn::EmbeddedTurn;
 use p2p_streams::server::{install_metrics, serve, RedisBackend, SignalingServer};
 use p2p_streams::token::TokenSigner;
 use p2p_streams::P2pServer;
-use p2p_streams_demo::admin::AdminToken;
 use p2p_streams_demo::app::{shell, App};
 use p2p_streams_demo::config::{Config, LogFormat, StoreKind};
 use p2p_streams_demo::identity::{join_handler, CookieKey, DemoJoinPolicy};
@@ -163,7 +162,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let admin = AdminToken(config.admin_token.clone());
+    let admin = config.admin.access(config.client_ip_header.clone());
     let metrics = match install_metrics() {
         Ok(handle) => Some(handle),
         Err(err) => {

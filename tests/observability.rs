@@ -17,7 +17,7 @@ use p2p_streams::protocol::{ClientToServer, ErrorCode, LinkState, PeerStatus, Ro
 use p2p_streams::server::metrics::{self as m, PROMETHEUS_CONTENT_TYPE};
 use p2p_streams::server::{install_metrics, SignalingServer};
 use p2p_streams::P2pServer;
-use p2p_streams_demo::admin::AdminToken;
+use p2p_streams_demo::admin::{AdminAccess, AdminOptions, AdminToken};
 use std::net::SocketAddr;
 
 /// The admin token of the admin tests.
@@ -127,7 +127,7 @@ async fn metrics_count_joins_signals_refusals_negotiation_and_bytes() {
 
 /// A server serving the signaling route and every server function, with `admin` as the configured token.
 async fn start_with_server_fns(admin: Option<&str>) -> common::TestServer {
-    let admin = AdminToken(admin.map(str::to_owned));
+    let admin = AdminAccess::new(AdminToken(admin.map(str::to_owned)), AdminOptions::default());
     // The admin server function reads the one `P2pServer` from the context: its signaling route serves the
     // test's sockets (the test server's store, so both see the same sessions).
     let store: std::sync::Arc<dyn p2p_streams::server::SessionStore> =

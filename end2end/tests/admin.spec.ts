@@ -130,6 +130,11 @@ test.describe('admin inspector', () => {
       const cookie = (await context.cookies()).find((c) => c.name === ADMIN_COOKIE);
       expect(cookie?.httpOnly).toBe(true);
       expect(cookie?.sameSite).toBe('Strict');
+      // A session cookie with an expiry (8 hours by default), not Secure over plain HTTP.
+      const hoursLeft = ((cookie?.expires ?? -1) - Date.now() / 1000) / 3600;
+      expect(hoursLeft, 'the cookie expires in about 8 hours').toBeGreaterThan(7.9);
+      expect(hoursLeft).toBeLessThanOrEqual(8);
+      expect(cookie?.secure).toBe(false);
       expect(cookie?.value).not.toContain(ADMIN_TOKEN);
       expect((await admin.page.request.post(ADMIN_FN, { form: {} })).status(), 'the cookie opens the API').toBe(200);
 

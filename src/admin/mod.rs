@@ -5,13 +5,18 @@
 //! - `turn.rs`: the embedded TURN server's live allocations and their list;
 //! - `page.rs`: the [`AdminPage`] component (rendered on the server) and its `Inspector`, a lazy island that
 //!   polls once hydrated;
-//! - `auth.rs` (server only): [`AdminToken`] from the configuration, the `p2p_admin` cookie, constant-time
-//!   checks.
+//! - `access.rs` (server only): [`AdminAccess`], what the server provides in the context: the token, the
+//!   session length, the proxy headers it trusts, and the per-address limit on token guesses; it decides
+//!   logins and calls;
+//! - `auth.rs` (server only): [`AdminToken`] and the signed, expiring session cookie;
+//! - `limit.rs` (server only): the per-address token bucket of wrong guesses.
 //!
 //! Access: with no token configured the inspector is disabled (the page says so, the server function answers
 //! 403). Otherwise open `/admin?token=<token>` once: the server sets an HttpOnly, SameSite=Strict session cookie
-//! (a derivation of the token, never the token) and redirects to `/admin`. Without the cookie, or with a wrong
-//! token, the page shows that access is refused and the server function answers 403.
+//! (an expiry signed with the token, never the token; `Max-Age` 8 hours by default, and refused by the server
+//! after it; `Secure` behind a TLS proxy that says so) and redirects to `/admin`. Without the cookie, or with a
+//! wrong token, the page shows that access is refused and the server function answers 403; after 5 wrong
+//! tokens from one address in a minute (by default) it answers 429 with `Retry-After`, whatever the token.
 //!
 //! Peer states come from each host's last `roster` frame (the host's own view of its star), through
 //! `SignalingServer::live_sessions`.
@@ -20,11 +25,17 @@ mod page;
 mod turn;
 
 #[cfg(feature = "ssr")]
+mod access;
+#[cfg(feature = "ssr")]
 mod auth;
+#[cfg(feature = "ssr")]
+mod limit;
 
 pub use page::AdminPage;
 pub use turn::{AdminAllocation, AdminTurn};
 
+#[cfg(feature = "ssr")]
+pub use access::{AdminAccess, AdminOptions};
 #[cfg(feature = "ssr")]
 pub use auth::{AdminToken, ADMIN_COOKIE};
 
@@ -65,6 +76,12 @@ pub enum AdminError {
     /// No valid admin cookie, or a wrong token (403).
     #[error("admin access refused")]
     Refused,
+    /// Too many wrong tokens from this address: no token is looked at for `retry_after_secs` (429).
+    #[error("too many wrong admin tokens from this address: try again in {retry_after_secs} s")]
+    Limited {
+        /// Seconds until the address may present a token again (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
     /// The session store did not answer (503).
     #[error("the session list is unavailable: {0}")]
     Unavailable(String),
@@ -82,30 +99,27 @@ impl FromServerFnError for AdminError {
 }
 
 /// The live sessions, for a caller holding the admin cookie, or presenting `token` (the `?token=` of the
-/// page's first load). Refusals answer 403, a store failure 503.
+/// page's first load: one guess against the caller's address). Refusals answer 403 (429 with `Retry-After`
+/// for an address out of guesses), a store failure 503.
 #[server(prefix = "/api", endpoint = "admin_sessions")]
 pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
+    access::authorize(token.as_deref())?;
+    snapshot().await
+}
+
+/// The live sessions, for a request already authorized.
+#[cfg(feature = "ssr")]
+async fn snapshot() -> Result<AdminSnapshot, AdminError> {
     use axum::http::StatusCode;
     use p2p_streams::P2pServer;
 
-    let configured = auth::configured();
-    let allowed = match token.as_deref() {
-        Some(token) => configured.check_token(token),
-        None => match use_context::<http::request::Parts>() {
-            Some(parts) => configured.check_cookie(&parts.headers),
-            None => Err(AdminError::Call("request parts missing from the context".into())),
-        },
-    };
-    if let Err(err) = allowed {
-        tracing::info!(reason = %err, with_token = token.is_some(), "admin inspector refused a request");
-        auth::set_status(StatusCode::FORBIDDEN);
-        return Err(err);
-    }
     let server =
         use_context::<P2pServer>().ok_or_else(|| AdminError::Call("P2pServer missing from the context".into()))?;
     let sessions = server.signaling().live_sessions().await.map_err(|err| {
         tracing::error!(%err, "admin inspector could not list sessions");
-        auth::set_status(StatusCode::SERVICE_UNAVAILABLE);
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(StatusCode::SERVICE_UNAVAILABLE);
+        }
         AdminError::Unavailable(err.to_string())
     })?;
     let sessions = sessions
@@ -113,4 +127,16 @@ pub async fn admin_sessions(token: Option<String>) -> Result<AdminSnapshot, Admi
         .map(|s| AdminSession { session_id: s.session_id.0, host: s.host, peers: s.peers, states: s.states })
         .collect();
     Ok(AdminSnapshot { sessions, turn: server.embedded_turn().map(AdminTurn::from) })
+}
+
+/// The page's first answer: during its SSR a `?token=` is one login attempt (a right one sets the cookie and
+/// redirects; the snapshot is rendered all the same) and is not checked a second time by [`admin_sessions`],
+/// so a page load is one guess; without one, the cookie decides.
+pub(crate) async fn first_snapshot(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
+    #[cfg(feature = "ssr")]
+    if let Some(presented) = &token {
+        access::login_from_query(presented)?;
+        return snapshot().await;
+    }
+    admin_sessions(token).await
 }

@@ -1,9 +1,9 @@
 //! The `/admin` page: rendered on the server with the first snapshot (so a refusal is a real 403 page); the
 //! inspector is a lazy island (`Inspector`, a wasm chunk of its own) that, once hydrated, polls
-//! [`admin_sessions`] every second while access holds. All session and
+//! [`super::admin_sessions`] every second while access holds. All session and
 //! peer names are text nodes and attribute values set through the view macro, never HTML.
 
-use super::{admin_sessions, AdminError, AdminSession, AdminSnapshot};
+use super::{first_snapshot, AdminError, AdminSession, AdminSnapshot};
 use crate::app::page_query;
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
@@ -17,12 +17,8 @@ const REFRESH: Duration = Duration::from_secs(1);
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let token = page_query("token");
-    #[cfg(feature = "ssr")]
-    if let Some(token) = &token {
-        super::auth::login_from_query(token);
-    }
-    // Blocking: the server function's status (403) must reach the page's response headers.
-    let snapshot = Resource::new_blocking(|| (), move |_| admin_sessions(token.clone()));
+    // Blocking: the status (303, 403, 429) and headers must reach the page's response.
+    let snapshot = Resource::new_blocking(|| (), move |_| first_snapshot(token.clone()));
     view! {
         <section class="card admin">
             <h1>"Inspector"</h1>
@@ -39,8 +35,9 @@ pub fn AdminPage() -> impl IntoView {
 /// lazy island: its code is a wasm chunk of its own.
 #[island(lazy)]
 fn Inspector(initial: Result<AdminSnapshot, AdminError>) -> impl IntoView {
-    let refused =
-        |answer: &Result<AdminSnapshot, AdminError>| matches!(answer, Err(AdminError::Disabled | AdminError::Refused));
+    let refused = |answer: &Result<AdminSnapshot, AdminError>| {
+        matches!(answer, Err(AdminError::Disabled | AdminError::Refused | AdminError::Limited { .. }))
+    };
     let keep_asking = !refused(&initial);
     let snapshot = RwSignal::new(initial);
     #[cfg(feature = "hydrate")]
@@ -68,11 +65,14 @@ fn Inspector(initial: Result<AdminSnapshot, AdminError>) -> impl IntoView {
         }
         .into_any(),
         Err(AdminError::Refused) => refused_view().into_any(),
+        Err(err @ AdminError::Limited { .. }) => {
+            view! { <p class="banner banner-error" data-testid="admin-limited">{err.to_string()}</p> }.into_any()
+        }
         Err(err) => view! { <p class="banner banner-error" data-testid="admin-error">{err.to_string()}</p> }.into_any(),
     }
 }
 
-/// [`admin_sessions`] from the browser with one `fetch`; its errors come in their own JSON encoding.
+/// [`super::admin_sessions`] from the browser with one `fetch`; its errors come in their own JSON encoding.
 #[cfg(feature = "hydrate")]
 async fn fetch_snapshot(token: Option<String>) -> Result<AdminSnapshot, AdminError> {
     use leptos::server_fn::ServerFn;

@@ -124,6 +124,18 @@ impl HttpResponse {
 
 /// One HTTP/1.1 request over a fresh connection (`Connection: close`), for routes that are not WebSockets.
 pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    http_from(None, addr, method, path, headers, body).await
+}
+
+/// [`http`] from the local IPv4 address `from` when given (e.g. 127.0.0.2: another client address on loopback).
+pub async fn http_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
@@ -131,7 +143,14 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let mut stream = match from {
+            None => TcpStream::connect(addr).await.expect("connect"),
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+                socket.bind(SocketAddr::new(ip, 0)).expect("bind the client address");
+                socket.connect(addr).await.expect("connect")
+            }
+        };
         stream.write_all(request.as_bytes()).await.expect("write request");
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.expect("read response");

@@ -138,7 +138,10 @@ impl Drop for IpSlot {
 
 /// The client's address: from `header` when configured and parseable (the LAST comma-separated entry, the
 /// one a trusted proxy appended), else the TCP peer. IPv4-mapped IPv6 addresses count as their IPv4 address.
-pub(crate) fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, header: Option<&HeaderName>) -> Option<IpAddr> {
+///
+/// The signaling route counts sockets per address with it; an app keying its own per-address limits on it
+/// (with [`SignalingConfig::client_ip_header`](super::SignalingConfig::client_ip_header)) sees the same client.
+pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, header: Option<&HeaderName>) -> Option<IpAddr> {
     let forwarded = header.and_then(|name| {
         let value = headers.get_all(name).iter().next_back()?.to_str().ok()?;
         let last = value.rsplit(',').next()?.trim();

@@ -61,6 +61,7 @@ mod wire;
 pub use cluster::{RedisBackend, RedisOptions};
 pub use config::SignalingConfig;
 pub use error::{PeerError, Reaction, ServerError};
+pub use limits::client_ip;
 pub use metrics::{install_metrics, MetricsError};
 pub use p2p::{P2pServer, P2pServerBuilder, TicketError};
 pub use serve::serve;
