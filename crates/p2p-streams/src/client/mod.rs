@@ -15,6 +15,7 @@ mod fetch;
 mod files;
 mod guest;
 mod host;
+mod lifecycle;
 mod link;
 mod media;
 mod relay;
@@ -152,9 +153,11 @@ pub(crate) struct Inner {
     files: files::Files,
     /// Published media: ours, received, and the room's stream map.
     media: media::Media,
-    /// Closes everything when the page goes away, so peers see the links close at once instead of
-    /// waiting for a heartbeat timeout.
-    on_pagehide: Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
+    /// Leaves the room when the page goes away, so peers see the links close at once instead of waiting for
+    /// a heartbeat timeout; rejoins when the back/forward cache restores the page (`lifecycle.rs`).
+    page: Option<lifecycle::PageListeners>,
+    /// The page is in the back/forward cache: the room was left, and a restore joins it again.
+    suspended: bool,
 }
 
 impl Driver {
@@ -202,7 +205,8 @@ impl Driver {
                 closed: false,
                 files: files::Files::default(),
                 media: media::Media::default(),
-                on_pagehide: None,
+                page: None,
+                suspended: false,
             })
         }));
         shared.weak().with(Inner::restore_log);
@@ -308,7 +312,7 @@ impl Inner {
         }
     }
 
-    /// Stops everything (frame unmounted or page hidden for good).
+    /// Stops everything (frame unmounted, or page gone for good).
     fn shutdown(&mut self) {
         self.save_delivery();
         self.file_close_all();
@@ -317,10 +321,7 @@ impl Inner {
         self.reconnect_timer.take().into_iter().for_each(|h| h.clear());
         self.connect_timer.take().into_iter().for_each(|h| h.clear());
         self.heartbeat.take().into_iter().for_each(|h| h.clear());
-        if let (Some(window), Some(listener)) = (web_sys::window(), self.on_pagehide.take()) {
-            use wasm_bindgen::JsCast;
-            let _ = window.remove_event_listener_with_callback("pagehide", listener.as_ref().unchecked_ref());
-        }
+        self.page.take().into_iter().for_each(lifecycle::PageListeners::remove);
         self.set_state(P2pState::Closed);
         self.closed = true;
     }
