@@ -11,7 +11,7 @@
 import type { CDPSession } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../chromium-args.mjs';
 import { expect, test } from './fixtures';
-import { expectSameLines, type RoomPage } from './pages';
+import { CONNECT_TIMEOUT_MS, expectSameLines, type RoomPage } from './pages';
 
 test.use({
   launchOptions: {
@@ -183,6 +183,28 @@ test('a host restored from the back/forward cache rejoins as a client of the new
   expect(all).toEqual([...caughtUp, alice.lineOf('alice back'), bob.lineOf('bob answers')]);
   await expectRejoinStatuses(alice);
   await bob.expectNoReload();
+});
+
+test('a page restored with an expired join token gets a new one before it rejoins', async ({ peers, room }) => {
+  // Tokens of 3 s are always within the 5 s renewal margin: every new socket needs a renewed one.
+  const [alice, bob] = await peers.join(room, ['alice', 'bob'], 'expires_in_secs=3');
+  for (const p of [alice, bob]) await p.markNoReload();
+  const away = await leave(bob);
+  await alice.expectPeers([{ name: 'alice', host: true }]);
+  await alice.send('missed');
+
+  const renewal = bob.page.waitForRequest((req) => new URL(req.url()).pathname === '/api/p2p_join_token', {
+    timeout: CONNECT_TIMEOUT_MS,
+  });
+  await goBack(away);
+  await expectRestoredFromCache(away);
+  await renewal;
+  await bob.waitConnected();
+  await bob.expectRole('client');
+  await bob.expectLines([alice.lineOf('missed')]);
+  await bob.send('bob after');
+  await alice.expectLines([alice.lineOf('missed'), bob.lineOf('bob after')]);
+  await expectRejoinStatuses(bob);
 });
 
 /**
