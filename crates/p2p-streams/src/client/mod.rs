@@ -16,6 +16,7 @@ mod fetch;
 mod files;
 mod guest;
 mod host;
+mod lifecycle;
 mod link;
 mod media;
 mod relay;
@@ -159,9 +160,11 @@ pub(crate) struct Inner {
     planes: extension::Planes,
     /// File transfers turned on, until their code is in.
     waiting_files: Option<extension::WaitingFiles>,
-    /// Closes everything when the page goes away, so peers see the links close at once instead of
-    /// waiting for a heartbeat timeout.
-    on_pagehide: Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
+    /// Leaves the room when the page goes away, so peers see the links close at once instead of waiting for
+    /// a heartbeat timeout; rejoins when the back/forward cache restores the page (`lifecycle.rs`).
+    page: Option<lifecycle::PageListeners>,
+    /// The page is in the back/forward cache: the room was left, and a restore joins it again.
+    suspended: bool,
 }
 
 impl Driver {
@@ -211,7 +214,8 @@ impl Driver {
                 media: media::Media::default(),
                 planes: extension::Planes::default(),
                 waiting_files: None,
-                on_pagehide: None,
+                page: None,
+                suspended: false,
             })
         }));
         shared.weak().with(Inner::restore_log);
@@ -318,7 +322,7 @@ impl Inner {
         }
     }
 
-    /// Stops everything (frame unmounted or page hidden for good).
+    /// Stops everything (frame unmounted, or page gone for good).
     fn shutdown(&mut self) {
         self.save_delivery();
         self.files_close_all();
@@ -327,10 +331,7 @@ impl Inner {
         self.reconnect_timer.take().into_iter().for_each(|h| h.clear());
         self.connect_timer.take().into_iter().for_each(|h| h.clear());
         self.heartbeat.take().into_iter().for_each(|h| h.clear());
-        if let (Some(window), Some(listener)) = (web_sys::window(), self.on_pagehide.take()) {
-            use wasm_bindgen::JsCast;
-            let _ = window.remove_event_listener_with_callback("pagehide", listener.as_ref().unchecked_ref());
-        }
+        self.page.take().into_iter().for_each(lifecycle::PageListeners::remove);
         self.set_state(P2pState::Closed);
         self.closed = true;
     }

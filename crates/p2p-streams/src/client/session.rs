@@ -15,28 +15,19 @@ use leptos::prelude::{set_interval_with_handle, set_timeout_with_handle};
 use web_sys::RtcIceCandidateInit;
 
 impl Inner {
-    /// First step: report negotiating, start the heartbeat, connect.
+    /// First step: report negotiating, start the heartbeat, follow the page's life cycle, connect.
     pub(crate) fn start(&mut self) {
         browser::mark("p2p:negotiating");
         self.events.push(crate::client::DriverEvent::State(P2pState::Negotiating));
-        let weak = self.weak.clone();
-        self.heartbeat = set_interval_with_handle(move || weak.with(Inner::tick), self.config.heartbeat_interval).ok();
-        self.watch_pagehide();
+        self.start_heartbeat();
+        self.watch_page();
         self.open_signaling();
     }
 
-    /// Closes the links and the socket cleanly when the page is hidden for unload or reload: peers see the
-    /// channel close at once, and the server sees a clean leave (a host's role passes on immediately).
-    fn watch_pagehide(&mut self) {
-        use wasm_bindgen::JsCast;
-        let Some(window) = web_sys::window() else { return };
+    /// Starts the heartbeat and housekeeping tick.
+    pub(crate) fn start_heartbeat(&mut self) {
         let weak = self.weak.clone();
-        let listener = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            weak.with(Inner::shutdown);
-        });
-        if window.add_event_listener_with_callback("pagehide", listener.as_ref().unchecked_ref()).is_ok() {
-            self.on_pagehide = Some(listener);
-        }
+        self.heartbeat = set_interval_with_handle(move || weak.with(Inner::tick), self.config.heartbeat_interval).ok();
     }
 
     /// Opens a new signaling socket (renewing the ticket first when it expired or was refused).

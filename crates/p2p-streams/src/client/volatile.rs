@@ -110,7 +110,7 @@ impl VolatileChannel {
 
 impl Inner {
     /// Client: the host's volatile channel of link `id` arrived.
-    pub(crate) fn on_remote_volatile(&mut self, peer: PeerId, id: u64, channel: RtcDataChannel) {
+    fn on_remote_volatile(&mut self, peer: PeerId, id: u64, channel: RtcDataChannel) {
         let weak = self.weak.clone();
         if let Some(link) = self.links.get_mut(&peer).filter(|l| l.id == id) {
             if let Some(mut old) = link.volatile.replace(VolatileChannel::attach(channel, &peer, id, &weak)) {
@@ -169,7 +169,7 @@ impl Inner {
 
     /// Sends one of our volatile messages: a host to every client, a client to its host. Dropped when there
     /// is no open volatile channel (nothing volatile waits for a link).
-    pub(crate) fn send_volatile(&mut self, payload: Payload) {
+    fn send_volatile(&mut self, payload: Payload) {
         let Some(me) = self.me.clone() else { return };
         match self.role {
             Some(Role::Host) => {

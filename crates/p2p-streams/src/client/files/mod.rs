@@ -126,7 +126,7 @@ pub(crate) struct Files {
 
 impl Inner {
     /// Starts sending `blob` to the room (`AppSend::File`).
-    pub(crate) fn file_send(&mut self, key: FileKey, blob: web_sys::Blob, name: String) {
+    fn file_send(&mut self, key: FileKey, blob: web_sys::Blob, name: String) {
         let (size, mime) = (blob.size() as u64, blob.type_());
         let me = self.me.clone().unwrap_or_else(|| PeerId(String::new()));
         let transfer = FileTransfer {
@@ -169,7 +169,7 @@ impl Inner {
     }
 
     /// Cancels a transfer here (`AppSend::CancelFile`).
-    pub(crate) fn file_cancel(&mut self, key: FileKey) {
+    fn file_cancel(&mut self, key: FileKey) {
         if let Some(at) = self.files.sending.iter().position(|s| s.key == key) {
             let sending = self.files.sending.remove(at);
             let abort = FileFrame::Abort { transfer: sending.number, failed: false }.encode();
@@ -189,7 +189,7 @@ impl Inner {
     }
 
     /// Reads the next slice of every file whose link has room for it.
-    pub(crate) fn file_pump(&mut self) {
+    pub(in crate::client::files) fn file_pump(&mut self) {
         let host = self.role == Some(Role::Host);
         for at in 0..self.files.sending.len() {
             let s = &self.files.sending[at];
@@ -255,7 +255,7 @@ impl Inner {
     }
 
     /// A binary message of the file protocol from `peer` (data chunk or control).
-    pub(crate) fn file_on_message(&mut self, peer: PeerId, message: Vec<u8>) {
+    fn file_on_message(&mut self, peer: PeerId, message: Vec<u8>) {
         if message.first() == Some(&FILE_MAGIC) {
             return match FileChunk::decode(&message) {
                 Ok(chunk) => self.file_on_chunk(&peer, &chunk),

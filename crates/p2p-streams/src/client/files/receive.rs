@@ -135,7 +135,7 @@ impl Inner {
     }
 
     /// Host: acknowledges to each sending client what all its targets took in (when their links have room).
-    pub(crate) fn file_acks(&mut self) {
+    pub(in crate::client::files) fn file_acks(&mut self) {
         let mut acks = Vec::new();
         for ((origin, transfer), relay) in self.files.relays.iter_mut() {
             let room = relay.targets.iter().all(|t| self.links.get(t).is_none_or(|l| l.backlog() < BACKLOG));
@@ -151,7 +151,7 @@ impl Inner {
     }
 
     /// The link to `peer` is gone: the transfers that needed it fail.
-    pub(crate) fn file_link_down(&mut self, peer: &PeerId) {
+    pub(in crate::client::files) fn file_link_down(&mut self, peer: &PeerId) {
         let lost_host = self.role != Some(Role::Host);
         let Files { sending, receiving, relays, .. } = &mut self.files;
         let mut failed: Vec<(FileKey, &str)> = Vec::new();
@@ -180,7 +180,7 @@ impl Inner {
     }
 
     /// The frame closed: every transfer in flight stops here (the links closing tell the other peers).
-    pub(crate) fn file_close_all(&mut self) {
+    pub(in crate::client::files) fn file_close_all(&mut self) {
         let sending = self.files.sending.drain(..).map(|s| s.key);
         let keys: Vec<FileKey> = sending.chain(self.files.receiving.drain().map(|(_, r)| r.key)).collect();
         self.files.relays.clear();

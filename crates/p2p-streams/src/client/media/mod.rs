@@ -95,7 +95,7 @@ fn tracks(stream: &MediaStream) -> Vec<MediaStreamTrack> {
 
 impl Inner {
     /// One request of the app (`use_p2p_media`).
-    pub(crate) fn media_request(&mut self, request: MediaRequest) {
+    fn media_request(&mut self, request: MediaRequest) {
         match request {
             MediaRequest::Publish { stream, kind } => self.media_publish(stream, kind),
             MediaRequest::Unpublish(id) => {
@@ -159,7 +159,7 @@ impl Inner {
     }
 
     /// A media frame on the link to `peer`.
-    pub(crate) fn media_on_frame(&mut self, peer: PeerId, frame: MediaFrame) {
+    fn media_on_frame(&mut self, peer: PeerId, frame: MediaFrame) {
         let host = self.role == Some(Role::Host);
         match frame {
             MediaFrame::Description { offer, sdp } => self.media_on_description(peer, offer, sdp),
@@ -221,7 +221,7 @@ impl Inner {
     }
 
     /// A track arrived on the link to `peer` (link `id`), in `stream`.
-    pub(crate) fn media_on_track(&mut self, peer: PeerId, id: u64, stream: MediaStream) {
+    fn media_on_track(&mut self, peer: PeerId, id: u64, stream: MediaStream) {
         if self.links.get(&peer).is_none_or(|l| l.id != id) {
             return;
         }
@@ -238,7 +238,7 @@ impl Inner {
 
     /// The data channel to `peer` opened: a client (re)publishes its streams to its (new) host, a host sends
     /// the map; both start sending what the link should carry.
-    pub(crate) fn media_link_open(&mut self, peer: PeerId) {
+    fn media_link_open(&mut self, peer: PeerId) {
         let media = match self.role {
             Some(Role::Host) => vec![MediaFrame::Streams { streams: self.media.map.streams().to_vec() }],
             _ => self.media.local.iter().map(|l| MediaFrame::Publish(l.publication.clone())).collect(),
@@ -252,7 +252,7 @@ impl Inner {
     }
 
     /// Host: `peer`'s link is gone (or replaced): its streams leave the room.
-    pub(crate) fn media_peer_gone(&mut self, peer: &PeerId) {
+    fn media_peer_gone(&mut self, peer: &PeerId) {
         self.media.received.retain(|_, (from, _)| from != peer);
         if self.media.map.remove_publisher(peer) {
             self.media_host_changed();
@@ -260,7 +260,7 @@ impl Inner {
     }
 
     /// A new role (host elected, or a client of a new host): the room's streams start over from our own.
-    pub(crate) fn media_new_role(&mut self) {
+    fn media_new_role(&mut self) {
         self.media.received.clear();
         self.media.map.clear();
         if let (Some(Role::Host), Some(me)) = (self.role, self.me.clone()) {
@@ -276,7 +276,7 @@ impl Inner {
     }
 
     /// Client: the link to the host is gone: so are the streams it carried.
-    pub(crate) fn media_host_gone(&mut self) {
+    fn media_host_gone(&mut self) {
         self.media.received.clear();
         self.media.map.clear();
         self.media_report();
@@ -341,7 +341,7 @@ impl Inner {
 
     /// Reports the room's streams (the map, with the media this peer has for each, and its own streams not in
     /// the map yet) to the frame.
-    pub(crate) fn media_report(&mut self) {
+    pub(super) fn media_report(&mut self) {
         let me = self.me.clone().unwrap_or_else(|| PeerId(String::new()));
         let local = |id: &str| self.media.local.iter().find(|l| l.publication.id == id).map(|l| same(&l.stream));
         let mut list: Vec<RoomStream> = (self.media.map.streams().iter())

@@ -87,7 +87,7 @@ async fn set_local(pc: &RtcPeerConnection) -> Result<String, JsValue> {
 impl Inner {
     /// The link to `peer` needs a new offer (tracks added or removed). Before its data channel opens, the
     /// signaling server's negotiation covers it (no tracks are added before then).
-    pub(crate) fn media_negotiation_needed(&mut self, peer: PeerId, id: u64) {
+    pub(super) fn media_negotiation_needed(&mut self, peer: PeerId, id: u64) {
         let Some(link) = self.links.get_mut(&peer).filter(|l| l.id == id && l.open) else { return };
         let Some(media) = link.media.as_mut() else { return };
         media.making_offer = true;
@@ -111,7 +111,7 @@ impl Inner {
 
     /// A renegotiation offer or answer from `peer` (perfect negotiation: an impolite side ignores a colliding
     /// offer, a polite one rolls back its own and answers).
-    pub(crate) fn media_on_description(&mut self, peer: PeerId, offer: bool, sdp: String) {
+    pub(super) fn media_on_description(&mut self, peer: PeerId, offer: bool, sdp: String) {
         let Some(link) = self.links.get(&peer).filter(|l| l.open) else { return };
         let Some(media) = link.media.as_ref() else { return };
         let stable = link.pc.signaling_state() == RtcSignalingState::Stable;

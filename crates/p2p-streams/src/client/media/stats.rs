@@ -47,7 +47,7 @@ fn bytes_sent(report: &JsValue) -> f64 {
 
 impl Inner {
     /// Host, every tick: measures the uplink of every link that sends media.
-    pub(crate) fn media_measure_uplink(&mut self) {
+    pub(super) fn media_measure_uplink(&mut self) {
         if self.role != Some(Role::Host) || self.media.uplink.measuring {
             return;
         }
