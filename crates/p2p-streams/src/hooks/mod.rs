@@ -69,7 +69,8 @@ pub enum P2pState {
     Connecting,
     /// Data channel to the host open (the host: registered as host).
     Connected,
-    /// The link to the host was lost; reconnecting on its own.
+    /// The link to the host was lost; reconnecting on its own. Also the state of a page kept in the browser's
+    /// back/forward cache: it left the room, and rejoins when restored.
     Disconnected,
     /// The frame was closed (unmounted, or [`P2p::close`]).
     Closed,
