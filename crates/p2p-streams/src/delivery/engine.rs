@@ -6,8 +6,15 @@
 //! it ordered for this client). The client answers with `History` (what it holds beyond the host's tips),
 //! `Resume` (its own tips) and a resend of its unacknowledged messages. The host merges the history,
 //! replays what the client lacks and reports what it pruned as a `Gap`.
+//!
+//! Entries are sealed by their host (`seal.rs`): the host hands out only sealed entries (after [`Delivery::seal`]),
+//! the certificates they need come first (`Certs`), and every entry taken from another peer is checked first;
+//! a forged one is refused and reported ([`Delivered::Forged`]).
 
-use super::{DirectMessage, Directs, Entry, HistoryLimits, Merged, Outbox, Payload, Pos, Sequencer, SessionLog, Tips};
+use super::{
+    DirectMessage, Directs, Entry, EpochCert, Forgery, HistoryLimits, Merged, Outbox, Payload, Pos, SealCheck,
+    Sequencer, SessionLog, Tips, Verdict,
+};
 use crate::protocol::{PeerFrame, PeerId};
 use std::collections::{HashMap, HashSet};
 
@@ -35,6 +42,8 @@ pub enum Delivered {
         /// Its target.
         to: PeerId,
     },
+    /// An entry handed over by another peer whose seal did not verify: refused, never shown.
+    Forged(Forgery),
 }
 
 /// One peer's delivery state: its log, its outbox and, while hosting, its sequencer.
@@ -108,9 +117,15 @@ impl Delivery {
     }
 
     /// Becomes the host: a new epoch, and our own unacknowledged messages are ordered at once. Returns the
-    /// entries to broadcast.
-    pub fn start_hosting(&mut self, random: u32, now_ms: f64) -> Vec<Entry> {
-        self.sequencer = Some(Sequencer::new(self.log.tips(), random));
+    /// entries to seal and broadcast. The epoch's tag is `cert`'s (the server's grant); without one (no grant)
+    /// it is `random`, and what this host orders cannot be sealed, so it never leaves this epoch's peers.
+    pub fn start_hosting(&mut self, cert: Option<EpochCert>, random: u32, now_ms: f64) -> Vec<Entry> {
+        self.requeue_unsealed();
+        let tag = cert.as_ref().map_or(random, |c| c.tag);
+        if let Some(cert) = cert {
+            self.log.add_cert(cert);
+        }
+        self.sequencer = Some(Sequencer::new(self.log.tips(), tag));
         self.sent_upto = None;
         self.resumed.clear();
         self.reported.clear();
@@ -151,6 +166,51 @@ impl Delivery {
         Some(PeerFrame::Send { seq, payload, bytes })
     }
 
+    /// Host: `entry`, which we ordered, sealed with `sig`. Returns the sealed entry to broadcast, or `None`
+    /// when we no longer host its epoch.
+    pub fn seal(&mut self, entry: Entry, sig: super::Bytes) -> Option<Entry> {
+        if self.sequencer.as_ref().is_none_or(|s| s.epoch() != entry.epoch) {
+            return None;
+        }
+        self.log.seal(entry.pos(), &entry.id(), sig.clone());
+        Some(Entry { sig: Some(sig), ..entry })
+    }
+
+    /// The certificates of the epochs of `entries`: a `Certs` frame to send before them (`None` if none).
+    pub fn certs_for(&self, entries: &[Entry]) -> Option<PeerFrame> {
+        let certs = self.log.certs_for(entries);
+        (!certs.is_empty()).then_some(PeerFrame::Certs { certs })
+    }
+
+    /// Our entries that were never sealed (a host page that went away first) leave the log: no other peer
+    /// has them. Our own messages among them go back to the outbox, to be ordered again.
+    fn requeue_unsealed(&mut self) {
+        for entry in self.log.take_unsealed() {
+            if entry.from == self.me {
+                let seq = entry.seq;
+                self.outbox.requeue(seq, entry.content());
+            }
+        }
+    }
+
+    /// Keeps every certificate of `certs` the epoch authority issued.
+    fn take_certs(&mut self, certs: Vec<EpochCert>, check: &dyn SealCheck) {
+        for cert in certs.into_iter().filter(|c| check.cert_valid(c)) {
+            self.log.add_cert(cert);
+        }
+    }
+
+    /// Checks the seal of an entry another peer handed over.
+    fn verdict(&self, entry: &Entry, check: &dyn SealCheck) -> Verdict {
+        if entry.sig.is_none() {
+            return Verdict::Unsealed;
+        }
+        match self.log.cert(entry.epoch) {
+            Some(cert) if check.entry_valid(entry, cert) => Verdict::Sealed,
+            _ => Verdict::Forged,
+        }
+    }
+
     fn order(&mut self, from: PeerId, seq: u64, payload: Payload, now_ms: f64) -> Option<Entry> {
         let sequencer = self.sequencer.as_mut()?;
         let entry = self.log.order(from, seq, payload, sequencer, now_ms)?;
@@ -174,12 +234,29 @@ impl Delivery {
         self.order(from, seq, payload, now_ms)
     }
 
-    /// Host: history client `peer` reported (everything it holds). Returns the entries every resumed client
-    /// must take (new here, or moved to an earlier position) and the ones only the reporter must take (it
-    /// holds them at a later position than this log).
-    pub fn on_history(&mut self, peer: &PeerId, entries: Vec<Entry>, now_ms: f64) -> (Vec<Entry>, Vec<Entry>) {
+    /// Host: history client `peer` reported (everything it holds), with the certificates of its epochs.
+    /// Returns the entries every resumed client must take (new here, or moved to an earlier position) and
+    /// the ones only the reporter must take (it holds them at a later position than this log). An entry
+    /// whose seal does not verify is refused and reported as `peer`'s forgery; an unsealed one is ignored.
+    pub fn on_history(
+        &mut self,
+        peer: &PeerId,
+        entries: Vec<Entry>,
+        certs: Vec<EpochCert>,
+        now_ms: f64,
+        check: &dyn SealCheck,
+    ) -> (Vec<Entry>, Vec<Entry>) {
+        self.take_certs(certs, check);
         let (mut everyone, mut reporter) = (Vec::new(), Vec::new());
         for entry in entries {
+            match self.verdict(&entry, check) {
+                Verdict::Sealed => {}
+                Verdict::Unsealed => continue,
+                Verdict::Forged => {
+                    self.events.push(Delivered::Forged(Forgery::of(peer, &entry)));
+                    continue;
+                }
+            }
             self.reported.entry(peer.clone()).or_default().insert(entry.id(), entry.pos());
             match self.log.merge(entry.clone(), now_ms) {
                 Merged::Added => {
@@ -190,7 +267,9 @@ impl Delivery {
                     self.events.push(Delivered::Message { entry: entry.clone(), fresh: false });
                     everyone.push(entry);
                 }
-                Merged::Earlier(ours) => reporter.push(ours),
+                // Not an entry we are still sealing: the reporter gets that one live or in its replay.
+                Merged::Earlier(ours) if ours.sig.is_some() => reporter.push(ours),
+                Merged::Earlier(_) => {}
                 Merged::Same | Merged::Refused => {}
             }
         }
@@ -204,8 +283,11 @@ impl Delivery {
         self.resumed.insert(peer.clone());
         let reported = self.reported.remove(peer).unwrap_or_default();
         let tips: Tips = tips.iter().copied().collect();
-        let mut frames: Vec<_> =
-            self.log.iter().filter(|e| reported.get(&e.id()) != Some(&e.pos())).cloned().map(PeerFrame::Data).collect();
+        let certs: Vec<EpochCert> = self.log.certs().cloned().collect();
+        let mut frames: Vec<_> = (!certs.is_empty()).then_some(PeerFrame::Certs { certs }).into_iter().collect();
+        // Entries still being sealed come live instead: this client is resumed from now on.
+        let replay = self.log.iter().filter(|e| e.sig.is_some() && reported.get(&e.id()) != Some(&e.pos()));
+        frames.extend(replay.cloned().map(PeerFrame::Data));
         let missed = if tips.is_empty() { 0 } else { self.log.missed(&tips) };
         if missed > 0 {
             frames.push(PeerFrame::Gap { missed });
@@ -225,19 +307,21 @@ impl Delivery {
     /// holds them in its own log: if this host dies before replaying them, the next host gets them again.
     pub fn on_hello(&mut self, acked: u64) -> Vec<PeerFrame> {
         self.sequencer = None;
+        self.requeue_unsealed();
         let mut frames = Vec::new();
         let (mut chunk, mut size) = (Vec::new(), 0);
         for entry in self.log.iter().cloned() {
             let len = serde_json::to_string(&entry).map_or(0, |s| s.len());
             if !chunk.is_empty() && size + len > HISTORY_CHUNK_BYTES {
-                frames.push(PeerFrame::History { entries: std::mem::take(&mut chunk) });
+                let entries = std::mem::take(&mut chunk);
+                frames.push(PeerFrame::History { certs: self.log.certs_for(&entries), entries });
                 size = 0;
             }
             size += len;
             chunk.push(entry);
         }
         if !chunk.is_empty() {
-            frames.push(PeerFrame::History { entries: chunk });
+            frames.push(PeerFrame::History { certs: self.log.certs_for(&chunk), entries: chunk });
         }
         frames.push(PeerFrame::Resume { tips: pairs(self.log.tips()) });
         let mut sent = acked;
@@ -254,8 +338,18 @@ impl Delivery {
         frames
     }
 
-    /// Client: an entry in the host's order.
-    pub fn on_data(&mut self, entry: Entry, now_ms: f64) {
+    /// Client: certificates the host sent ahead of entries of their epochs.
+    pub fn on_certs(&mut self, certs: Vec<EpochCert>, check: &dyn SealCheck) {
+        self.take_certs(certs, check);
+    }
+
+    /// Client: an entry in the host's order, from `host`. Its seal must verify (a host only hands out sealed
+    /// entries): otherwise it is refused and reported as `host`'s forgery.
+    pub fn on_data(&mut self, host: &PeerId, entry: Entry, now_ms: f64, check: &dyn SealCheck) {
+        if self.verdict(&entry, check) != Verdict::Sealed {
+            self.events.push(Delivered::Forged(Forgery::of(host, &entry)));
+            return;
+        }
         if entry.from == self.me {
             self.outbox.ack(entry.seq);
         }

@@ -3,6 +3,11 @@
 //! reload from their persisted state, and the host dies or reloads (a survivor takes over). After every run,
 //! each survivor's log must hold the same ids in the same order, each once, including every message a
 //! survivor sent and every message a survivor ever held (the dead hosts' included).
+//!
+//! Every host seals what it orders with the epoch key the server would grant it (the real `p256` code) and
+//! every peer checks what it takes. In the second property, one client is malicious: each `History` it
+//! sends carries a forged entry of a former epoch, attributed to another peer. No survivor may ever hold
+//! one, every host that reads one must report that client, and no honest peer may be reported.
 
 use super::*;
 use crate::protocol::{PeerFrame, PeerId};
@@ -36,6 +41,8 @@ struct Peer {
     engine: Delivery,
     /// Every id this peer ever held.
     seen: HashSet<(PeerId, u64)>,
+    /// The malicious client's grants, from when it hosted (it keeps the keys).
+    grants: Vec<EpochGrant>,
     linked: bool,
     to_client: VecDeque<PeerFrame>,
     to_host: VecDeque<PeerFrame>,
@@ -47,6 +54,15 @@ struct Net {
     sent: Vec<(PeerId, u64)>,
     clock: f64,
     random: u32,
+    authority: EpochAuthority,
+    check: NativeCheck,
+    /// The current host's epoch key.
+    sealer: Option<NativeSealer>,
+    /// The malicious client, if any: its `History` frames carry a forged entry.
+    forger: Option<usize>,
+    /// Forged entries a host read, and the reports: (reporter, reported peer).
+    forged_read: usize,
+    reports: Vec<(usize, PeerId)>,
 }
 
 fn id(i: usize) -> PeerId {
@@ -62,9 +78,64 @@ impl Net {
                 Some(Peer { engine, ..blank() })
             })
             .collect();
-        let mut net = Net { peers, host: 0, sent: Vec::new(), clock: 0.0, random: 1 };
+        let authority = EpochAuthority::derive(b"test secret", "room").expect("authority");
+        let check = NativeCheck::new("room", &authority.public_key());
+        let mut net = Net {
+            peers,
+            host: 0,
+            sent: Vec::new(),
+            clock: 0.0,
+            random: 1,
+            authority,
+            check,
+            sealer: None,
+            forger: None,
+            forged_read: 0,
+            reports: Vec::new(),
+        };
         net.crown(0);
         net
+    }
+
+    /// The current host seals what it ordered.
+    fn seal(&mut self, entries: Vec<Entry>) -> Vec<PeerFrame> {
+        let (Some(sealer), Some(host)) = (self.sealer.as_ref(), self.peers[self.host].as_mut()) else { return vec![] };
+        let sealed = entries.into_iter().filter_map(|e| {
+            let sig = sealer.seal(&e);
+            host.engine.seal(e, sig)
+        });
+        sealed.map(PeerFrame::Data).collect()
+    }
+
+    /// A `History` frame with a forged entry of a former epoch (not `current`), attributed to another peer,
+    /// sealed in one of three ways that cannot verify: with the forger's own former epoch key (if it ever
+    /// hosted), with a key of its own under a certificate of its own, or with a real entry's seal. Not of an
+    /// epoch the forger hosted: a host can seal anything in its own epoch (docs/reliability.md says so).
+    fn forge(&self, forger: usize, current: u64, count: usize) -> Option<PeerFrame> {
+        let peer = self.peers[forger].as_ref()?;
+        let hosted = |epoch: u64| peer.grants.iter().any(|g| g.cert.covers(epoch));
+        let mut former = peer.engine.log().iter().filter(|e| e.from != id(forger) && e.epoch != current);
+        let real = former.find(|e| !hosted(e.epoch))?.clone();
+        let mut fake = Entry {
+            from: real.from.clone(),
+            seq: 1_000_000 + count as u64,
+            index: real.index + 1_000,
+            payload: serde_json::json!("forged"),
+            ..real.clone()
+        };
+        let mut certs: Vec<EpochCert> = peer.engine.log().certs().cloned().collect();
+        let own_key = peer.grants.last().and_then(|g| NativeSealer::new(g).ok());
+        fake.sig = match (count % 3, own_key) {
+            (0, Some(own_key)) => Some(own_key.seal(&fake)),
+            (1, _) => {
+                let rogue =
+                    EpochAuthority::derive(b"the forger's own secret", "room").ok()?.grant(tag_of(real.epoch)).ok()?;
+                certs.insert(0, rogue.cert.clone());
+                Some(NativeSealer::new(&rogue).ok()?.seal(&fake))
+            }
+            _ => real.sig.clone(),
+        };
+        Some(PeerFrame::History { entries: vec![fake], certs })
     }
 
     fn alive(&self) -> Vec<usize> {
@@ -79,8 +150,26 @@ impl Net {
         peer.linked = false;
         peer.to_client.clear();
         peer.to_host.clear();
+        let grant = self.authority.grant(random).expect("grant");
         // No client is linked yet: the entries reach them through Resume.
-        let _ = peer.engine.start_hosting(random, now);
+        let ordered = peer.engine.start_hosting(Some(grant.cert.clone()), random, now);
+        if Some(h) == self.forger {
+            peer.grants.push(grant.clone());
+        }
+        self.sealer = NativeSealer::new(&grant).ok();
+        let _ = self.seal(ordered);
+    }
+
+    /// Takes every peer's events: forgery reports are recorded.
+    fn collect_reports(&mut self) {
+        for (i, peer) in self.peers.iter_mut().enumerate() {
+            let Some(peer) = peer.as_mut() else { continue };
+            for event in peer.engine.take_events() {
+                if let Delivered::Forged(forgery) = event {
+                    self.reports.push((i, forgery.by));
+                }
+            }
+        }
     }
 
     fn broadcast(&mut self, frames: Vec<PeerFrame>) {
@@ -109,7 +198,10 @@ impl Net {
                     Payload::Bytes(count.to_le_bytes().to_vec())
                 };
                 match peer.engine.send(payload, now) {
-                    Some(frame @ PeerFrame::Data(_)) => self.broadcast(vec![frame]),
+                    Some(PeerFrame::Data(entry)) => {
+                        let frames = self.seal(vec![entry]);
+                        self.broadcast(frames);
+                    }
                     Some(frame) => peer.to_host.push_back(frame),
                     None => {}
                 }
@@ -123,7 +215,8 @@ impl Net {
                     host.engine.forget(&id(i % n));
                 }
                 if let Some(peer) = self.peers[i % n].as_mut() {
-                    *peer = Peer { engine: peer.engine.clone(), seen: std::mem::take(&mut peer.seen), ..blank() };
+                    let (seen, grants) = (std::mem::take(&mut peer.seen), std::mem::take(&mut peer.grants));
+                    *peer = Peer { engine: peer.engine.clone(), seen, grants, ..blank() };
                     peer.engine.link_down();
                 }
             }
@@ -150,6 +243,7 @@ impl Net {
         for peer in self.peers.iter_mut().flatten() {
             peer.seen.extend(peer.engine.log().iter().map(Entry::id));
         }
+        self.collect_reports();
     }
 
     fn connect(&mut self, i: usize) {
@@ -169,8 +263,8 @@ impl Net {
         // The page saves both on `pagehide`, so a reload starts from the state it left.
         let log = SessionLog::restore(peer.engine.log().snapshot(), limits, self.clock);
         let outbox = Outbox::restore(peer.engine.outbox().snapshot());
-        let seen = std::mem::take(&mut peer.seen);
-        *peer = Peer { engine: Delivery::new(id(i), log, outbox), seen, ..blank() };
+        let (seen, grants) = (std::mem::take(&mut peer.seen), std::mem::take(&mut peer.grants));
+        *peer = Peer { engine: Delivery::new(id(i), log, outbox), seen, grants, ..blank() };
     }
 
     /// Client `i` -> host.
@@ -181,13 +275,20 @@ impl Net {
         match frame {
             PeerFrame::Send { seq, payload, bytes } => {
                 let out = host.engine.on_send(id(i), seq, Payload::from_parts(payload, bytes), now);
-                self.broadcast(out.into_iter().map(PeerFrame::Data).collect());
+                let frames = self.seal(out.into_iter().collect());
+                self.broadcast(frames);
             }
-            PeerFrame::History { entries } => {
-                let (everyone, reporter) = host.engine.on_history(&id(i), entries, now);
-                self.broadcast(everyone.into_iter().map(PeerFrame::Data).collect());
+            PeerFrame::History { entries, certs } => {
+                self.forged_read += entries.iter().filter(|e| e.seq >= 1_000_000).count();
+                let (everyone, reporter) = host.engine.on_history(&id(i), entries, certs, now, &self.check);
+                let with_certs = |engine: &Delivery, entries: Vec<Entry>| {
+                    let certs = engine.certs_for(&entries);
+                    certs.into_iter().chain(entries.into_iter().map(PeerFrame::Data)).collect::<Vec<_>>()
+                };
+                let (everyone, reporter) = (with_certs(&host.engine, everyone), with_certs(&host.engine, reporter));
+                self.broadcast(everyone);
                 if let Some(peer) = self.peers[i].as_mut() {
-                    peer.to_client.extend(reporter.into_iter().map(PeerFrame::Data));
+                    peer.to_client.extend(reporter);
                 }
             }
             PeerFrame::Resume { tips } => {
@@ -202,14 +303,23 @@ impl Net {
 
     /// Host -> client `i`.
     fn deliver_down(&mut self, i: usize, now: f64) {
+        let forged = match self.peers[i].as_ref().and_then(|p| p.to_client.front()) {
+            Some(PeerFrame::Hello { epoch, .. }) if self.forger == Some(i) => {
+                self.forge(i, *epoch, self.reports.len() + self.forged_read)
+            }
+            _ => None,
+        };
+        let host = id(self.host);
         let Some(peer) = self.peers[i].as_mut() else { return };
         let Some(frame) = peer.to_client.pop_front() else { return };
         match frame {
             PeerFrame::Hello { acked, .. } => {
-                let frames = peer.engine.on_hello(acked);
+                let mut frames = peer.engine.on_hello(acked);
+                frames.splice(0..0, forged);
                 peer.to_host.extend(frames);
             }
-            PeerFrame::Data(entry) => peer.engine.on_data(entry, now),
+            PeerFrame::Data(entry) => peer.engine.on_data(&host, entry, now, &self.check),
+            PeerFrame::Certs { certs } => peer.engine.on_certs(certs, &self.check),
             PeerFrame::Gap { missed } => peer.engine.on_gap(missed),
             other => panic!("host sent {other:?}"),
         }
@@ -244,39 +354,88 @@ fn blank() -> Peer {
     Peer {
         engine: Delivery::fresh(PeerId(String::new()), HistoryLimits::default()),
         seen: HashSet::new(),
+        grants: Vec::new(),
         linked: false,
         to_client: VecDeque::new(),
         to_host: VecDeque::new(),
     }
 }
 
+/// Runs `ops` (with `forger` malicious), settles, and checks that the survivors converged.
+fn run(ops: Vec<Op>, forger: Option<usize>) -> Result<Net, TestCaseError> {
+    let mut net = Net::new(5);
+    net.forger = forger;
+    for op in ops {
+        net.apply(op);
+    }
+    net.settle();
+    net.collect_reports();
+    let alive = net.alive();
+    let logs: Vec<Vec<(PeerId, u64)>> = alive
+        .iter()
+        .map(|i| net.peers[*i].as_ref().map(|p| p.engine.log().iter().map(Entry::id).collect()).unwrap_or_default())
+        .collect();
+    for (log, i) in logs.iter().zip(&alive) {
+        prop_assert_eq!(log, &logs[0], "peer {} differs from peer {}", i, alive[0]);
+    }
+    let unique: HashSet<_> = logs[0].iter().cloned().collect();
+    prop_assert_eq!(unique.len(), logs[0].len(), "an id appears twice");
+    for sent in net.sent.iter().filter(|(from, _)| alive.iter().any(|i| id(*i) == *from)) {
+        prop_assert!(unique.contains(sent), "{:?} sent by a survivor is missing", sent);
+    }
+    for i in &alive {
+        let seen = net.peers[*i].as_ref().map(|p| p.seen.clone()).unwrap_or_default();
+        prop_assert!(seen.is_subset(&unique), "peer {} once held a message that was lost", i);
+        prop_assert!(
+            net.peers[*i].as_ref().is_some_and(|p| p.engine.outbox().is_empty()),
+            "peer {} has unacked messages",
+            i
+        );
+    }
+    Ok(net)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn survivors_converge_to_one_log_with_every_survivor_message_once(ops in prop::collection::vec(op(), 1..250)) {
-        let mut net = Net::new(5);
-        for op in ops {
-            net.apply(op);
+        let net = run(ops, None)?;
+        prop_assert!(net.reports.is_empty(), "an honest peer was reported: {:?}", net.reports);
+    }
+
+    #[test]
+    fn a_forged_history_entry_reaches_no_survivor_and_its_forger_is_reported(
+        ops in prop::collection::vec(op(), 1..250),
+    ) {
+        let net = run(ops, Some(4))?;
+        for i in net.alive() {
+            let log = net.peers[i].as_ref().map(|p| p.engine.log().iter().map(Entry::id).collect::<Vec<_>>());
+            prop_assert!(log.unwrap_or_default().iter().all(|(_, seq)| *seq < 1_000_000), "peer {} holds a forgery", i);
         }
-        net.settle();
-        let alive = net.alive();
-        let logs: Vec<Vec<(PeerId, u64)>> = alive
-            .iter()
-            .map(|i| net.peers[*i].as_ref().map(|p| p.engine.log().iter().map(Entry::id).collect()).unwrap_or_default())
-            .collect();
-        for (log, i) in logs.iter().zip(&alive) {
-            prop_assert_eq!(log, &logs[0], "peer {} differs from peer {}", i, alive[0]);
-        }
-        let unique: HashSet<_> = logs[0].iter().cloned().collect();
-        prop_assert_eq!(unique.len(), logs[0].len(), "an id appears twice");
-        for sent in net.sent.iter().filter(|(from, _)| alive.iter().any(|i| id(*i) == *from)) {
-            prop_assert!(unique.contains(sent), "{:?} sent by a survivor is missing", sent);
-        }
-        for i in &alive {
-            let seen = net.peers[*i].as_ref().map(|p| p.seen.clone()).unwrap_or_default();
-            prop_assert!(seen.is_subset(&unique), "peer {} once held a message that was lost", i);
-            prop_assert!(net.peers[*i].as_ref().is_some_and(|p| p.engine.outbox().is_empty()), "peer {} has unacked messages", i);
-        }
+        prop_assert!(net.reports.iter().all(|(_, by)| *by == id(4)), "an honest peer was reported: {:?}", net.reports);
+        prop_assert_eq!(net.reports.len(), net.forged_read, "every forged entry a host read is reported");
+    }
+}
+
+#[test]
+fn after_a_migration_the_new_host_refuses_and_reports_a_forged_former_epoch_entry() {
+    let mut net = Net::new(5);
+    net.forger = Some(4);
+    for op in [Op::Send(0), Op::Send(1), Op::Send(2), Op::Send(4)] {
+        net.apply(op);
+    }
+    net.settle();
+    assert_eq!(net.forged_read, 0, "no former epoch yet");
+    net.apply(Op::KillHost(0));
+    net.settle();
+    net.collect_reports();
+    assert!(net.forged_read >= 1, "the forger reported a forged entry to the new host");
+    assert_eq!(net.reports.len(), net.forged_read);
+    assert!(net.reports.iter().all(|(reporter, by)| *reporter == net.host && *by == id(4)));
+    for i in net.alive() {
+        let log: Vec<_> = net.peers[i].as_ref().map(|p| p.engine.log().iter().map(Entry::id).collect()).unwrap();
+        assert_eq!(log.len(), 4, "peer {i} holds the four real messages, and nothing else");
+        assert!(log.iter().all(|(_, seq)| *seq < 1_000_000));
     }
 }

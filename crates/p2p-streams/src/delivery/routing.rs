@@ -111,7 +111,7 @@ mod tests {
             Delivery::fresh(peer("h"), HistoryLimits::default()),
             Delivery::fresh(peer("c"), HistoryLimits::default()),
         );
-        host.start_hosting(1, 0.0);
+        host.start_hosting(None, 1, 0.0);
         let Some(PeerFrame::Hello { acked, .. }) = host.hello(&peer("c")) else { panic!("no hello") };
         client.on_hello(acked);
         host.on_resume(&peer("c"), &[]);
@@ -160,7 +160,7 @@ mod tests {
     fn a_client_that_becomes_host_hands_its_pending_direct_messages_to_their_target() {
         let mut heir = Delivery::fresh(peer("c"), HistoryLimits::default());
         heir.send_to(peer("d"), Payload::Json("later".into()));
-        heir.start_hosting(2, 0.0);
+        heir.start_hosting(None, 2, 0.0);
         heir.hello(&peer("d"));
         let frames = heir.on_resume(&peer("d"), &[]);
         assert!(frames.iter().any(|f| matches!(f, PeerFrame::Direct { from, .. } if *from == peer("c"))));
