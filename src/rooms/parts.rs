@@ -104,18 +104,32 @@ fn banners(state: P2pState, missed: u64, dropped: u64, error: Option<String>) ->
 }
 
 /// Banners: reconnecting to a host, a history gap (messages the host could no longer replay), messages
-/// this host dropped, and a fatal error.
+/// this host dropped, a fatal error, and forged history this peer refused.
 #[component]
 pub fn ConnectionBanners() -> impl IntoView {
     let p2p = frame();
     let shown =
         move || banners(p2p.state.get(), p2p.missed_messages.get(), p2p.dropped_messages.get(), p2p.error.get());
+    // Entries this peer refused as forged (their host's seal did not verify), and who handed them over.
+    let forged = move || {
+        let forgeries = p2p.forgeries.get();
+        let mut forgers: Vec<String> = forgeries.iter().map(|f| f.by.user().to_owned()).collect();
+        forgers.dedup();
+        (!forgeries.is_empty()).then(|| (forgeries.len().to_string(), forgers.join(",")))
+    };
     view! {
         <For each=shown key=|b| b.clone() let:b>
             <div class=b.class data-testid=b.testid data-missed=b.missed data-dropped=b.dropped role=b.role>
                 {b.text}
             </div>
         </For>
+        {move || forged().map(|(count, forgers)| {
+            let text = format!("Refused {count} forged history message(s) from {forgers}.");
+            view! {
+                <div class="banner banner-error" data-testid="forged-history" data-forged=count
+                    data-forgers=forgers role="alert">{text}</div>
+            }
+        })}
     }
 }
 

@@ -1,0 +1,118 @@
+//! WebCrypto for sealed history (`hydrate` only): ECDSA P-256 / SHA-256 keys, seals and checks through
+//! `crypto.subtle`, and [`Verified`], the answers it gave, which the pure delivery engine reads through
+//! `SealCheck`. Public keys are imported once per key and kept ([`Keys`]).
+
+use crate::delivery::{Bytes, Entry, EpochCert, SealCheck};
+use crate::protocol::PeerId;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, EcKeyImportParams, EcdsaParams, SubtleCrypto};
+
+fn subtle() -> Result<SubtleCrypto, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    Ok(window.crypto()?.subtle())
+}
+
+fn p256() -> EcKeyImportParams {
+    let params = EcKeyImportParams::new("ECDSA");
+    params.set_named_curve("P-256");
+    params
+}
+
+fn ecdsa() -> EcdsaParams {
+    EcdsaParams::new_with_str("ECDSA", "SHA-256")
+}
+
+async fn import(format: &str, data: &[u8], usage: &str) -> Result<CryptoKey, JsValue> {
+    let data = js_sys::Uint8Array::from(data);
+    let usages = js_sys::Array::of1(&JsValue::from_str(usage));
+    let promise = subtle()?.import_key_with_object(format, &data, &p256(), false, &usages)?;
+    JsFuture::from(promise).await?.dyn_into()
+}
+
+/// An epoch's private key (PKCS#8 DER, from the server's grant), for sealing.
+pub(crate) async fn import_secret(pkcs8: &[u8]) -> Result<CryptoKey, JsValue> {
+    import("pkcs8", pkcs8, "sign").await
+}
+
+/// The seal of `message` with `key`: ECDSA P-256 / SHA-256, r || s (the form `p256` reads too). The
+/// signing starts at once (WebCrypto works in parallel); the future only waits for it.
+pub(crate) fn sign(key: &CryptoKey, message: &[u8]) -> impl std::future::Future<Output = Result<Bytes, JsValue>> {
+    let promise = subtle().and_then(|s| s.sign_with_object_and_u8_array(&ecdsa(), key, message));
+    async move {
+        let buffer = JsFuture::from(promise?).await?;
+        Ok(Bytes(js_sys::Uint8Array::new(&buffer).to_vec()))
+    }
+}
+
+async fn verify(key: &CryptoKey, message: &[u8], sig: &[u8]) -> bool {
+    let Ok(promise) =
+        subtle().and_then(|s| s.verify_with_object_and_u8_array_and_u8_array(&ecdsa(), key, sig, message))
+    else {
+        return false;
+    };
+    JsFuture::from(promise).await.is_ok_and(|ok| ok.as_bool() == Some(true))
+}
+
+/// Imported public keys (raw SEC1 points), by their bytes: the authority's and each epoch's.
+#[derive(Clone, Default)]
+pub(crate) struct Keys(Rc<RefCell<HashMap<Vec<u8>, CryptoKey>>>);
+
+impl Keys {
+    async fn public(&self, raw: &[u8]) -> Option<CryptoKey> {
+        if let Some(key) = self.0.borrow().get(raw) {
+            return Some(key.clone());
+        }
+        let key = import("raw", raw, "verify").await.ok()?;
+        self.0.borrow_mut().insert(raw.to_vec(), key.clone());
+        Some(key)
+    }
+
+    /// Whether `sig` over `message` verifies under the public key `raw`.
+    pub(crate) async fn verifies(&self, raw: &[u8], message: &[u8], sig: &[u8]) -> bool {
+        match self.public(raw).await {
+            Some(key) => verify(&key, message, sig).await,
+            None => false,
+        }
+    }
+}
+
+/// One entry checked under one certificate: its position, id, seal and the certificate's key.
+type Checked = (u64, u64, PeerId, u64, Vec<u8>, Vec<u8>);
+
+fn checked(entry: &Entry, cert: &EpochCert) -> Option<Checked> {
+    let sig = entry.sig.as_ref()?.0.clone();
+    Some((entry.epoch, entry.index, entry.from.clone(), entry.seq, sig, cert.key.0.clone()))
+}
+
+/// What WebCrypto found valid, asked before the engine runs (it asks the same questions, synchronously).
+#[derive(Default)]
+pub(crate) struct Verified {
+    certs: HashSet<EpochCert>,
+    entries: HashSet<Checked>,
+}
+
+impl Verified {
+    /// Records that `cert` was issued by the session's authority.
+    pub(crate) fn cert_ok(&mut self, cert: EpochCert) {
+        self.certs.insert(cert);
+    }
+
+    /// Records that `entry`'s seal verifies under `cert`.
+    pub(crate) fn entry_ok(&mut self, entry: &Entry, cert: &EpochCert) {
+        self.entries.extend(checked(entry, cert));
+    }
+}
+
+impl SealCheck for Verified {
+    fn cert_valid(&self, cert: &EpochCert) -> bool {
+        self.certs.contains(cert)
+    }
+
+    fn entry_valid(&self, entry: &Entry, cert: &EpochCert) -> bool {
+        checked(entry, cert).is_some_and(|key| self.entries.contains(&key))
+    }
+}

@@ -1,0 +1,276 @@
+//! Sealed history in the driver (`hydrate` only; what it guarantees is `delivery::seal`'s).
+//!
+//! - Host: the grant from the server (its epoch key) seals every entry it orders before the entry leaves.
+//!   WebCrypto is asynchronous, so ordered entries wait in a queue and go out in their order as their seals
+//!   come back (all of a batch are signed at once).
+//! - Every peer: a frame carrying entries from another peer (a client's `History` at the host; `Data` and
+//!   `Certs` at a client) is checked with WebCrypto first. Later frames from the same link wait behind it, so
+//!   the engine still sees each link's frames in order; with nothing waiting, a frame that needs no check is
+//!   handled at once.
+//! - Refused entries are reported: to the app (`DriverEvent::Forged`) and, while the signaling socket is
+//!   open, to the server (`ClientToServer::Report`).
+
+mod crypto;
+
+pub(crate) use crypto::Verified;
+
+use super::browser::warn;
+use super::{DriverEvent, Inner};
+use crate::delivery::{entry_message, Bytes, Entry, EpochCert, EpochGrant, Forgery};
+use crate::protocol::{ClientToServer, PeerFrame, PeerId, Role};
+use crypto::Keys;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+/// The host's entries waiting for their seals, for one epoch (a new epoch gets a new queue).
+struct SealQueue {
+    /// The epoch's private key (PKCS#8), imported by the first batch.
+    secret: Bytes,
+    key: Option<web_sys::CryptoKey>,
+    waiting: VecDeque<Entry>,
+    running: bool,
+}
+
+/// Frames of one link waiting behind a check, oldest first.
+struct Waiting {
+    frames: VecDeque<PeerFrame>,
+    /// Which queue this is (a link that closed and came back starts a new one; late answers are ignored).
+    generation: u64,
+    running: bool,
+}
+
+/// The sealing state of one driver.
+#[derive(Default)]
+pub(crate) struct Seals {
+    /// The session's epoch authority (from the welcome).
+    authority: Option<Bytes>,
+    /// The grant of the host role the server gave us last, until we start hosting with it.
+    grant: Option<EpochGrant>,
+    keys: Keys,
+    sealing: Option<Rc<RefCell<SealQueue>>>,
+    waiting: HashMap<PeerId, Waiting>,
+    generation: u64,
+}
+
+/// Whether a frame carries entries or certificates to check before a peer in `role` takes it.
+fn needs_check(role: Option<Role>, frame: &PeerFrame) -> bool {
+    match role {
+        Some(Role::Host) => matches!(frame, PeerFrame::History { .. }),
+        _ => matches!(frame, PeerFrame::Data(_) | PeerFrame::Certs { .. }),
+    }
+}
+
+impl Inner {
+    /// The welcome named the session's authority and, for a host, gave a grant.
+    pub(crate) fn seal_welcome(&mut self, authority: Option<Bytes>, grant: Option<EpochGrant>) {
+        self.seals.authority = authority;
+        self.seal_grant(grant);
+    }
+
+    /// The server made us host with `grant` (kept until `become_host` starts the epoch).
+    pub(crate) fn seal_grant(&mut self, grant: Option<EpochGrant>) {
+        if grant.is_some() {
+            self.seals.grant = grant;
+        }
+    }
+
+    /// A new epoch starts: its certificate (if the server granted one), and a fresh seal queue.
+    pub(crate) fn seal_new_epoch(&mut self) -> Option<EpochCert> {
+        self.seal_forget_all();
+        let Some(grant) = self.seals.grant.take() else {
+            warn("hosting without an epoch key: the messages ordered here cannot be sealed");
+            self.seals.sealing = None;
+            return None;
+        };
+        let queue = SealQueue { secret: grant.secret, key: None, waiting: VecDeque::new(), running: false };
+        self.seals.sealing = Some(Rc::new(RefCell::new(queue)));
+        Some(grant.cert)
+    }
+
+    /// Host: entries we ordered, to seal and then broadcast in their order.
+    pub(crate) fn host_seal_out(&mut self, entries: Vec<Entry>) {
+        let Some(queue) = self.seals.sealing.clone() else { return };
+        let start = {
+            let mut q = queue.borrow_mut();
+            q.waiting.extend(entries);
+            !std::mem::replace(&mut q.running, true)
+        };
+        if start {
+            wasm_bindgen_futures::spawn_local(seal_batches(queue, self.weak.clone()));
+        }
+    }
+
+    /// Host: `entry`'s seal came back: it goes out (unless we no longer host its epoch).
+    fn host_sealed(&mut self, entry: Entry, sig: Bytes) {
+        if let Some(sealed) = self.delivery.seal(entry, sig) {
+            self.unsaved = true;
+            self.host_broadcast_entries(vec![sealed]);
+        }
+    }
+
+    /// A decoded frame from `peer`: returned to be handled now, or kept (in order) behind a check.
+    pub(crate) fn seal_gate(&mut self, peer: &PeerId, frame: PeerFrame) -> Option<PeerFrame> {
+        let busy = self.seals.waiting.contains_key(peer);
+        if !busy && !needs_check(self.role, &frame) {
+            return Some(frame);
+        }
+        let generation = self.seals.generation;
+        let waiting = self.seals.waiting.entry(peer.clone()).or_insert_with(|| Waiting {
+            frames: VecDeque::new(),
+            generation,
+            running: false,
+        });
+        waiting.frames.push_back(frame);
+        self.seal_check_next(peer.clone());
+        None
+    }
+
+    /// Checks every frame waiting for `peer` at once, unless a check is running.
+    fn seal_check_next(&mut self, peer: PeerId) {
+        let Some(waiting) = self.seals.waiting.get_mut(&peer).filter(|w| !w.running) else { return };
+        waiting.running = true;
+        let (frames, generation) = (waiting.frames.iter().cloned().collect::<Vec<_>>(), waiting.generation);
+        let job = Check {
+            session: self.ticket.session_id.clone(),
+            authority: self.seals.authority.clone(),
+            known: self.delivery.log().certs().cloned().collect(),
+            keys: self.seals.keys.clone(),
+        };
+        let weak = self.weak.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let count = frames.len();
+            let verified = job.run(&frames).await;
+            weak.with(move |i| i.seal_checked(peer, generation, count, verified));
+        });
+    }
+
+    /// The check of the first `count` frames waiting for `peer` is done: they are handled, in order.
+    fn seal_checked(&mut self, peer: PeerId, generation: u64, count: usize, verified: Verified) {
+        let Some(waiting) = self.seals.waiting.get_mut(&peer).filter(|w| w.generation == generation) else {
+            return;
+        };
+        waiting.running = false;
+        let frames: Vec<_> = waiting.frames.drain(..count.min(waiting.frames.len())).collect();
+        if waiting.frames.is_empty() {
+            self.seals.waiting.remove(&peer);
+        }
+        for frame in frames {
+            match self.role {
+                Some(Role::Host) => self.host_on_frame(peer.clone(), frame, &verified),
+                Some(Role::Client) => self.guest_on_frame(peer.clone(), frame, &verified),
+                None => {}
+            }
+        }
+        self.seal_check_next(peer);
+    }
+
+    /// `peer`'s link closed or was replaced: what waited for a check from it is dropped with it.
+    pub(crate) fn seal_forget(&mut self, peer: &PeerId) {
+        self.seals.waiting.remove(peer);
+        self.seals.generation += 1;
+    }
+
+    /// Our role changed: every link is new.
+    pub(crate) fn seal_forget_all(&mut self) {
+        self.seals.waiting.clear();
+        self.seals.generation += 1;
+    }
+
+    /// Reports refused entries: each forger once per handler, to the app and (if connected) the server.
+    pub(crate) fn seal_report(&mut self, forgeries: Vec<Forgery>) {
+        let mut counts: Vec<(PeerId, u32)> = Vec::new();
+        for forgery in forgeries {
+            match counts.iter_mut().find(|(by, _)| *by == forgery.by) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((forgery.by.clone(), 1)),
+            }
+            self.events.push(DriverEvent::Forged(forgery));
+        }
+        for (forger, entries) in counts {
+            warn(&format!("refused {entries} history entries from {forger}: their seals do not verify"));
+            self.signaling_send(&ClientToServer::Report { forger, entries });
+        }
+    }
+}
+
+/// Seals the host's waiting entries batch by batch (all of a batch signed at once, sent in order).
+async fn seal_batches(queue: Rc<RefCell<SealQueue>>, weak: super::WeakShared) {
+    let secret = queue.borrow().secret.clone();
+    let key = match crypto::import_secret(&secret.0).await {
+        Ok(key) => key,
+        Err(err) => {
+            warn(&format!("could not import the epoch key: messages ordered here are not sent ({err:?})"));
+            return;
+        }
+    };
+    queue.borrow_mut().key = Some(key.clone());
+    loop {
+        let batch: Vec<Entry> = queue.borrow_mut().waiting.drain(..).collect();
+        if batch.is_empty() {
+            queue.borrow_mut().running = false;
+            return;
+        }
+        let seals: Vec<_> = batch.iter().map(|e| crypto::sign(&key, &entry_message(e))).collect();
+        for (entry, seal) in batch.into_iter().zip(futures::future::join_all(seals).await) {
+            match seal {
+                Ok(sig) => weak.with(move |i| i.host_sealed(entry, sig)),
+                Err(err) => warn(&format!("could not seal a message: it is not sent ({err:?})")),
+            }
+        }
+    }
+}
+
+/// What a check needs, taken from the driver before it awaits.
+struct Check {
+    session: String,
+    authority: Option<Bytes>,
+    /// The certificates the log holds (the engine looks there first).
+    known: Vec<EpochCert>,
+    keys: Keys,
+}
+
+impl Check {
+    /// Asks WebCrypto every question the engine will ask about `frames`, in their order.
+    async fn run(self, frames: &[PeerFrame]) -> Verified {
+        let mut verified = Verified::default();
+        let mut known: HashMap<u32, EpochCert> = self.known.into_iter().map(|c| (c.tag, c)).collect();
+        let mut entries: Vec<(&Entry, EpochCert)> = Vec::new();
+        for frame in frames {
+            let (list, certs): (&[Entry], &[EpochCert]) = match frame {
+                PeerFrame::History { entries, certs } => (entries, certs),
+                PeerFrame::Certs { certs } => (&[], certs),
+                PeerFrame::Data(entry) => (std::slice::from_ref(entry), &[]),
+                _ => continue,
+            };
+            for cert in certs {
+                let message = crate::delivery::cert_message(&self.session, cert.tag, &cert.key.0);
+                let valid = match &self.authority {
+                    Some(authority) => self.keys.verifies(&authority.0, &message, &cert.sig.0).await,
+                    None => false,
+                };
+                if valid {
+                    verified.cert_ok(cert.clone());
+                    known.entry(cert.tag).or_insert_with(|| cert.clone());
+                }
+            }
+            for entry in list.iter().filter(|e| e.sig.is_some()) {
+                if let Some(cert) = known.get(&crate::delivery::tag_of(entry.epoch)) {
+                    entries.push((entry, cert.clone()));
+                }
+            }
+        }
+        let keys = &self.keys;
+        let answers = futures::future::join_all(entries.iter().map(|(entry, cert)| async move {
+            let sig = entry.sig.as_ref().map_or(&[][..], |s| &s.0[..]);
+            keys.verifies(&cert.key.0, &entry_message(entry), sig).await
+        }))
+        .await;
+        for ((entry, cert), ok) in entries.iter().zip(answers) {
+            if ok {
+                verified.entry_ok(entry, cert);
+            }
+        }
+        verified
+    }
+}
