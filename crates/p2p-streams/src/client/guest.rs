@@ -4,9 +4,10 @@
 
 use super::browser::{now_ms, warn};
 use super::link::{add_candidate, local_description, set_remote, PeerLink};
-use super::seal::Verified;
+use super::seal::{Unchecked, Verified};
 use super::{DriverEvent, Inner};
 use crate::delivery::Payload;
+use crate::delivery::SealCheck;
 use crate::hooks::P2pState;
 use crate::protocol::{ClientToServer, PeerFrame, PeerId, Role, SignalPayload};
 use leptos::prelude::set_timeout_with_handle;
@@ -127,7 +128,9 @@ impl Inner {
             Ok(PeerFrame::Ping { nonce }) => self.send_pong(&peer, nonce),
             Ok(frame) => {
                 if let Some(frame) = self.seal_gate(&peer, frame) {
-                    self.guest_on_frame(peer, frame, &Verified::default());
+                    let nothing = Verified::default();
+                    let check: &dyn SealCheck = if self.seals.available() { &nothing } else { &Unchecked };
+                    self.guest_on_frame(peer, frame, check);
                 }
             }
             Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
@@ -135,11 +138,11 @@ impl Inner {
     }
 
     /// A frame from the host, in its order, with the answers of its check.
-    pub(crate) fn guest_on_frame(&mut self, peer: PeerId, frame: PeerFrame, check: &Verified) {
+    pub(crate) fn guest_on_frame(&mut self, peer: PeerId, frame: PeerFrame, check: &dyn SealCheck) {
         match frame {
-            PeerFrame::Hello { acked, .. } => {
+            PeerFrame::Hello { epoch, acked } => {
                 // Our history, our tips, then every message the host has not ordered yet.
-                for frame in self.delivery.on_hello(acked) {
+                for frame in self.delivery.on_hello(epoch, acked) {
                     self.guest_send(&frame);
                 }
             }

@@ -5,9 +5,10 @@
 //! client's `History` is checked first (`seal`): entries whose seal does not verify are refused and reported.
 
 use super::browser::{now_ms, warn};
-use super::seal::Verified;
+use super::seal::{Unchecked, Verified};
 use super::{DriverEvent, Inner};
 use crate::chunk::frame_limit;
+use crate::delivery::SealCheck;
 use crate::delivery::{Entry, Payload};
 use crate::protocol::{PeerFrame, PeerId};
 
@@ -59,12 +60,14 @@ impl Inner {
             Err(err) => return self.host_drop(&peer, &format!("a malformed message ({err})")),
         };
         if let Some(frame) = self.seal_gate(&peer, frame) {
-            self.host_on_frame(peer, frame, &Verified::default());
+            let nothing = Verified::default();
+            let check: &dyn SealCheck = if self.seals.available() { &nothing } else { &Unchecked };
+            self.host_on_frame(peer, frame, check);
         }
     }
 
     /// A client's frame, in its link's order, with the answers of its check.
-    pub(crate) fn host_on_frame(&mut self, peer: PeerId, frame: PeerFrame, check: &Verified) {
+    pub(crate) fn host_on_frame(&mut self, peer: PeerId, frame: PeerFrame, check: &dyn SealCheck) {
         let now = now_ms();
         match frame {
             PeerFrame::Send { seq, payload, bytes } => {

@@ -50,11 +50,13 @@ pub enum Delivered {
 #[derive(Clone, Debug)]
 pub struct Delivery {
     pub(super) me: PeerId,
-    log: SessionLog,
-    outbox: Outbox,
+    pub(super) log: SessionLog,
+    pub(super) outbox: Outbox,
     pub(super) sequencer: Option<Sequencer>,
     /// Client: highest sequence number sent on the current link; `None` until the host's `Hello`.
     pub(super) sent_upto: Option<u64>,
+    /// Client: the epoch of the host on the current link (from its `Hello`).
+    host_epoch: Option<u64>,
     /// Host: clients whose `Resume` was answered. Only they get live entries: before that, the replay covers
     /// them.
     pub(super) resumed: HashSet<PeerId>,
@@ -79,6 +81,7 @@ impl Delivery {
             outbox,
             sequencer: None,
             sent_upto: None,
+            host_epoch: None,
             resumed: HashSet::new(),
             reported: HashMap::new(),
             directs: Directs::default(),
@@ -139,6 +142,7 @@ impl Delivery {
     pub fn link_down(&mut self) {
         self.sequencer = None;
         self.sent_upto = None;
+        self.host_epoch = None;
         self.resumed.clear();
     }
 
@@ -164,51 +168,6 @@ impl Delivery {
         *sent = seq;
         let (payload, bytes) = payload.into_parts();
         Some(PeerFrame::Send { seq, payload, bytes })
-    }
-
-    /// Host: `entry`, which we ordered, sealed with `sig`. Returns the sealed entry to broadcast, or `None`
-    /// when we no longer host its epoch.
-    pub fn seal(&mut self, entry: Entry, sig: super::Bytes) -> Option<Entry> {
-        if self.sequencer.as_ref().is_none_or(|s| s.epoch() != entry.epoch) {
-            return None;
-        }
-        self.log.seal(entry.pos(), &entry.id(), sig.clone());
-        Some(Entry { sig: Some(sig), ..entry })
-    }
-
-    /// The certificates of the epochs of `entries`: a `Certs` frame to send before them (`None` if none).
-    pub fn certs_for(&self, entries: &[Entry]) -> Option<PeerFrame> {
-        let certs = self.log.certs_for(entries);
-        (!certs.is_empty()).then_some(PeerFrame::Certs { certs })
-    }
-
-    /// Our entries that were never sealed (a host page that went away first) leave the log: no other peer
-    /// has them. Our own messages among them go back to the outbox, to be ordered again.
-    fn requeue_unsealed(&mut self) {
-        for entry in self.log.take_unsealed() {
-            if entry.from == self.me {
-                let seq = entry.seq;
-                self.outbox.requeue(seq, entry.content());
-            }
-        }
-    }
-
-    /// Keeps every certificate of `certs` the epoch authority issued.
-    fn take_certs(&mut self, certs: Vec<EpochCert>, check: &dyn SealCheck) {
-        for cert in certs.into_iter().filter(|c| check.cert_valid(c)) {
-            self.log.add_cert(cert);
-        }
-    }
-
-    /// Checks the seal of an entry another peer handed over.
-    fn verdict(&self, entry: &Entry, check: &dyn SealCheck) -> Verdict {
-        if entry.sig.is_none() {
-            return Verdict::Unsealed;
-        }
-        match self.log.cert(entry.epoch) {
-            Some(cert) if check.entry_valid(entry, cert) => Verdict::Sealed,
-            _ => Verdict::Forged,
-        }
     }
 
     fn order(&mut self, from: PeerId, seq: u64, payload: Payload, now_ms: f64) -> Option<Entry> {
@@ -300,13 +259,14 @@ impl Delivery {
         frames
     }
 
-    /// Client: the host's `Hello`. Returns our whole history (in chunks: the host merges it and skips it in
+    /// Client: the `Hello` of the host of `epoch`. Returns our whole history (in chunks: the host merges it and skips it in
     /// the replay), our `Resume`, and every message the host has not ordered yet.
     ///
     /// Messages the host says it ordered (`acked`) are not resent, but stay in the outbox until this peer
     /// holds them in its own log: if this host dies before replaying them, the next host gets them again.
-    pub fn on_hello(&mut self, acked: u64) -> Vec<PeerFrame> {
+    pub fn on_hello(&mut self, epoch: u64, acked: u64) -> Vec<PeerFrame> {
         self.sequencer = None;
+        self.host_epoch = Some(epoch);
         self.requeue_unsealed();
         let mut frames = Vec::new();
         let (mut chunk, mut size) = (Vec::new(), 0);
@@ -338,17 +298,18 @@ impl Delivery {
         frames
     }
 
-    /// Client: certificates the host sent ahead of entries of their epochs.
-    pub fn on_certs(&mut self, certs: Vec<EpochCert>, check: &dyn SealCheck) {
-        self.take_certs(certs, check);
-    }
-
-    /// Client: an entry in the host's order, from `host`. Its seal must verify (a host only hands out sealed
-    /// entries): otherwise it is refused and reported as `host`'s forgery.
+    /// Client: an entry in the host's order, from `host`. A seal that does not verify is refused and reported
+    /// as `host`'s forgery. An unsealed entry is taken only in the host's own epoch (the host is trusted for
+    /// its epoch; only a host that cannot seal sends one, `delivery::seal` says when), else ignored.
     pub fn on_data(&mut self, host: &PeerId, entry: Entry, now_ms: f64, check: &dyn SealCheck) {
-        if self.verdict(&entry, check) != Verdict::Sealed {
-            self.events.push(Delivered::Forged(Forgery::of(host, &entry)));
-            return;
+        match self.verdict(&entry, check) {
+            Verdict::Sealed => {}
+            Verdict::Unsealed if self.host_epoch == Some(entry.epoch) => {}
+            Verdict::Unsealed => return,
+            Verdict::Forged => {
+                self.events.push(Delivered::Forged(Forgery::of(host, &entry)));
+                return;
+            }
         }
         if entry.from == self.me {
             self.outbox.ack(entry.seq);

@@ -20,6 +20,7 @@ mod routing;
 mod seal;
 #[cfg(any(test, feature = "ssr"))]
 mod seal_native;
+mod sealing;
 
 pub use direct::{DirectMessage, DirectRoute, Directs, MAX_PENDING_DIRECTS};
 pub use engine::{Delivered, Delivery, HISTORY_CHUNK_BYTES};
@@ -101,7 +102,11 @@ pub fn beyond(tips: &Tips, pos: Pos) -> bool {
 }
 
 #[cfg(test)]
+mod forgery_tests;
+#[cfg(test)]
 mod migration_tests;
+#[cfg(test)]
+mod test_net;
 
 #[cfg(test)]
 mod tests {
@@ -234,8 +239,8 @@ mod tests {
         assert_eq!(own.epoch >> 32, 1, "no history yet: epoch 1");
         assert_eq!(tag_of(own.epoch), 9, "the tag is the grant's");
         assert!(host.seal(own.clone(), sealer.seal(&own)).is_some());
-        let Some(PeerFrame::Hello { acked, .. }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
-        let frames = client.on_hello(acked);
+        let Some(PeerFrame::Hello { epoch, acked }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
+        let frames = client.on_hello(epoch, acked);
         assert!(matches!(&frames[0], PeerFrame::History { entries, certs } if entries.len() == 2 && certs.len() == 1));
         assert!(matches!(&frames[2], PeerFrame::Send { seq: 1, .. }));
         assert!(!host.is_resumed(&PeerId("c".into())));
@@ -284,7 +289,7 @@ mod tests {
         // The page reloads before the seal came back, and a new host is elected.
         let restored = SessionLog::restore(host.log().snapshot(), limits, 0.0);
         let mut reloaded = Delivery::new(PeerId("h".into()), restored, Outbox::restore(host.outbox().snapshot()));
-        let frames = reloaded.on_hello(0);
+        let frames = reloaded.on_hello(1 << 32, 0);
         assert!(!frames.iter().any(|f| matches!(f, PeerFrame::History { .. })), "nothing unsealed is reported");
         assert!(
             frames.iter().any(|f| matches!(f, PeerFrame::Send { seq, .. } if *seq == unsealed.seq)),
@@ -298,5 +303,33 @@ mod tests {
             &check,
         );
         assert!(everyone.is_empty(), "an unsealed entry is ignored");
+    }
+
+    #[test]
+    fn a_client_takes_unsealed_entries_only_live_from_its_host_and_reports_bad_seals() {
+        let (grant, sealer, check) = keys(5);
+        let host = PeerId("h".into());
+        let mut client = Delivery::fresh(PeerId("c".into()), HistoryLimits::default());
+        let current = (2 << 32) | 5;
+        client.on_hello(current, 0);
+        client.on_certs(vec![grant.cert.clone()], &check);
+        client.on_data(&host, entry("a", 1, current, 1), 0.0, &check);
+        client.on_data(&host, entry("a", 2, (1 << 32) | 5, 1), 0.0, &check);
+        let mut sealed = entry("a", 3, current, 2);
+        sealed.sig = Some(sealer.seal(&sealed));
+        client.on_data(&host, sealed.clone(), 0.0, &check);
+        let tampered = Entry { payload: serde_json::json!("changed"), seq: 4, ..sealed };
+        client.on_data(&host, tampered, 0.0, &check);
+        let held: Vec<u64> = client.log().iter().map(|e| e.seq).collect();
+        assert_eq!(held, vec![1, 3], "unsealed only in the host's epoch; a bad seal never");
+        let forged: Vec<_> = client
+            .take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Delivered::Forged(f) => Some((f.by, f.seq)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(forged, vec![(host, 4)], "only the bad seal is reported, as the host's");
     }
 }

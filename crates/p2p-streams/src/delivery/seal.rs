@@ -129,8 +129,9 @@ impl Forgery {
 pub enum Verdict {
     /// Sealed by the host its epoch's certificate names.
     Sealed,
-    /// Not sealed (yet): ordered by a host whose page went away before its seal was made, or by a host
-    /// without a grant. Never shown to another peer, not held against anyone.
+    /// Not sealed: ordered by a host whose page went away before its seal was made, or by a host that
+    /// cannot seal (no grant, or a page outside a secure context, where browsers offer no WebCrypto). Taken
+    /// only live from the host of its epoch; never merged from a `History`; not held against anyone.
     Unsealed,
     /// A seal that does not verify, or no valid certificate for its epoch.
     Forged,

@@ -12,7 +12,7 @@
 
 mod crypto;
 
-pub(crate) use crypto::Verified;
+pub(crate) use crypto::{Unchecked, Verified};
 
 use super::browser::warn;
 use super::{DriverEvent, Inner};
@@ -43,6 +43,8 @@ struct Waiting {
 /// The sealing state of one driver.
 #[derive(Default)]
 pub(crate) struct Seals {
+    /// This page has WebCrypto (a secure context): it seals and checks. Known from the first welcome.
+    available: Option<bool>,
     /// The session's epoch authority (from the welcome).
     authority: Option<Bytes>,
     /// The grant of the host role the server gave us last, until we start hosting with it.
@@ -51,6 +53,13 @@ pub(crate) struct Seals {
     sealing: Option<Rc<RefCell<SealQueue>>>,
     waiting: HashMap<PeerId, Waiting>,
     generation: u64,
+}
+
+impl Seals {
+    /// Whether this page can seal and check (WebCrypto); until the first welcome, assumed so.
+    pub(crate) fn available(&self) -> bool {
+        self.available.unwrap_or(true)
+    }
 }
 
 /// Whether a frame carries entries or certificates to check before a peer in `role` takes it.
@@ -64,6 +73,13 @@ fn needs_check(role: Option<Role>, frame: &PeerFrame) -> bool {
 impl Inner {
     /// The welcome named the session's authority and, for a host, gave a grant.
     pub(crate) fn seal_welcome(&mut self, authority: Option<Bytes>, grant: Option<EpochGrant>) {
+        if self.seals.available.is_none() {
+            let available = crypto::available();
+            if !available {
+                warn("not a secure context (HTTPS or localhost): no WebCrypto, so history is neither sealed nor checked here");
+            }
+            self.seals.available = Some(available);
+        }
         self.seals.authority = authority;
         self.seal_grant(grant);
     }
@@ -88,9 +104,12 @@ impl Inner {
         Some(grant.cert)
     }
 
-    /// Host: entries we ordered, to seal and then broadcast in their order.
+    /// Host: entries we ordered, to seal and then broadcast in their order (at once, unsealed, on a page
+    /// that cannot seal: no WebCrypto, or no grant).
     pub(crate) fn host_seal_out(&mut self, entries: Vec<Entry>) {
-        let Some(queue) = self.seals.sealing.clone() else { return };
+        let Some(queue) = self.seals.sealing.clone().filter(|_| self.seals.available()) else {
+            return self.host_broadcast_entries(entries);
+        };
         let start = {
             let mut q = queue.borrow_mut();
             q.waiting.extend(entries);
@@ -112,7 +131,7 @@ impl Inner {
     /// A decoded frame from `peer`: returned to be handled now, or kept (in order) behind a check.
     pub(crate) fn seal_gate(&mut self, peer: &PeerId, frame: PeerFrame) -> Option<PeerFrame> {
         let busy = self.seals.waiting.contains_key(peer);
-        if !busy && !needs_check(self.role, &frame) {
+        if !self.seals.available() || (!busy && !needs_check(self.role, &frame)) {
             return Some(frame);
         }
         let generation = self.seals.generation;
