@@ -84,7 +84,8 @@ pub struct SessionLog {
     tips: Tips,
     pruned: VecDeque<Pos>,
     horizon: Option<Pos>,
-    certs: BTreeMap<u32, EpochCert>,
+    /// One per tag, in arrival order (a short list: a plain `Vec` keeps the room page's wasm small).
+    certs: Vec<EpochCert>,
 }
 
 impl SessionLog {
@@ -196,27 +197,35 @@ impl SessionLog {
 
     /// Keeps `cert` for its tag, unless one is already kept (the first valid one wins).
     pub fn add_cert(&mut self, cert: EpochCert) {
-        self.certs.entry(cert.tag).or_insert(cert);
+        if self.certs.iter().any(|c| c.tag == cert.tag) {
+            return;
+        }
+        self.certs.push(cert);
         if self.certs.len() > MAX_CERTS {
-            let held: std::collections::HashSet<u32> = self.entries.keys().map(|p| tag_of(p.epoch)).collect();
-            self.certs.retain(|tag, _| held.contains(tag));
+            let entries = &self.entries;
+            self.certs.retain(|c| entries.keys().any(|p| tag_of(p.epoch) == c.tag));
         }
     }
 
     /// The certificate of `epoch`, if kept.
     pub fn cert(&self, epoch: u64) -> Option<&EpochCert> {
-        self.certs.get(&tag_of(epoch)).filter(|c| c.covers(epoch))
+        self.certs.iter().find(|c| c.covers(epoch))
     }
 
     /// The certificates of the epochs of `entries` (each once).
     pub fn certs_for<'a>(&self, entries: impl IntoIterator<Item = &'a Entry>) -> Vec<EpochCert> {
-        let tags: std::collections::BTreeSet<u32> = entries.into_iter().map(|e| tag_of(e.epoch)).collect();
-        tags.into_iter().filter_map(|tag| self.certs.get(&tag).cloned()).collect()
+        let mut certs: Vec<EpochCert> = Vec::new();
+        for entry in entries {
+            if !certs.iter().any(|c| c.covers(entry.epoch)) {
+                certs.extend(self.cert(entry.epoch).cloned());
+            }
+        }
+        certs
     }
 
     /// Every certificate kept.
     pub fn certs(&self) -> impl Iterator<Item = &EpochCert> {
-        self.certs.values()
+        self.certs.iter()
     }
 
     fn store(&mut self, entry: Entry, now_ms: f64) {
@@ -291,7 +300,7 @@ impl SessionLog {
             tips: self.tips.iter().map(|(e, i)| (*e, *i)).collect(),
             high_water: self.high_water.iter().map(|(p, s)| (p.clone(), *s)).collect(),
             pruned: self.pruned.iter().copied().collect(),
-            certs: self.certs.values().cloned().collect(),
+            certs: self.certs.clone(),
         }
     }
 
@@ -302,7 +311,7 @@ impl SessionLog {
         log.pruned = snapshot.pruned.into();
         log.tips = snapshot.tips.into_iter().collect();
         log.high_water = snapshot.high_water.into_iter().collect();
-        log.certs = snapshot.certs.into_iter().map(|c| (c.tag, c)).collect();
+        log.certs = snapshot.certs;
         for (entry, stored) in snapshot.entries {
             log.ids.insert(entry.id(), entry.pos());
             log.entries.insert(entry.pos(), (entry, stored));

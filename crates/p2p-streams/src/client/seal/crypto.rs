@@ -1,11 +1,11 @@
 //! WebCrypto for sealed history (`hydrate` only): ECDSA P-256 / SHA-256 keys, seals and checks through
 //! `crypto.subtle`, and [`Verified`], the answers it gave, which the pure delivery engine reads through
-//! `SealCheck`. Public keys are imported once per key and kept ([`Keys`]).
+//! `SealCheck`. Public keys are imported once per key and kept ([`Keys`]). Plain `Vec`s rather than hash
+//! sets, and no future combinators: every generic instantiation is room-page wasm, and these lists are short.
 
 use crate::delivery::{Bytes, Entry, EpochCert, SealCheck};
 use crate::protocol::PeerId;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -67,35 +67,46 @@ pub(crate) fn sign(key: &CryptoKey, message: &[u8]) -> impl std::future::Future<
     }
 }
 
-async fn verify(key: &CryptoKey, message: &[u8], sig: &[u8]) -> bool {
-    let Ok(promise) =
-        subtle().and_then(|s| s.verify_with_object_and_u8_array_and_u8_array(&ecdsa(), key, sig, message))
-    else {
-        return false;
-    };
-    JsFuture::from(promise).await.is_ok_and(|ok| ok.as_bool() == Some(true))
-}
+/// A started check of `sig` over `message` under `key`: WebCrypto works on it at once, the answer is
+/// awaited later, so that many run in parallel.
+pub(crate) struct Pending(Option<JsFuture>);
 
-/// Imported public keys (raw SEC1 points), by their bytes: the authority's and each epoch's.
-#[derive(Clone, Default)]
-pub(crate) struct Keys(Rc<RefCell<HashMap<Vec<u8>, CryptoKey>>>);
-
-impl Keys {
-    async fn public(&self, raw: &[u8]) -> Option<CryptoKey> {
-        if let Some(key) = self.0.borrow().get(raw) {
-            return Some(key.clone());
-        }
-        let key = import("raw", raw, "verify").await.ok()?;
-        self.0.borrow_mut().insert(raw.to_vec(), key.clone());
-        Some(key)
+impl Pending {
+    /// Starts the check (a check that cannot start answers `false`).
+    pub(crate) fn start(key: &CryptoKey, message: &[u8], sig: &[u8]) -> Pending {
+        let verify = |s: SubtleCrypto| s.verify_with_object_and_u8_array_and_u8_array(&ecdsa(), key, sig, message);
+        Pending(subtle().and_then(verify).ok().map(JsFuture::from))
     }
 
-    /// Whether `sig` over `message` verifies under the public key `raw`.
-    pub(crate) async fn verifies(&self, raw: &[u8], message: &[u8], sig: &[u8]) -> bool {
-        match self.public(raw).await {
-            Some(key) => verify(&key, message, sig).await,
-            None => false,
+    /// A check that fails (no key to check with).
+    pub(crate) fn failed() -> Pending {
+        Pending(None)
+    }
+
+    /// Whether the seal verified.
+    pub(crate) async fn verified(self) -> bool {
+        let Some(future) = self.0 else { return false };
+        future.await.is_ok_and(|ok| ok.as_bool() == Some(true))
+    }
+}
+
+/// One imported public key with its raw bytes.
+type Imported = (Vec<u8>, CryptoKey);
+
+/// Imported public keys (raw SEC1 points): the authority's and each epoch's.
+#[derive(Clone, Default)]
+pub(crate) struct Keys(Rc<RefCell<Vec<Imported>>>);
+
+impl Keys {
+    /// The public key `raw`, imported on first use.
+    pub(crate) async fn public(&self, raw: &[u8]) -> Option<CryptoKey> {
+        let known = self.0.borrow().iter().find(|(bytes, _)| bytes == raw).map(|(_, key)| key.clone());
+        if known.is_some() {
+            return known;
         }
+        let key = import("raw", raw, "verify").await.ok()?;
+        self.0.borrow_mut().push((raw.to_vec(), key.clone()));
+        Some(key)
     }
 }
 
@@ -110,14 +121,14 @@ fn checked(entry: &Entry, cert: &EpochCert) -> Option<Checked> {
 /// What WebCrypto found valid, asked before the engine runs (it asks the same questions, synchronously).
 #[derive(Default)]
 pub(crate) struct Verified {
-    certs: HashSet<EpochCert>,
-    entries: HashSet<Checked>,
+    certs: Vec<EpochCert>,
+    entries: Vec<Checked>,
 }
 
 impl Verified {
     /// Records that `cert` was issued by the session's authority.
     pub(crate) fn cert_ok(&mut self, cert: EpochCert) {
-        self.certs.insert(cert);
+        self.certs.push(cert);
     }
 
     /// Records that `entry`'s seal verifies under `cert`.

@@ -18,23 +18,22 @@ use super::browser::warn;
 use super::{DriverEvent, Inner};
 use crate::delivery::{entry_message, Bytes, Entry, EpochCert, EpochGrant, Forgery};
 use crate::protocol::{ClientToServer, PeerFrame, PeerId, Role};
-use crypto::Keys;
+use crypto::{Keys, Pending};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 /// The host's entries waiting for their seals, for one epoch (a new epoch gets a new queue).
 struct SealQueue {
     /// The epoch's private key (PKCS#8), imported by the first batch.
     secret: Bytes,
-    key: Option<web_sys::CryptoKey>,
-    waiting: VecDeque<Entry>,
+    waiting: Vec<Entry>,
     running: bool,
 }
 
 /// Frames of one link waiting behind a check, oldest first.
 struct Waiting {
-    frames: VecDeque<PeerFrame>,
+    peer: PeerId,
+    frames: Vec<PeerFrame>,
     /// Which queue this is (a link that closed and came back starts a new one; late answers are ignored).
     generation: u64,
     running: bool,
@@ -51,7 +50,8 @@ pub(crate) struct Seals {
     grant: Option<EpochGrant>,
     keys: Keys,
     sealing: Option<Rc<RefCell<SealQueue>>>,
-    waiting: HashMap<PeerId, Waiting>,
+    /// One per link with frames waiting (a few at most: plain `Vec`s keep the room page's wasm small).
+    waiting: Vec<Waiting>,
     generation: u64,
 }
 
@@ -59,6 +59,10 @@ impl Seals {
     /// Whether this page can seal and check (WebCrypto); until the first welcome, assumed so.
     pub(crate) fn available(&self) -> bool {
         self.available.unwrap_or(true)
+    }
+
+    fn waiting(&mut self, peer: &PeerId) -> Option<&mut Waiting> {
+        self.waiting.iter_mut().find(|w| w.peer == *peer)
     }
 }
 
@@ -99,7 +103,7 @@ impl Inner {
             self.seals.sealing = None;
             return None;
         };
-        let queue = SealQueue { secret: grant.secret, key: None, waiting: VecDeque::new(), running: false };
+        let queue = SealQueue { secret: grant.secret, waiting: Vec::new(), running: false };
         self.seals.sealing = Some(Rc::new(RefCell::new(queue)));
         Some(grant.cert)
     }
@@ -130,26 +134,25 @@ impl Inner {
 
     /// A decoded frame from `peer`: returned to be handled now, or kept (in order) behind a check.
     pub(crate) fn seal_gate(&mut self, peer: &PeerId, frame: PeerFrame) -> Option<PeerFrame> {
-        let busy = self.seals.waiting.contains_key(peer);
-        if !self.seals.available() || (!busy && !needs_check(self.role, &frame)) {
-            return Some(frame);
+        let (role, available, generation) = (self.role, self.seals.available(), self.seals.generation);
+        match self.seals.waiting(peer) {
+            _ if !available => return Some(frame),
+            Some(waiting) => waiting.frames.push(frame),
+            None if !needs_check(role, &frame) => return Some(frame),
+            None => {
+                let waiting = Waiting { peer: peer.clone(), frames: vec![frame], generation, running: false };
+                self.seals.waiting.push(waiting);
+            }
         }
-        let generation = self.seals.generation;
-        let waiting = self.seals.waiting.entry(peer.clone()).or_insert_with(|| Waiting {
-            frames: VecDeque::new(),
-            generation,
-            running: false,
-        });
-        waiting.frames.push_back(frame);
         self.seal_check_next(peer.clone());
         None
     }
 
     /// Checks every frame waiting for `peer` at once, unless a check is running.
     fn seal_check_next(&mut self, peer: PeerId) {
-        let Some(waiting) = self.seals.waiting.get_mut(&peer).filter(|w| !w.running) else { return };
+        let Some(waiting) = self.seals.waiting(&peer).filter(|w| !w.running) else { return };
         waiting.running = true;
-        let (frames, generation) = (waiting.frames.iter().cloned().collect::<Vec<_>>(), waiting.generation);
+        let (frames, generation) = (waiting.frames.to_vec(), waiting.generation);
         let job = Check {
             session: self.ticket.session_id.clone(),
             authority: self.seals.authority.clone(),
@@ -166,13 +169,13 @@ impl Inner {
 
     /// The check of the first `count` frames waiting for `peer` is done: they are handled, in order.
     fn seal_checked(&mut self, peer: PeerId, generation: u64, count: usize, verified: Verified) {
-        let Some(waiting) = self.seals.waiting.get_mut(&peer).filter(|w| w.generation == generation) else {
+        let Some(waiting) = self.seals.waiting(&peer).filter(|w| w.generation == generation) else {
             return;
         };
         waiting.running = false;
         let frames: Vec<_> = waiting.frames.drain(..count.min(waiting.frames.len())).collect();
         if waiting.frames.is_empty() {
-            self.seals.waiting.remove(&peer);
+            self.seals.waiting.retain(|w| w.peer != peer);
         }
         for frame in frames {
             match self.role {
@@ -186,7 +189,7 @@ impl Inner {
 
     /// `peer`'s link closed or was replaced: what waited for a check from it is dropped with it.
     pub(crate) fn seal_forget(&mut self, peer: &PeerId) {
-        self.seals.waiting.remove(peer);
+        self.seals.waiting.retain(|w| w.peer != *peer);
         self.seals.generation += 1;
     }
 
@@ -223,16 +226,16 @@ async fn seal_batches(queue: Rc<RefCell<SealQueue>>, weak: super::WeakShared) {
             return;
         }
     };
-    queue.borrow_mut().key = Some(key.clone());
     loop {
-        let batch: Vec<Entry> = queue.borrow_mut().waiting.drain(..).collect();
+        let batch: Vec<Entry> = std::mem::take(&mut queue.borrow_mut().waiting);
         if batch.is_empty() {
             queue.borrow_mut().running = false;
             return;
         }
+        // Every signature of the batch starts now; they are awaited, and sent, in order.
         let seals: Vec<_> = batch.iter().map(|e| crypto::sign(&key, &entry_message(e))).collect();
-        for (entry, seal) in batch.into_iter().zip(futures::future::join_all(seals).await) {
-            match seal {
+        for (entry, seal) in batch.into_iter().zip(seals) {
+            match seal.await {
                 Ok(sig) => weak.with(move |i| i.host_sealed(entry, sig)),
                 Err(err) => warn(&format!("could not seal a message: it is not sent ({err:?})")),
             }
@@ -253,7 +256,11 @@ impl Check {
     /// Asks WebCrypto every question the engine will ask about `frames`, in their order.
     async fn run(self, frames: &[PeerFrame]) -> Verified {
         let mut verified = Verified::default();
-        let mut known: HashMap<u32, EpochCert> = self.known.into_iter().map(|c| (c.tag, c)).collect();
+        let mut known = self.known;
+        let authority = match &self.authority {
+            Some(raw) => self.keys.public(&raw.0).await,
+            None => None,
+        };
         let mut entries: Vec<(&Entry, EpochCert)> = Vec::new();
         for frame in frames {
             let (list, certs): (&[Entry], &[EpochCert]) = match frame {
@@ -263,30 +270,32 @@ impl Check {
                 _ => continue,
             };
             for cert in certs {
+                let Some(authority) = &authority else { break };
                 let message = crate::delivery::cert_message(&self.session, cert.tag, &cert.key.0);
-                let valid = match &self.authority {
-                    Some(authority) => self.keys.verifies(&authority.0, &message, &cert.sig.0).await,
-                    None => false,
-                };
-                if valid {
+                if Pending::start(authority, &message, &cert.sig.0).verified().await {
                     verified.cert_ok(cert.clone());
-                    known.entry(cert.tag).or_insert_with(|| cert.clone());
+                    if !known.iter().any(|c| c.tag == cert.tag) {
+                        known.push(cert.clone());
+                    }
                 }
             }
             for entry in list.iter().filter(|e| e.sig.is_some()) {
-                if let Some(cert) = known.get(&crate::delivery::tag_of(entry.epoch)) {
+                if let Some(cert) = known.iter().find(|c| c.covers(entry.epoch)) {
                     entries.push((entry, cert.clone()));
                 }
             }
         }
-        let keys = &self.keys;
-        let answers = futures::future::join_all(entries.iter().map(|(entry, cert)| async move {
+        // Every check starts before the first answer is awaited: WebCrypto runs them in parallel.
+        let mut pending = Vec::with_capacity(entries.len());
+        for (entry, cert) in &entries {
             let sig = entry.sig.as_ref().map_or(&[][..], |s| &s.0[..]);
-            keys.verifies(&cert.key.0, &entry_message(entry), sig).await
-        }))
-        .await;
-        for ((entry, cert), ok) in entries.iter().zip(answers) {
-            if ok {
+            pending.push(match self.keys.public(&cert.key.0).await {
+                Some(key) => Pending::start(&key, &entry_message(entry), sig),
+                None => Pending::failed(),
+            });
+        }
+        for ((entry, cert), check) in entries.iter().zip(pending) {
+            if check.verified().await {
                 verified.entry_ok(entry, cert);
             }
         }
