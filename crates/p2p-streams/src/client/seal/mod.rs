@@ -148,11 +148,12 @@ impl Inner {
         None
     }
 
-    /// Checks every frame waiting for `peer` at once, unless a check is running.
+    /// Checks every frame waiting for `peer` at once (they go with the check and come back with its
+    /// answers), unless a check is running; frames arriving meanwhile wait for the next one.
     fn seal_check_next(&mut self, peer: PeerId) {
-        let Some(waiting) = self.seals.waiting(&peer).filter(|w| !w.running) else { return };
+        let Some(waiting) = self.seals.waiting(&peer).filter(|w| !w.running && !w.frames.is_empty()) else { return };
         waiting.running = true;
-        let (frames, generation) = (waiting.frames.to_vec(), waiting.generation);
+        let (frames, generation) = (std::mem::take(&mut waiting.frames), waiting.generation);
         let job = Check {
             session: self.ticket.session_id.clone(),
             authority: self.seals.authority.clone(),
@@ -161,19 +162,17 @@ impl Inner {
         };
         let weak = self.weak.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let count = frames.len();
             let verified = job.run(&frames).await;
-            weak.with(move |i| i.seal_checked(peer, generation, count, verified));
+            weak.with(move |i| i.seal_checked(peer, generation, frames, verified));
         });
     }
 
-    /// The check of the first `count` frames waiting for `peer` is done: they are handled, in order.
-    fn seal_checked(&mut self, peer: PeerId, generation: u64, count: usize, verified: Verified) {
+    /// The check of `frames` from `peer` is done: they are handled, in order, before any that came since.
+    fn seal_checked(&mut self, peer: PeerId, generation: u64, frames: Vec<PeerFrame>, verified: Verified) {
         let Some(waiting) = self.seals.waiting(&peer).filter(|w| w.generation == generation) else {
             return;
         };
         waiting.running = false;
-        let frames: Vec<_> = waiting.frames.drain(..count.min(waiting.frames.len())).collect();
         if waiting.frames.is_empty() {
             self.seals.waiting.retain(|w| w.peer != peer);
         }
