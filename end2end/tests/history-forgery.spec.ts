@@ -56,12 +56,13 @@ test('a client forging former-epoch history after a migration is refused and rep
   await bob.expectRole('client', LINK_LOSS_TIMEOUT_MS);
   await bob.waitConnected(LINK_LOSS_TIMEOUT_MS);
 
-  // The new host refused both and names the forger; the server was told.
+  // The new host refused every forged entry (two per History bob sent) and names the forger; the server was told.
   const banner = carol.page.getByTestId('forged-history');
-  await expect(banner).toHaveAttribute('data-forged', '2', { timeout: CONNECT_TIMEOUT_MS });
-  await expect(banner).toHaveAttribute('data-forgers', 'bob');
-  expect(await bob.page.evaluate(() => window.__p2pForger?.forged)).toBe(2);
-  await expect.poll(() => reported(request), { message: 'the server counted the report' }).toBe(reportedBefore + 2);
+  await expect(banner).toHaveAttribute('data-forgers', 'bob', { timeout: CONNECT_TIMEOUT_MS });
+  const sent = await bob.page.evaluate(() => window.__p2pForger?.forged ?? 0);
+  expect(sent).toBeGreaterThanOrEqual(2);
+  await expect(banner).toHaveAttribute('data-forged', String(sent));
+  await expect.poll(() => reported(request), { message: 'the server counted the report' }).toBe(reportedBefore + sent);
 
   // Anything carol had relayed would reach bob before this line (one ordered channel).
   await carol.send('carol after');
