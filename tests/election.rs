@@ -24,9 +24,10 @@ async fn star(srv: &TestServer, room: &str) -> (Client, Client, Client) {
 
 /// `new` was promoted: it hears so first, then one PeerJoined per waiting peer; `other` learns the new host.
 async fn expect_promotion(new: &mut Client, other: &mut Client) {
-    assert_eq!(new.recv_frame().await, ServerToClient::RoleChanged { role: Role::Host, host: new.peer.clone() });
+    new.expect_promoted().await;
     assert_eq!(new.recv_frame().await, ServerToClient::PeerJoined { peer: other.peer.clone() });
-    assert_eq!(other.recv_frame().await, ServerToClient::RoleChanged { role: Role::Client, host: new.peer.clone() });
+    let followed = ServerToClient::RoleChanged { role: Role::Client, host: new.peer.clone(), grant: None };
+    assert_eq!(other.recv_frame().await, followed);
 }
 
 #[tokio::test]
@@ -74,7 +75,8 @@ async fn a_peer_that_lost_a_dead_host_takes_over_at_once() {
     assert_eq!(a_new.expect_welcome("takeover").await, (Role::Host, a_new.peer.clone()));
     assert_eq!(a_old.expect_close().await, close_code::SUPERSEDED);
     assert_eq!(a_new.recv_frame().await, ServerToClient::PeerJoined { peer: b.peer.clone() });
-    assert_eq!(b.recv_frame().await, ServerToClient::RoleChanged { role: Role::Client, host: a_new.peer.clone() });
+    let followed = ServerToClient::RoleChanged { role: Role::Client, host: a_new.peer.clone(), grant: None };
+    assert_eq!(b.recv_frame().await, followed);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{expect_http_status, join, start, test_config, token, ws_url};
-use p2p_streams::protocol::{close_code, ClientToServer, Role, ServerToClient, SessionId};
+use p2p_streams::protocol::{close_code, ClientToServer, ServerToClient, SessionId};
 use p2p_streams::protocol::{LinkState, PeerId, PeerStatus, Route};
 use p2p_streams::server::{HostClaim, SessionStore, SessionSummary, SignalingConfig, StoreError};
 use std::sync::Arc;
@@ -78,7 +78,7 @@ async fn a_silent_host_is_timed_out_and_loses_its_role_after_the_grace() {
     // must outlive the host, who is never read and so never answers.
     tokio::time::pause();
     let promoted = a.recv_within(Duration::from_secs(120)).await;
-    assert_eq!(promoted, Some(ServerToClient::RoleChanged { role: Role::Host, host: a.peer.clone() }));
+    a.check_promoted(promoted);
     srv.wait_open(1).await;
     assert_eq!(host.raw_close_code().await, close_code::PING_TIMEOUT);
 }

@@ -91,8 +91,9 @@ async fn an_election_race_across_nodes_crowns_exactly_one_host() {
 
 /// `new` was promoted on its node and `other`, on the other node, follows it.
 async fn expect_cross_promotion(new: &mut Client, other: &mut Client) {
-    assert_eq!(new.recv_frame().await, ServerToClient::RoleChanged { role: Role::Host, host: new.peer.clone() });
-    assert_eq!(other.recv_frame().await, ServerToClient::RoleChanged { role: Role::Client, host: new.peer.clone() });
+    new.expect_promoted().await;
+    let followed = ServerToClient::RoleChanged { role: Role::Client, host: new.peer.clone(), grant: None };
+    assert_eq!(other.recv_frame().await, followed);
     assert_eq!(new.recv_frame().await, ServerToClient::PeerJoined { peer: other.peer.clone() });
 }
 
@@ -116,7 +117,8 @@ async fn a_host_leaving_promotes_a_waiting_peer_and_the_other_node_follows() {
     last.close().await;
     assert_eq!(near.recv_frame().await, ServerToClient::PeerLeft { peer: PeerId::with_tab("l", "1") });
     near.close().await;
-    assert_eq!(far.recv_frame().await, ServerToClient::RoleChanged { role: Role::Host, host: far.peer.clone() });
+    // Its grant verifies under the authority node A's welcomes named: every node derives the same one.
+    far.expect_promoted().await;
 }
 
 #[tokio::test]
@@ -171,9 +173,10 @@ async fn a_killed_nodes_host_is_replaced_within_the_node_ttl() {
     node_a.kill().expect("SIGKILL node A");
     node_a.wait().expect("reap node A");
     // Nobody reconnects: node B notices node A's liveness key expire and promotes its earliest peer.
-    assert_eq!(x.recv_frame().await, ServerToClient::RoleChanged { role: Role::Host, host: x.peer.clone() });
+    x.expect_promoted().await;
     assert_eq!(x.recv_frame().await, ServerToClient::PeerJoined { peer: y.peer.clone() });
-    assert_eq!(y.recv_frame().await, ServerToClient::RoleChanged { role: Role::Client, host: x.peer.clone() });
+    let followed = ServerToClient::RoleChanged { role: Role::Client, host: x.peer.clone(), grant: None };
+    assert_eq!(y.recv_frame().await, followed);
     drop(host);
 }
 

@@ -1,6 +1,7 @@
 //! Observability on a real server: `/healthz` (200, then 503 on shutdown), `/metrics` in the Prometheus text
-//! format counting joins, routed signals by kind, refused upgrades and frames, negotiation time and bytes, with
-//! gauges that match the node; and the admin server function's refusals over HTTP.
+//! format counting joins, routed signals by kind, refused upgrades and frames, negotiation time, bytes and
+//! reported history forgeries, with gauges that match the node; and the admin server function's refusals over
+//! HTTP.
 //!
 //! The metrics recorder is process-wide: counters are compared as increases (other tests of this binary may
 //! add to them), and only one test scrapes, so the scrape-time gauges are this test's server's.
@@ -64,8 +65,15 @@ async fn healthz_is_ok_with_the_open_count_then_503_while_shutting_down() {
 async fn metrics_count_joins_signals_refusals_negotiation_and_bytes() {
     let srv = start_with_ops(test_config()).await;
     let before = scrape(srv.addr).await;
-    let counters =
-        [m::JOINS, m::SIGNALS_ROUTED, m::UPGRADE_REJECTIONS, m::PEER_ERRORS, m::BYTES_RECEIVED, m::BYTES_SENT];
+    let counters = [
+        m::JOINS,
+        m::SIGNALS_ROUTED,
+        m::UPGRADE_REJECTIONS,
+        m::PEER_ERRORS,
+        m::BYTES_RECEIVED,
+        m::BYTES_SENT,
+        m::FORGERIES_REPORTED,
+    ];
     for name in counters.into_iter().chain([m::CONNECTIONS, m::PEERS, m::HOSTS, m::SESSIONS]) {
         assert!(before.contains(&format!("# TYPE {name} ")), "{name} is listed before any event\n{before}");
     }
@@ -82,6 +90,8 @@ async fn metrics_count_joins_signals_refusals_negotiation_and_bytes() {
     host.recv_frame().await;
     client.signal(&host.peer, answer(1)).await; // a second answer: routed, but not a second negotiation
     host.recv_frame().await;
+    // A peer's forgery report is counted (and logged), never answered.
+    host.send(&ClientToServer::Report { forger: client.peer.clone(), entries: 3 }).await;
     client.send(&ClientToServer::Roster { peers: 2, states: vec![] }).await;
     match client.recv_frame().await {
         ServerToClient::Error { code, .. } => assert_eq!(code, ErrorCode::NotHost),
@@ -105,6 +115,7 @@ async fn metrics_count_joins_signals_refusals_negotiation_and_bytes() {
     grew(&format!("{}{{reason=\"bad_tab\"}}", m::UPGRADE_REJECTIONS), 1.0);
     grew(&format!("{}{{code=\"not_host\"}}", m::PEER_ERRORS), 1.0);
     grew(&format!("{}_count", m::NEGOTIATION_SECONDS), 1.0);
+    grew(m::FORGERIES_REPORTED, 3.0);
     grew(m::BYTES_RECEIVED, 100.0);
     grew(m::BYTES_SENT, 100.0);
     assert!(after.contains(&format!("# TYPE {} histogram", m::NEGOTIATION_SECONDS)), "{after}");

@@ -103,3 +103,69 @@ export function installChannelRecorder(): void {
     return nativeSend.call(this, data);
   };
 }
+
+/** The malicious client of `history-forgery.spec.ts` (see installHistoryForger). */
+export interface HistoryForger {
+  /** While true, the page's signaling `join` frames are held back (so another survivor is elected first). */
+  holdJoins: boolean;
+  /** Sends the held `join` frames on the sockets still open, and stops holding. */
+  release: () => void;
+  /** The user whose messages the forged entries claim to be (empty: no forging). */
+  target: string;
+  /** Forged entries sent so far. */
+  forged: number;
+}
+
+/**
+ * Init script of a malicious client, installed only by the test that needs one (nothing in the app or the
+ * library forges): every `History` frame this page sends after a migration gets two forged entries of the
+ * former epoch attributed to `target`: one a real entry of the target's with its text changed and its real
+ * seal kept, one with a made-up seal. It also holds back `join` frames on demand, so a test decides which
+ * survivor becomes host.
+ */
+export function installHistoryForger(): void {
+  const w = window as unknown as { __p2pForger?: HistoryForger };
+  if (w.__p2pForger) return;
+  const held: [WebSocket, string][] = [];
+  const wsSend = WebSocket.prototype.send;
+  const forger: HistoryForger = {
+    holdJoins: false,
+    target: '',
+    forged: 0,
+    release: () => {
+      forger.holdJoins = false;
+      for (const [socket, data] of held.splice(0)) if (socket.readyState === WebSocket.OPEN) wsSend.call(socket, data);
+    },
+  };
+  Object.defineProperty(window, '__p2pForger', { value: forger, enumerable: false });
+  WebSocket.prototype.send = function send(this: WebSocket, data: never) {
+    if (forger.holdJoins && typeof data === 'string' && (data as string).startsWith('{"type":"join"')) {
+      held.push([this, data]);
+      return;
+    }
+    return wsSend.call(this, data);
+  };
+  const channelSend = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function send(this: RTCDataChannel, data: never) {
+    if (forger.target && typeof data === 'string' && (data as string).startsWith('{"type":"History"')) {
+      type Entry = { from: string; seq: number; index: number; payload: { text?: string }; sig?: string };
+      const frame = JSON.parse(data) as { entries: Entry[] };
+      const real = frame.entries.find((e) => e.from.startsWith(`${forger.target}#`) && typeof e.payload?.text === 'string');
+      if (real) {
+        const text = `forged ${forger.target} line`;
+        const madeUpSeal = btoa(String.fromCharCode(...new Array<number>(64).fill(7)));
+        frame.entries.push({ ...real, seq: real.seq + 1000, index: real.index + 1000, payload: { ...real.payload, text } });
+        frame.entries.push({
+          ...real,
+          seq: real.seq + 2000,
+          index: real.index + 2000,
+          payload: { ...real.payload, text: `${text} 2` },
+          sig: madeUpSeal,
+        });
+        forger.forged += 2;
+        return channelSend.call(this, JSON.stringify(frame) as never);
+      }
+    }
+    return channelSend.call(this, data);
+  };
+}

@@ -9,7 +9,7 @@
 
 use crate::app::page_query;
 use leptos::prelude::*;
-use p2p_streams::{use_p2p, IceTransportPolicy, LinkState, P2pState, Role};
+use p2p_streams::{use_p2p, Forgery, IceTransportPolicy, LinkState, P2pState, Role};
 
 /// Whether the page's query string turns `name` on (`name=1` or `name=true`), the same on both sides.
 pub fn flag_query(name: &str) -> bool {
@@ -71,12 +71,23 @@ struct Banner {
     role: &'static str,
     missed: Option<String>,
     dropped: Option<String>,
+    /// Forged history refused: how many entries, and who handed them over (user names, comma-separated).
+    forged: Option<(String, String)>,
     text: String,
 }
 
-/// The banners showing now, in order: reconnecting, history gap, dropped messages, fatal error.
-fn banners(state: P2pState, missed: u64, dropped: u64, error: Option<String>) -> Vec<Banner> {
-    let banner = |class, testid, role, text: String| Banner { class, testid, role, missed: None, dropped: None, text };
+/// The banners showing now, in order: reconnecting, history gap, dropped messages, fatal error, forged history
+/// refused.
+fn banners(state: P2pState, missed: u64, dropped: u64, error: Option<String>, forgeries: &[Forgery]) -> Vec<Banner> {
+    let banner = |class, testid, role, text: String| Banner {
+        class,
+        testid,
+        role,
+        missed: None,
+        dropped: None,
+        forged: None,
+        text,
+    };
     let mut shown = Vec::new();
     if state == P2pState::Disconnected {
         let text = "Lost the connection to the host. Reconnecting…".to_owned();
@@ -100,19 +111,32 @@ fn banners(state: P2pState, missed: u64, dropped: u64, error: Option<String>) ->
     if let Some(error) = error {
         shown.push(banner("banner banner-error", "p2p-error", "alert", error));
     }
+    if !forgeries.is_empty() {
+        let mut forgers: Vec<&str> = forgeries.iter().map(|f| f.by.user()).collect();
+        forgers.dedup();
+        let (count, forgers) = (forgeries.len().to_string(), forgers.join(","));
+        let text = format!("Refused {count} forged history message(s) from {forgers}.");
+        shown.push(Banner {
+            forged: Some((count, forgers)),
+            ..banner("banner banner-error", "forged-history", "alert", text)
+        });
+    }
     shown
 }
 
 /// Banners: reconnecting to a host, a history gap (messages the host could no longer replay), messages
-/// this host dropped, and a fatal error.
+/// this host dropped, a fatal error, and forged history this peer refused.
 #[component]
 pub fn ConnectionBanners() -> impl IntoView {
     let p2p = frame();
-    let shown =
-        move || banners(p2p.state.get(), p2p.missed_messages.get(), p2p.dropped_messages.get(), p2p.error.get());
+    let shown = move || {
+        let forgeries = p2p.forgeries.get();
+        banners(p2p.state.get(), p2p.missed_messages.get(), p2p.dropped_messages.get(), p2p.error.get(), &forgeries)
+    };
     view! {
         <For each=shown key=|b| b.clone() let:b>
-            <div class=b.class data-testid=b.testid data-missed=b.missed data-dropped=b.dropped role=b.role>
+            <div class=b.class data-testid=b.testid data-missed=b.missed data-dropped=b.dropped
+                data-forged=b.forged.clone().map(|f| f.0) data-forgers=b.forged.map(|f| f.1) role=b.role>
                 {b.text}
             </div>
         </For>

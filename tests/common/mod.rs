@@ -7,6 +7,7 @@ pub mod redis;
 pub mod turn;
 
 use futures::{SinkExt, StreamExt};
+use p2p_streams::delivery::{Entry, EpochAuthority, EpochGrant, NativeCheck, NativeSealer, SealCheck};
 use p2p_streams::protocol::{
     ClientToServer, PeerId, Role, ServerToClient, SessionId, SignalPayload, PROTOCOL_VERSION, SIGNALING_PATH,
 };
@@ -240,6 +241,8 @@ pub async fn expect_http_status(url: &str) -> u16 {
 pub struct Client {
     /// Its identity, `{user}#{tab}`.
     pub peer: PeerId,
+    /// Its session.
+    pub session: String,
     /// The socket.
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
@@ -257,7 +260,7 @@ pub async fn open_within(addr: SocketAddr, session: &str, user: &str, tab: &str,
         .await
         .expect("connect timed out")
         .expect("connect");
-    Client { peer: PeerId::with_tab(user, tab), ws }
+    Client { peer: PeerId::with_tab(user, tab), session: session.to_owned(), ws }
 }
 
 /// Opens a socket for `user` in tab `tab` of `session` with extra request headers (`Origin`, a forwarded
@@ -277,7 +280,7 @@ pub async fn open_with(
     }
     let connect = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async_with_config(request, None, true)).await;
     match connect.expect("connect timed out") {
-        Ok((ws, _)) => Ok(Client { peer: PeerId::with_tab(user, tab), ws }),
+        Ok((ws, _)) => Ok(Client { peer: PeerId::with_tab(user, tab), session: session.to_owned(), ws }),
         Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
         Err(err) => panic!("upgrade failed without an HTTP answer: {err}"),
     }
@@ -299,6 +302,25 @@ pub async fn connect_after_loss(
     let mut client = open(addr, session, user, tab).await;
     client.send(&ClientToServer::Join { version: PROTOCOL_VERSION, lost_host }).await;
     client
+}
+
+/// Checks that `grant`'s certificate was signed by `session`'s epoch authority (derived from [`SECRET`], as
+/// on every node) and that its key seals what the certificate's key verifies.
+pub fn assert_granted(session: &str, grant: &EpochGrant) {
+    let authority = EpochAuthority::derive(SECRET, session).expect("authority");
+    let check = NativeCheck::new(session, &authority.public_key());
+    assert!(check.cert_valid(&grant.cert), "the grant's certificate verifies");
+    let mut entry = Entry {
+        from: PeerId("x#1".into()),
+        seq: 1,
+        epoch: (1 << 32) | u64::from(grant.cert.tag),
+        index: 1,
+        payload: serde_json::json!(1),
+        bytes: None,
+        sig: None,
+    };
+    entry.sig = Some(NativeSealer::new(grant).expect("PKCS#8 key").seal(&entry));
+    assert!(check.entry_valid(&entry, &grant.cert), "the granted key matches its certificate");
 }
 
 /// Connects, joins and returns the client with the role and host of its `Welcome`.
@@ -358,13 +380,35 @@ impl Client {
     /// Reads the `Welcome` and checks the identity it states; returns role and host.
     pub async fn expect_welcome(&mut self, session: &str) -> (Role, PeerId) {
         match self.recv_frame().await {
-            ServerToClient::Welcome { version, session_id, peer_id, role, host } => {
+            ServerToClient::Welcome { version, session_id, peer_id, role, host, authority, grant } => {
                 assert_eq!(version, PROTOCOL_VERSION);
                 assert_eq!(session_id, SessionId(session.to_owned()));
                 assert_eq!(peer_id, self.peer, "identity comes from the token and tab");
+                let expected = EpochAuthority::derive(SECRET, session).expect("authority").public_key();
+                assert_eq!(authority, Some(expected), "every node names the authority of the shared secret");
+                assert_eq!(grant.is_some(), role == Role::Host, "a grant exactly for a host");
+                if let Some(grant) = grant {
+                    assert_granted(session, &grant);
+                }
                 (role, host)
             }
             other => panic!("{}: expected welcome, got {other:?}", self.peer),
+        }
+    }
+
+    /// Reads a `RoleChanged` that makes this peer host, with a grant the session's authority signed.
+    pub async fn expect_promoted(&mut self) {
+        let frame = self.recv_frame().await;
+        self.check_promoted(Some(frame));
+    }
+
+    /// Checks that `frame` is a `RoleChanged` making this peer host, with a valid grant.
+    pub fn check_promoted(&self, frame: Option<ServerToClient>) {
+        match frame {
+            Some(ServerToClient::RoleChanged { role: Role::Host, host, grant: Some(grant) }) if host == self.peer => {
+                assert_granted(&self.session, &grant)
+            }
+            other => panic!("{}: expected to be promoted with a grant, got {other:?}", self.peer),
         }
     }
 

@@ -2,7 +2,7 @@
 //! a client and its host, and the peer-state map the host broadcasts ([`PeerStatus`], [`LinkState`], [`Route`]).
 //! Re-exported by [`protocol`](crate::protocol); what the delivery frames guarantee is `delivery`'s.
 
-use crate::delivery::{Bytes, Entry};
+use crate::delivery::{Bytes, Entry, EpochCert};
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};
 
@@ -156,8 +156,18 @@ pub enum PeerFrame {
     /// migration and leaves them out of the replay).
     #[serde(rename = "History")]
     History {
-        /// The entries, unchanged.
+        /// The entries, unchanged (each with its host's seal).
         entries: Vec<Entry>,
+        /// The certificates of the entries' epochs (absent when there are none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        certs: Vec<EpochCert>,
+    },
+    /// Host -> client: certificates of epochs whose entries follow (first in every replay, and before
+    /// entries merged from another client's history). The client keeps those the epoch authority issued.
+    #[serde(rename = "Certs")]
+    Certs {
+        /// The certificates.
+        certs: Vec<EpochCert>,
     },
     /// Client -> host: the history is complete; the host replays what the client did not report. The tips
     /// (per epoch, the highest index the client ever held) tell the host which pruned messages it missed.

@@ -74,6 +74,7 @@ pub mod server;
 #[cfg_attr(docsrs, doc(cfg(feature = "ssr")))]
 pub use async_trait::async_trait;
 pub use config::{IceServer, IceTransportPolicy, P2pConfig, VolatileRate};
+pub use delivery::Forgery;
 pub use frame::P2pFrame;
 #[cfg(feature = "hydrate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hydrate")))]

@@ -10,6 +10,7 @@
 //! message from the link it arrived on. Only types live here, no logic beyond parsing helpers.
 
 pub use crate::channel::{LinkState, PeerFrame, PeerStatus, Route};
+use crate::delivery::{Bytes, EpochGrant};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -100,6 +101,14 @@ pub enum ClientToServer {
         /// What to deliver, untouched.
         signal: SignalPayload,
     },
+    /// A peer refused entries whose seal did not verify, handed over by `forger` (logged and counted by the
+    /// server; it decides nothing).
+    Report {
+        /// The peer whose frames carried the forged entries.
+        forger: PeerId,
+        /// How many entries.
+        entries: u32,
+    },
     /// Host only: its star as it is now (shown in the live room list and the admin inspector).
     Roster {
         /// Peers including the host.
@@ -180,6 +189,13 @@ pub enum ServerToClient {
         role: Role,
         /// The session's host (you, when `role` is host).
         host: PeerId,
+        /// The session's epoch authority public key (uncompressed SEC1 P-256): what every host's epoch
+        /// certificate is checked against (`delivery::EpochCert`). Absent from older servers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authority: Option<Bytes>,
+        /// When `role` is host: the epoch key to seal entries with, and its certificate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grant: Option<EpochGrant>,
     },
     /// Your role changed after a host election (the old host is gone).
     RoleChanged {
@@ -187,6 +203,9 @@ pub enum ServerToClient {
         role: Role,
         /// The new host.
         host: PeerId,
+        /// When `role` is host: the epoch key to seal entries with, and its certificate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grant: Option<EpochGrant>,
     },
     /// To the host: `peer` joined (or rejoined) and waits for an offer.
     PeerJoined {

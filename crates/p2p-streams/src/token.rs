@@ -109,6 +109,11 @@ mod signer {
             TokenSigner { key }
         }
 
+        /// The secret, for keys derived from it (the sealed-history epoch authority); never logged.
+        pub(crate) fn secret(&self) -> &[u8] {
+            &self.key
+        }
+
         fn mac(&self) -> HmacSha256 {
             // HMAC accepts keys of any length, so this cannot fail.
             HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))

@@ -3,7 +3,7 @@
 //! (state, role, peers, messages in the session order, direct messages and their failures, volatile messages,
 //! errors).
 
-use crate::delivery::{DirectMessage, Payload};
+use crate::delivery::{DirectMessage, Forgery, Payload};
 use crate::hooks::{FileEvent, FileKey, MediaRequest, P2pState, RawMessage, RoomStream};
 use crate::protocol::{PeerId, PeerStatus, Role};
 use crate::volatile::VolatileMessage;
@@ -76,6 +76,8 @@ pub enum DriverEvent {
     },
     /// Host: a client's data-channel message was dropped (malformed, oversized or not for the host).
     Dropped,
+    /// A history entry another peer handed over was refused: its seal does not verify (`delivery::seal`).
+    Forged(Forgery),
     /// A volatile message from another peer (sender stamped by the host).
     Volatile(VolatileMessage),
     /// Host: a client's volatile message was dropped over its rate cap (`P2pConfig::volatile_rate`).

@@ -4,8 +4,10 @@
 
 use super::browser::{now_ms, warn};
 use super::link::{add_candidate, local_description, set_remote, PeerLink};
+use super::seal::{Unchecked, Verified};
 use super::{DriverEvent, Inner};
 use crate::delivery::Payload;
+use crate::delivery::SealCheck;
 use crate::hooks::P2pState;
 use crate::protocol::{ClientToServer, PeerFrame, PeerId, Role, SignalPayload};
 use leptos::prelude::set_timeout_with_handle;
@@ -18,6 +20,7 @@ impl Inner {
             // Demoted (our role lapsed while we were away): our old star is not ours any more.
             self.links.drain().for_each(|(_, mut link)| link.close());
             self.delivery.link_down();
+            self.seal_forget_all();
         }
         self.links.retain(|peer, link| {
             let keep = *peer == host;
@@ -69,6 +72,7 @@ impl Inner {
             old.close();
         }
         self.delivery.link_down();
+        self.seal_forget(&from);
         if let Some(media) = self.planes.media {
             (media.host_gone)(self);
         }
@@ -119,34 +123,49 @@ impl Inner {
         }
     }
 
-    /// A frame from the host.
+    /// A frame from the host: entries and certificates are checked first (`seal`).
     pub(crate) fn guest_on_message(&mut self, peer: PeerId, text: &str) {
         if self.host.as_ref() != Some(&peer) {
             return;
         }
         match PeerFrame::decode(text) {
-            Ok(PeerFrame::Hello { acked, .. }) => {
+            Ok(PeerFrame::Ping { nonce }) => self.send_pong(&peer, nonce),
+            Ok(frame) => {
+                if let Some(frame) = self.seal_gate(&peer, frame) {
+                    let nothing = Verified::default();
+                    let check: &dyn SealCheck = if self.seals.available() { &nothing } else { &Unchecked };
+                    self.guest_on_frame(peer, frame, check);
+                }
+            }
+            Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
+        }
+    }
+
+    /// A frame from the host, in its order, with the answers of its check.
+    pub(crate) fn guest_on_frame(&mut self, peer: PeerId, frame: PeerFrame, check: &dyn SealCheck) {
+        match frame {
+            PeerFrame::Hello { epoch, acked } => {
                 // Our history, our tips, then every message the host has not ordered yet.
-                for frame in self.delivery.on_hello(acked) {
+                for frame in self.delivery.on_hello(epoch, acked) {
                     self.guest_send(&frame);
                 }
             }
-            Ok(PeerFrame::Data(entry)) => self.delivery.on_data(entry, now_ms()),
-            Ok(PeerFrame::Gap { missed }) => {
+            PeerFrame::Data(entry) => self.delivery.on_data(&peer, entry, now_ms(), check),
+            PeerFrame::Certs { certs } => self.delivery.on_certs(certs, check),
+            PeerFrame::Gap { missed } => {
                 warn(&format!("the host no longer has {missed} message(s) we missed"));
                 self.delivery.on_gap(missed);
             }
-            Ok(PeerFrame::ConnectionState { peers, .. }) => self.events.push(DriverEvent::Peers(peers)),
-            Ok(PeerFrame::Direct { from, id, payload, bytes }) => {
+            PeerFrame::ConnectionState { peers, .. } => self.events.push(DriverEvent::Peers(peers)),
+            PeerFrame::Direct { from, id, payload, bytes } => {
                 self.delivery.on_direct(from, id, Payload::from_parts(payload, bytes))
             }
-            Ok(PeerFrame::DirectAck { id }) => self.delivery.on_direct_ack(id),
-            Ok(PeerFrame::DirectFailed { id, to }) => self.delivery.on_direct_failed(id, to),
-            Ok(PeerFrame::Ping { nonce }) => self.send_pong(&peer, nonce),
-            Ok(PeerFrame::Pong { .. }) => {}
-            Ok(PeerFrame::Media { media }) => self.on_media_frame(peer, media),
-            Ok(_) => warn("dropped a client-only frame sent by the host"),
-            Err(err) => warn(&format!("dropped a malformed message from the host: {err}")),
+            PeerFrame::DirectAck { id } => self.delivery.on_direct_ack(id),
+            PeerFrame::DirectFailed { id, to } => self.delivery.on_direct_failed(id, to),
+            PeerFrame::Ping { nonce } => self.send_pong(&peer, nonce),
+            PeerFrame::Pong { .. } => {}
+            PeerFrame::Media { media } => self.on_media_frame(peer, media),
+            _ => warn("dropped a client-only frame sent by the host"),
         }
     }
 
@@ -161,6 +180,7 @@ impl Inner {
     /// The link to the host is gone: reconnect through the server, naming the lost host.
     pub(crate) fn guest_host_lost(&mut self) {
         self.delivery.link_down();
+        self.seal_forget_all();
         if let Some(media) = self.planes.media {
             (media.host_gone)(self);
         }

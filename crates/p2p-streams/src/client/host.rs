@@ -36,8 +36,9 @@ impl Inner {
         self.attempt = 0;
         // A new epoch; our own unacknowledged messages are ordered first (no client is linked yet: they
         // get them in their replay).
-        let ordered = self.delivery.start_hosting((random() * 4_294_967_296.0) as u32, now_ms());
-        self.host_broadcast_entries(ordered);
+        let cert = self.seal_new_epoch();
+        let ordered = self.delivery.start_hosting(cert, (random() * 4_294_967_296.0) as u32, now_ms());
+        self.host_seal_out(ordered);
         self.set_state(P2pState::Connecting);
         self.set_state(P2pState::Connected);
         self.publish_peers();
@@ -55,6 +56,7 @@ impl Inner {
             old.close();
         }
         self.delivery.forget(&peer);
+        self.seal_forget(&peer);
         self.volatile.forget(&peer);
         if let Some(media) = self.planes.media {
             (media.peer_gone)(self, &peer);
@@ -174,6 +176,7 @@ impl Inner {
             (media.peer_gone)(self, &peer);
         }
         self.delivery.forget(&peer);
+        self.seal_forget(&peer);
         self.volatile.forget(&peer);
         if self.hub.as_mut().is_some_and(|hub| hub.remove(&peer)) {
             self.publish_peers();

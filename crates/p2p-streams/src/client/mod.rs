@@ -22,6 +22,7 @@ mod media;
 mod relay;
 mod renewal;
 mod route;
+mod seal;
 mod session;
 mod signaling;
 mod store;
@@ -126,6 +127,8 @@ pub(crate) struct Inner {
     volatile: VolatileRelay,
     /// Message ids, order, outbox and history (see `delivery`).
     delivery: Delivery,
+    /// Sealed history: the epoch key and seal queue while hosting, frames waiting for a check.
+    seals: seal::Seals,
     /// The delivery state changed since it was last saved to sessionStorage.
     unsaved: bool,
     /// The host we lost, reported in the next `join` so the server can elect at once.
@@ -198,6 +201,7 @@ impl Driver {
                 hub: None,
                 volatile,
                 delivery,
+                seals: seal::Seals::default(),
                 unsaved: false,
                 lost_host: None,
                 attempt: 0,
@@ -275,7 +279,7 @@ impl Inner {
     /// the outbox (saved at once, so a reload right after still delivers it).
     fn send_app(&mut self, payload: Payload) {
         match self.delivery.send(payload, browser::now_ms()) {
-            Some(PeerFrame::Data(entry)) => self.host_broadcast_entries(vec![entry]),
+            Some(PeerFrame::Data(entry)) => self.host_seal_out(vec![entry]),
             Some(frame) => self.guest_send(&frame),
             None => {}
         }
@@ -304,13 +308,21 @@ impl Inner {
     fn drain_delivery(&mut self) {
         let produced = self.delivery.take_events();
         self.unsaved |= !produced.is_empty();
+        let mut forgeries = Vec::new();
         for delivered in produced {
             self.events.push(match delivered {
+                Delivered::Forged(forgery) => {
+                    forgeries.push(forgery);
+                    continue;
+                }
                 Delivered::Message { entry, fresh } => DriverEvent::Message { message: entry, fresh },
                 Delivered::Gap(missed) => DriverEvent::Gap(missed),
                 Delivered::Direct(message) => DriverEvent::Direct(message),
                 Delivered::DirectFailed { id, to } => DriverEvent::DirectFailed { id, to },
             });
+        }
+        if !forgeries.is_empty() {
+            self.seal_report(forgeries);
         }
     }
 

@@ -1,11 +1,14 @@
 //! The host's data-channel traffic (`hydrate` only): every frame a client sends is checked (size, shape,
 //! direction) and fed to the delivery engine, and what the engine returns goes out: `Hello` on a new link,
 //! the replay after `Resume`, live entries to resumed clients. A bad frame is dropped and reported (a console
-//! warning and the `dropped_messages` count), never fatal: a client cannot crash or stall its host.
+//! warning and the `dropped_messages` count), never fatal: a client cannot crash or stall its host. A
+//! client's `History` is checked first (`seal`): entries whose seal does not verify are refused and reported.
 
 use super::browser::{now_ms, warn};
+use super::seal::{Unchecked, Verified};
 use super::{DriverEvent, Inner};
 use crate::chunk::frame_limit;
+use crate::delivery::SealCheck;
 use crate::delivery::{Entry, Payload};
 use crate::protocol::{PeerFrame, PeerId};
 
@@ -27,6 +30,7 @@ fn kind(frame: &PeerFrame) -> &'static str {
         PeerFrame::Data(_) => "Data",
         PeerFrame::Hello { .. } => "Hello",
         PeerFrame::History { .. } => "History",
+        PeerFrame::Certs { .. } => "Certs",
         PeerFrame::Resume { .. } => "Resume",
         PeerFrame::Gap { .. } => "Gap",
         PeerFrame::ConnectionState { .. } => "Data.Connection.State",
@@ -51,25 +55,40 @@ impl Inner {
             return self.host_drop(&peer, &format!("a {} byte message (limit {limit})", text.len()));
         }
         let frame = match PeerFrame::decode(text) {
+            Ok(PeerFrame::Ping { nonce }) => return self.send_pong(&peer, nonce),
             Ok(frame) => frame,
             Err(err) => return self.host_drop(&peer, &format!("a malformed message ({err})")),
         };
+        if let Some(frame) = self.seal_gate(&peer, frame) {
+            let nothing = Verified::default();
+            let check: &dyn SealCheck = if self.seals.available() { &nothing } else { &Unchecked };
+            self.host_on_frame(peer, frame, check);
+        }
+    }
+
+    /// A client's frame, in its link's order, with the answers of its check.
+    pub(crate) fn host_on_frame(&mut self, peer: PeerId, frame: PeerFrame, check: &dyn SealCheck) {
         let now = now_ms();
         match frame {
             PeerFrame::Send { seq, payload, bytes } => {
                 let entry = self.delivery.on_send(peer, seq, Payload::from_parts(payload, bytes), now);
-                self.host_broadcast_entries(entry.into_iter().collect());
+                self.host_seal_out(entry.into_iter().collect());
             }
             PeerFrame::SendTo { to, id, payload, bytes } => {
                 let frames = self.delivery.on_send_to(peer, to, id, Payload::from_parts(payload, bytes));
                 self.host_send_frames(frames);
             }
-            PeerFrame::History { entries } if entries.len() <= self.config.history_limit.max(1) => {
-                let (everyone, reporter) = self.delivery.on_history(&peer, entries, now);
+            PeerFrame::History { entries, certs } if entries.len() <= self.config.history_limit.max(1) => {
+                let (everyone, reporter) = self.delivery.on_history(&peer, entries, certs, now, check);
+                // The certificates of merged entries go first: a client checks every entry it takes.
+                if let Some(certs) = self.delivery.certs_for(&everyone) {
+                    self.host_broadcast_resumed(&certs);
+                }
                 self.host_broadcast_entries(everyone);
+                let certs = self.delivery.certs_for(&reporter);
                 if let Some(link) = self.links.get_mut(&peer) {
-                    reporter.into_iter().for_each(|entry| {
-                        link.send(&PeerFrame::Data(entry));
+                    certs.into_iter().chain(reporter.into_iter().map(PeerFrame::Data)).for_each(|frame| {
+                        link.send(&frame);
                     });
                 }
             }
@@ -88,7 +107,16 @@ impl Inner {
         }
     }
 
-    /// Sends ordered entries to every client that resumed (the others get them in their replay). Each frame
+    /// Sends `frame` to every client that resumed.
+    fn host_broadcast_resumed(&mut self, frame: &PeerFrame) {
+        let Ok(text) = serde_json::to_string(frame) else { return };
+        let delivery = &self.delivery;
+        for link in self.links.values_mut().filter(|l| l.open && delivery.is_resumed(&l.peer)) {
+            link.send_serialized(text.clone());
+        }
+    }
+
+    /// Sends sealed entries to every client that resumed (the others get them in their replay). Each frame
     /// is serialized once and queued on every link (a long one goes out in chunks, link by link, as each
     /// link's buffer drains: one slow client does not hold up the others).
     pub(crate) fn host_broadcast_entries(&mut self, entries: Vec<Entry>) {

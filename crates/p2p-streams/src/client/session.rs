@@ -161,13 +161,17 @@ impl Inner {
             return;
         }
         match frame {
-            ServerToClient::Welcome { peer_id, role, host, .. } => {
+            ServerToClient::Welcome { peer_id, role, host, authority, grant, .. } => {
+                self.seal_welcome(authority, grant);
                 self.delivery.set_me(peer_id.clone());
                 self.me = Some(peer_id);
                 self.lost_host = None;
                 self.assume_role(role, host);
             }
-            ServerToClient::RoleChanged { role, host } => self.assume_role(role, host),
+            ServerToClient::RoleChanged { role, host, grant } => {
+                self.seal_grant(grant);
+                self.assume_role(role, host);
+            }
             ServerToClient::PeerJoined { peer } => self.host_accept(peer),
             ServerToClient::PeerLeft { peer } => self.host_peer_left(peer),
             ServerToClient::Signal { from, signal } => self.on_signal(from, signal),

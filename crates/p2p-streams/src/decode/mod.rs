@@ -16,7 +16,7 @@
 //! `offer`). A key repeated in one object is an error for the derived decoders, here the last one counts (as
 //! in `JSON.parse`).
 
-use crate::delivery::{Bytes, Entry, LogSnapshot, OutboxSnapshot, Pos};
+use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant, LogSnapshot, OutboxSnapshot, Pos};
 use crate::protocol::SignalPayload;
 use crate::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, Route, ServerToClient, SessionId};
 use serde_json::{Map, Value};
@@ -63,10 +63,13 @@ impl ServerToClient {
                 peer_id: f.peer("peer_id")?,
                 role: f.name("role", &[(Role::Host, "host"), (Role::Client, "client")])?,
                 host: f.peer("host")?,
+                authority: f.optional("authority")?.map(|v| base64(v, "authority")).transpose()?,
+                grant: f.optional("grant")?.map(grant).transpose()?,
             },
             "role_changed" => ServerToClient::RoleChanged {
                 role: f.name("role", &[(Role::Host, "host"), (Role::Client, "client")])?,
                 host: f.peer("host")?,
+                grant: f.optional("grant")?.map(grant).transpose()?,
             },
             "peer_joined" => ServerToClient::PeerJoined { peer: f.peer("peer")? },
             "peer_left" => ServerToClient::PeerLeft { peer: f.peer("peer")? },
@@ -146,7 +149,8 @@ impl PeerFrame {
             "DirectFailed" => PeerFrame::DirectFailed { id: f.u64("id")?, to: f.peer("to")? },
             "Data" => PeerFrame::Data(entry_fields(f)?),
             "Hello" => PeerFrame::Hello { epoch: f.u64("epoch")?, acked: f.u64("acked")? },
-            "History" => PeerFrame::History { entries: f.list("entries", entry)? },
+            "History" => PeerFrame::History { entries: f.list("entries", entry)?, certs: f.certs()? },
+            "Certs" => PeerFrame::Certs { certs: f.list("certs", cert)? },
             "Resume" => PeerFrame::Resume { tips: f.list("tips", pair)? },
             "Gap" => PeerFrame::Gap { missed: f.u64("missed")? },
             "Data.Connection.State" => {
@@ -178,6 +182,7 @@ impl LogSnapshot {
                 Ok((PeerId(string(peer, "high_water")?), u64_of(seq, "high_water")?))
             })?,
             pruned: f.list("pruned", pos)?,
+            certs: f.certs()?,
         })
     }
 }
@@ -220,7 +225,24 @@ fn entry_fields(mut f: Fields) -> Result<Entry> {
         index: f.u64("index")?,
         payload: f.take("payload")?,
         bytes: f.bytes()?,
+        sig: f.optional("sig")?.map(|v| base64(v, "sig")).transpose()?,
     })
+}
+
+/// An [`EpochCert`] (an object with `tag`, `key` and `sig`).
+fn cert(value: Value) -> Result<EpochCert> {
+    let mut f = Fields::of(value, "cert")?;
+    Ok(EpochCert {
+        tag: f.small("tag", u32::MAX.into())? as u32,
+        key: base64(f.take("key")?, "key")?,
+        sig: base64(f.take("sig")?, "sig")?,
+    })
+}
+
+/// An [`EpochGrant`] (an object with `cert` and `secret`).
+fn grant(value: Value) -> Result<EpochGrant> {
+    let mut f = Fields::of(value, "grant")?;
+    Ok(EpochGrant { cert: cert(f.take("cert")?)?, secret: base64(f.take("secret")?, "secret")? })
 }
 
 /// A [`Pos`] (an object with `epoch` and `index`).
@@ -314,6 +336,11 @@ impl Fields {
     /// An optional field: absent and `null` are both `None` (serde's `Option` with `default`).
     fn optional(&mut self, name: &'static str) -> Result<Option<Value>> {
         Ok(self.0.remove(name).filter(|v| !v.is_null()))
+    }
+
+    /// The optional `certs` list (`default`: absent is empty, `null` is an error, as for the derived decoder).
+    fn certs(&mut self) -> Result<Vec<EpochCert>> {
+        self.0.remove("certs").map_or(Ok(Vec::new()), |v| list(v, "certs", cert))
     }
 
     /// The optional `bytes` field of a message (base64).

@@ -3,7 +3,7 @@
 //! where the two differ.
 
 use super::*;
-use crate::delivery::{Bytes, Entry};
+use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant};
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,7 +17,11 @@ fn peer(s: &str) -> PeerId {
 }
 
 fn entry_of(from: &str, seq: u64, payload: Value) -> Entry {
-    Entry { from: peer(from), seq, epoch: (3 << 32) | 7, index: 12, payload, bytes: None }
+    Entry { from: peer(from), seq, epoch: (3 << 32) | 7, index: 12, payload, bytes: None, sig: None }
+}
+
+fn cert_of(tag: u32) -> EpochCert {
+    EpochCert { tag, key: Bytes(vec![4; 65]), sig: Bytes(vec![9; 64]) }
 }
 
 fn server_frames() -> Vec<ServerToClient> {
@@ -37,8 +41,24 @@ fn server_frames() -> Vec<ServerToClient> {
             peer_id: peer("ada#t1"),
             role: Role::Host,
             host: peer("ada#t1"),
+            authority: Some(Bytes(vec![4; 65])),
+            grant: Some(EpochGrant { cert: cert_of(u32::MAX), secret: Bytes(vec![48, 1, 2]) }),
         },
-        ServerToClient::RoleChanged { role: Role::Client, host: peer("bob#t2") },
+        ServerToClient::Welcome {
+            version: 1,
+            session_id: SessionId("s".into()),
+            peer_id: peer("bob#t2"),
+            role: Role::Client,
+            host: peer("ada#t1"),
+            authority: None,
+            grant: None,
+        },
+        ServerToClient::RoleChanged { role: Role::Client, host: peer("bob#t2"), grant: None },
+        ServerToClient::RoleChanged {
+            role: Role::Host,
+            host: peer("bob#t2"),
+            grant: Some(EpochGrant { cert: cert_of(0), secret: Bytes(vec![]) }),
+        },
         ServerToClient::PeerJoined { peer: peer("cleo#\u{e9}\"\\") },
         ServerToClient::PeerLeft { peer: peer("") },
     ];
@@ -65,8 +85,14 @@ fn peer_frames() -> Vec<PeerFrame> {
         PeerFrame::DirectAck { id: 5 },
         PeerFrame::DirectFailed { id: 6, to: peer("gone#x") },
         PeerFrame::Hello { epoch: 1 << 40, acked: 0 },
-        PeerFrame::History { entries: vec![entry_of("a#1", 1, json!("x")), entry_of("b#2", 2, json!(7))] },
-        PeerFrame::History { entries: vec![] },
+        PeerFrame::History {
+            entries: vec![entry_of("a#1", 1, json!("x")), entry_of("b#2", 2, json!(7))],
+            certs: vec![cert_of(7)],
+        },
+        PeerFrame::History { entries: vec![], certs: vec![] },
+        PeerFrame::Data(Entry { sig: Some(Bytes(vec![1; 64])), ..entry_of("a#1", 5, json!(1)) }),
+        PeerFrame::Certs { certs: vec![cert_of(1), cert_of(2)] },
+        PeerFrame::Certs { certs: vec![] },
         PeerFrame::Resume { tips: vec![(1, 2), (u64::MAX, 0)] },
         PeerFrame::Resume { tips: vec![] },
         PeerFrame::Gap { missed: 4 },
@@ -306,9 +332,25 @@ fn any_bytes() -> impl Strategy<Value = Option<Bytes>> {
 }
 
 fn any_entry() -> impl Strategy<Value = Entry> {
-    (any_text(), any::<u64>(), any::<u64>(), any::<u64>(), any_payload(), any_bytes()).prop_map(
-        |(from, seq, epoch, index, payload, bytes)| Entry { from: PeerId(from), seq, epoch, index, payload, bytes },
+    (any_text(), any::<u64>(), any::<u64>(), any::<u64>(), any_payload(), any_bytes(), any_bytes()).prop_map(
+        |(from, seq, epoch, index, payload, bytes, sig)| Entry {
+            from: PeerId(from),
+            seq,
+            epoch,
+            index,
+            payload,
+            bytes,
+            sig,
+        },
     )
+}
+
+fn any_cert() -> impl Strategy<Value = EpochCert> {
+    (any::<u32>(), any_bytes(), any_bytes()).prop_map(|(tag, key, sig)| EpochCert {
+        tag,
+        key: key.unwrap_or_default(),
+        sig: sig.unwrap_or_default(),
+    })
 }
 
 fn any_peer_frame() -> impl Strategy<Value = PeerFrame> {
@@ -327,7 +369,9 @@ fn any_peer_frame() -> impl Strategy<Value = PeerFrame> {
         (any_text(), any::<u64>(), any_payload(), any_bytes())
             .prop_map(|(from, id, payload, bytes)| PeerFrame::Direct { from: PeerId(from), id, payload, bytes }),
         any_entry().prop_map(PeerFrame::Data),
-        proptest::collection::vec(any_entry(), 0..4).prop_map(|entries| PeerFrame::History { entries }),
+        (proptest::collection::vec(any_entry(), 0..4), proptest::collection::vec(any_cert(), 0..2))
+            .prop_map(|(entries, certs)| PeerFrame::History { entries, certs }),
+        proptest::collection::vec(any_cert(), 0..3).prop_map(|certs| PeerFrame::Certs { certs }),
         proptest::collection::vec(any::<(u64, u64)>(), 0..4).prop_map(|tips| PeerFrame::Resume { tips }),
         (any_text(), proptest::collection::vec((any_text(), 0..4usize, any::<bool>(), 0..5usize), 0..4)).prop_map(
             |(host, rows)| PeerFrame::ConnectionState {

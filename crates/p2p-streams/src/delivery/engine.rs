@@ -6,8 +6,15 @@
 //! it ordered for this client). The client answers with `History` (what it holds beyond the host's tips),
 //! `Resume` (its own tips) and a resend of its unacknowledged messages. The host merges the history,
 //! replays what the client lacks and reports what it pruned as a `Gap`.
+//!
+//! Entries are sealed by their host (`seal.rs`): the host hands out only sealed entries (after [`Delivery::seal`]),
+//! the certificates they need come first (`Certs`), and every entry taken from another peer is checked first;
+//! a forged one is refused and reported ([`Delivered::Forged`]).
 
-use super::{DirectMessage, Directs, Entry, HistoryLimits, Merged, Outbox, Payload, Pos, Sequencer, SessionLog, Tips};
+use super::{
+    DirectMessage, Directs, Entry, EpochCert, Forgery, HistoryLimits, Merged, Outbox, Payload, Pos, SealCheck,
+    Sequencer, SessionLog, Tips, Verdict,
+};
 use crate::protocol::{PeerFrame, PeerId};
 use std::collections::{HashMap, HashSet};
 
@@ -35,17 +42,21 @@ pub enum Delivered {
         /// Its target.
         to: PeerId,
     },
+    /// An entry handed over by another peer whose seal did not verify: refused, never shown.
+    Forged(Forgery),
 }
 
 /// One peer's delivery state: its log, its outbox and, while hosting, its sequencer.
 #[derive(Clone, Debug)]
 pub struct Delivery {
     pub(super) me: PeerId,
-    log: SessionLog,
-    outbox: Outbox,
+    pub(super) log: SessionLog,
+    pub(super) outbox: Outbox,
     pub(super) sequencer: Option<Sequencer>,
     /// Client: highest sequence number sent on the current link; `None` until the host's `Hello`.
     pub(super) sent_upto: Option<u64>,
+    /// Client: the epoch of the host on the current link (from its `Hello`).
+    host_epoch: Option<u64>,
     /// Host: clients whose `Resume` was answered. Only they get live entries: before that, the replay covers
     /// them.
     pub(super) resumed: HashSet<PeerId>,
@@ -70,6 +81,7 @@ impl Delivery {
             outbox,
             sequencer: None,
             sent_upto: None,
+            host_epoch: None,
             resumed: HashSet::new(),
             reported: HashMap::new(),
             directs: Directs::default(),
@@ -108,9 +120,15 @@ impl Delivery {
     }
 
     /// Becomes the host: a new epoch, and our own unacknowledged messages are ordered at once. Returns the
-    /// entries to broadcast.
-    pub fn start_hosting(&mut self, random: u32, now_ms: f64) -> Vec<Entry> {
-        self.sequencer = Some(Sequencer::new(self.log.tips(), random));
+    /// entries to seal and broadcast. The epoch's tag is `cert`'s (the server's grant); without one (no grant)
+    /// it is `random`, and what this host orders cannot be sealed, so it never leaves this epoch's peers.
+    pub fn start_hosting(&mut self, cert: Option<EpochCert>, random: u32, now_ms: f64) -> Vec<Entry> {
+        self.requeue_unsealed();
+        let tag = cert.as_ref().map_or(random, |c| c.tag);
+        if let Some(cert) = cert {
+            self.log.add_cert(cert);
+        }
+        self.sequencer = Some(Sequencer::new(self.log.tips(), tag));
         self.sent_upto = None;
         self.resumed.clear();
         self.reported.clear();
@@ -124,6 +142,7 @@ impl Delivery {
     pub fn link_down(&mut self) {
         self.sequencer = None;
         self.sent_upto = None;
+        self.host_epoch = None;
         self.resumed.clear();
     }
 
@@ -174,12 +193,29 @@ impl Delivery {
         self.order(from, seq, payload, now_ms)
     }
 
-    /// Host: history client `peer` reported (everything it holds). Returns the entries every resumed client
-    /// must take (new here, or moved to an earlier position) and the ones only the reporter must take (it
-    /// holds them at a later position than this log).
-    pub fn on_history(&mut self, peer: &PeerId, entries: Vec<Entry>, now_ms: f64) -> (Vec<Entry>, Vec<Entry>) {
+    /// Host: history client `peer` reported (everything it holds), with the certificates of its epochs.
+    /// Returns the entries every resumed client must take (new here, or moved to an earlier position) and
+    /// the ones only the reporter must take (it holds them at a later position than this log). An entry
+    /// whose seal does not verify is refused and reported as `peer`'s forgery; an unsealed one is ignored.
+    pub fn on_history(
+        &mut self,
+        peer: &PeerId,
+        entries: Vec<Entry>,
+        certs: Vec<EpochCert>,
+        now_ms: f64,
+        check: &dyn SealCheck,
+    ) -> (Vec<Entry>, Vec<Entry>) {
+        self.take_certs(certs, check);
         let (mut everyone, mut reporter) = (Vec::new(), Vec::new());
         for entry in entries {
+            match self.verdict(&entry, check) {
+                Verdict::Sealed => {}
+                Verdict::Unsealed => continue,
+                Verdict::Forged => {
+                    self.events.push(Delivered::Forged(Forgery::of(peer, &entry)));
+                    continue;
+                }
+            }
             self.reported.entry(peer.clone()).or_default().insert(entry.id(), entry.pos());
             match self.log.merge(entry.clone(), now_ms) {
                 Merged::Added => {
@@ -190,7 +226,9 @@ impl Delivery {
                     self.events.push(Delivered::Message { entry: entry.clone(), fresh: false });
                     everyone.push(entry);
                 }
-                Merged::Earlier(ours) => reporter.push(ours),
+                // Not an entry we are still sealing: the reporter gets that one live or in its replay.
+                Merged::Earlier(ours) if ours.sig.is_some() => reporter.push(ours),
+                Merged::Earlier(_) => {}
                 Merged::Same | Merged::Refused => {}
             }
         }
@@ -204,8 +242,11 @@ impl Delivery {
         self.resumed.insert(peer.clone());
         let reported = self.reported.remove(peer).unwrap_or_default();
         let tips: Tips = tips.iter().copied().collect();
-        let mut frames: Vec<_> =
-            self.log.iter().filter(|e| reported.get(&e.id()) != Some(&e.pos())).cloned().map(PeerFrame::Data).collect();
+        let certs: Vec<EpochCert> = self.log.certs().cloned().collect();
+        let mut frames: Vec<_> = (!certs.is_empty()).then_some(PeerFrame::Certs { certs }).into_iter().collect();
+        // Entries still being sealed come live instead: this client is resumed from now on.
+        let replay = self.log.iter().filter(|e| e.sig.is_some() && reported.get(&e.id()) != Some(&e.pos()));
+        frames.extend(replay.cloned().map(PeerFrame::Data));
         let missed = if tips.is_empty() { 0 } else { self.log.missed(&tips) };
         if missed > 0 {
             frames.push(PeerFrame::Gap { missed });
@@ -218,26 +259,29 @@ impl Delivery {
         frames
     }
 
-    /// Client: the host's `Hello`. Returns our whole history (in chunks: the host merges it and skips it in
+    /// Client: the `Hello` of the host of `epoch`. Returns our whole history (in chunks: the host merges it and skips it in
     /// the replay), our `Resume`, and every message the host has not ordered yet.
     ///
     /// Messages the host says it ordered (`acked`) are not resent, but stay in the outbox until this peer
     /// holds them in its own log: if this host dies before replaying them, the next host gets them again.
-    pub fn on_hello(&mut self, acked: u64) -> Vec<PeerFrame> {
+    pub fn on_hello(&mut self, epoch: u64, acked: u64) -> Vec<PeerFrame> {
         self.sequencer = None;
+        self.host_epoch = Some(epoch);
+        self.requeue_unsealed();
         let mut frames = Vec::new();
         let (mut chunk, mut size) = (Vec::new(), 0);
         for entry in self.log.iter().cloned() {
             let len = serde_json::to_string(&entry).map_or(0, |s| s.len());
             if !chunk.is_empty() && size + len > HISTORY_CHUNK_BYTES {
-                frames.push(PeerFrame::History { entries: std::mem::take(&mut chunk) });
+                let entries = std::mem::take(&mut chunk);
+                frames.push(PeerFrame::History { certs: self.log.certs_for(&entries), entries });
                 size = 0;
             }
             size += len;
             chunk.push(entry);
         }
         if !chunk.is_empty() {
-            frames.push(PeerFrame::History { entries: chunk });
+            frames.push(PeerFrame::History { certs: self.log.certs_for(&chunk), entries: chunk });
         }
         frames.push(PeerFrame::Resume { tips: pairs(self.log.tips()) });
         let mut sent = acked;
@@ -254,8 +298,19 @@ impl Delivery {
         frames
     }
 
-    /// Client: an entry in the host's order.
-    pub fn on_data(&mut self, entry: Entry, now_ms: f64) {
+    /// Client: an entry in the host's order, from `host`. A seal that does not verify is refused and reported
+    /// as `host`'s forgery. An unsealed entry is taken only in the host's own epoch (the host is trusted for
+    /// its epoch; only a host that cannot seal sends one, `delivery::seal` says when), else ignored.
+    pub fn on_data(&mut self, host: &PeerId, entry: Entry, now_ms: f64, check: &dyn SealCheck) {
+        match self.verdict(&entry, check) {
+            Verdict::Sealed => {}
+            Verdict::Unsealed if self.host_epoch == Some(entry.epoch) => {}
+            Verdict::Unsealed => return,
+            Verdict::Forged => {
+                self.events.push(Delivered::Forged(Forgery::of(host, &entry)));
+                return;
+            }
+        }
         if entry.from == self.me {
             self.outbox.ack(entry.seq);
         }

@@ -3,9 +3,10 @@
 //! Entries are kept sorted by position and indexed by id, bounded by count and age ([`HistoryLimits`]).
 //! The log also remembers, past pruning, the highest index seen per epoch (its tips), the highest sequence
 //! number ordered per sender (to drop resent duplicates whose entry was pruned) and which positions it
-//! pruned (to tell a peer how many messages it can no longer supply).
+//! pruned (to tell a peer how many messages it can no longer supply). It keeps the certificates of the epochs
+//! its entries come from (`seal.rs`), so it can show them to the peer it hands its entries to.
 
-use super::{beyond, Entry, Payload, Pos, Sequencer, Tips};
+use super::{beyond, tag_of, Bytes, Entry, EpochCert, Payload, Pos, Sequencer, Tips};
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -54,6 +55,9 @@ pub enum Merged {
 /// Pruned positions remembered for gap reports, as a multiple of `max_messages`.
 const PRUNED_MEMORY: usize = 4;
 
+/// Most epoch certificates kept: past it, those of epochs no held entry belongs to go first.
+const MAX_CERTS: usize = 256;
+
 /// The persisted form of a [`SessionLog`] (sessionStorage survives a reload).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogSnapshot {
@@ -65,6 +69,9 @@ pub struct LogSnapshot {
     pub high_water: Vec<(PeerId, u64)>,
     /// Pruned positions, oldest first.
     pub pruned: Vec<Pos>,
+    /// Certificates of the epochs held (absent in snapshots of older builds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certs: Vec<EpochCert>,
 }
 
 /// One peer's ordered, deduplicated, bounded copy of the session's messages.
@@ -77,6 +84,8 @@ pub struct SessionLog {
     tips: Tips,
     pruned: VecDeque<Pos>,
     horizon: Option<Pos>,
+    /// One per tag, in arrival order (a short list: a plain `Vec` keeps the room page's wasm small).
+    certs: Vec<EpochCert>,
 }
 
 impl SessionLog {
@@ -90,7 +99,13 @@ impl SessionLog {
     pub fn accept(&mut self, entry: Entry, now_ms: f64) -> Added {
         let pos = entry.pos();
         let added = match self.ids.get(&entry.id()).copied() {
-            Some(held) if held == pos => return Added::Known,
+            Some(held) if held == pos => {
+                // The host's sealed copy of an entry this peer took before its seal was made.
+                if let (Some((ours, _)), Some(sig)) = (self.entries.get_mut(&pos), entry.sig) {
+                    ours.sig.get_or_insert(sig);
+                }
+                return Added::Known;
+            }
             Some(held) => {
                 self.entries.remove(&held);
                 Added::Moved(held)
@@ -151,9 +166,66 @@ impl SessionLog {
         }
         let pos = sequencer.next_pos();
         let (payload, bytes) = payload.into_parts();
-        let entry = Entry { from, seq, epoch: pos.epoch, index: pos.index, payload, bytes };
+        let entry = Entry { from, seq, epoch: pos.epoch, index: pos.index, payload, bytes, sig: None };
         self.store(entry.clone(), now_ms);
         Some(entry)
+    }
+
+    /// Attaches the host's seal to the entry at `pos` with id `id`, if held and not sealed yet.
+    pub fn seal(&mut self, pos: Pos, id: &(PeerId, u64), sig: Bytes) {
+        if let Some((entry, _)) = self.entries.get_mut(&pos).filter(|(e, _)| e.id() == *id) {
+            entry.sig.get_or_insert(sig);
+        }
+    }
+
+    /// Drops the entries that carry no seal (their host's page went away before sealing them, so no other
+    /// peer got them) and returns them. Their senders' high-water marks go back below them, so they can be
+    /// ordered again: a host seals in order, so each sender's unsealed entries are its last ordered ones.
+    pub fn take_unsealed(&mut self) -> Vec<Entry> {
+        let unsealed: Vec<Pos> = self.entries.iter().filter(|(_, (e, _))| e.sig.is_none()).map(|(p, _)| *p).collect();
+        let mut taken = Vec::new();
+        for pos in unsealed {
+            if let Some((entry, _)) = self.entries.remove(&pos) {
+                self.ids.remove(&entry.id());
+                let high = self.high_water.entry(entry.from.clone()).or_default();
+                *high = (*high).min(entry.seq.saturating_sub(1));
+                taken.push(entry);
+            }
+        }
+        taken
+    }
+
+    /// Keeps `cert` for its tag, unless one is already kept (the first valid one wins).
+    pub fn add_cert(&mut self, cert: EpochCert) {
+        if self.certs.iter().any(|c| c.tag == cert.tag) {
+            return;
+        }
+        self.certs.push(cert);
+        if self.certs.len() > MAX_CERTS {
+            let entries = &self.entries;
+            self.certs.retain(|c| entries.keys().any(|p| tag_of(p.epoch) == c.tag));
+        }
+    }
+
+    /// The certificate of `epoch`, if kept.
+    pub fn cert(&self, epoch: u64) -> Option<&EpochCert> {
+        self.certs.iter().find(|c| c.covers(epoch))
+    }
+
+    /// The certificates of the epochs of `entries` (each once).
+    pub fn certs_for<'a>(&self, entries: impl IntoIterator<Item = &'a Entry>) -> Vec<EpochCert> {
+        let mut certs: Vec<EpochCert> = Vec::new();
+        for entry in entries {
+            if !certs.iter().any(|c| c.covers(entry.epoch)) {
+                certs.extend(self.cert(entry.epoch).cloned());
+            }
+        }
+        certs
+    }
+
+    /// Every certificate kept.
+    pub fn certs(&self) -> impl Iterator<Item = &EpochCert> {
+        self.certs.iter()
     }
 
     fn store(&mut self, entry: Entry, now_ms: f64) {
@@ -228,6 +300,7 @@ impl SessionLog {
             tips: self.tips.iter().map(|(e, i)| (*e, *i)).collect(),
             high_water: self.high_water.iter().map(|(p, s)| (p.clone(), *s)).collect(),
             pruned: self.pruned.iter().copied().collect(),
+            certs: self.certs.clone(),
         }
     }
 
@@ -238,6 +311,7 @@ impl SessionLog {
         log.pruned = snapshot.pruned.into();
         log.tips = snapshot.tips.into_iter().collect();
         log.high_water = snapshot.high_water.into_iter().collect();
+        log.certs = snapshot.certs;
         for (entry, stored) in snapshot.entries {
             log.ids.insert(entry.id(), entry.pos());
             log.entries.insert(entry.pos(), (entry, stored));

@@ -8,6 +8,8 @@
 //!   duplicates by id.
 //! - After a reconnect or a host migration, the host and each client exchange what the other lacks, using
 //!   per-epoch tips ([`Tips`]); what the host can no longer supply is reported as a history gap.
+//! - Every entry carries its host's seal ([`seal`]): an entry handed over by another peer is taken only if
+//!   the seal verifies; a forged one is refused and reported ([`Forgery`]).
 
 mod direct;
 mod engine;
@@ -15,12 +17,19 @@ mod log;
 mod outbox;
 mod payload;
 mod routing;
+mod seal;
+#[cfg(any(test, feature = "ssr"))]
+mod seal_native;
+mod sealing;
 
 pub use direct::{DirectMessage, DirectRoute, Directs, MAX_PENDING_DIRECTS};
 pub use engine::{Delivered, Delivery, HISTORY_CHUNK_BYTES};
 pub use log::{Added, HistoryLimits, LogSnapshot, Merged, SessionLog};
 pub use outbox::{Outbox, OutboxSnapshot, Sequencer};
 pub use payload::{Bytes, Payload};
+pub use seal::{cert_message, entry_message, tag_of, EpochCert, EpochGrant, Forgery, SealCheck, Verdict};
+#[cfg(any(test, feature = "ssr"))]
+pub use seal_native::{EpochAuthority, NativeCheck, NativeSealer, SealError};
 
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};
@@ -54,6 +63,10 @@ pub struct Entry {
     /// A binary message's bytes (base64 in the JSON); absent for a JSON message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Bytes>,
+    /// The ordering host's seal over [`entry_message`] (ECDSA P-256, r || s; base64 in the JSON). Absent
+    /// only on the host, between ordering the entry and sealing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<Bytes>,
 }
 
 impl Entry {
@@ -89,7 +102,11 @@ pub fn beyond(tips: &Tips, pos: Pos) -> bool {
 }
 
 #[cfg(test)]
+mod forgery_tests;
+#[cfg(test)]
 mod migration_tests;
+#[cfg(test)]
+mod test_net;
 
 #[cfg(test)]
 mod tests {
@@ -118,13 +135,14 @@ mod tests {
             index: 9,
             payload: serde_json::json!(1),
             bytes: None,
+            sig: None,
         };
         let text = serde_json::to_string(&entry).unwrap();
         assert_eq!(text, r#"{"from":"a#1","seq":3,"epoch":5,"index":9,"payload":1}"#);
     }
 
     fn entry(from: &str, seq: u64, epoch: u64, index: u64) -> Entry {
-        Entry { from: PeerId(from.into()), seq, epoch, index, payload: serde_json::json!(seq), bytes: None }
+        Entry { from: PeerId(from.into()), seq, epoch, index, payload: serde_json::json!(seq), bytes: None, sig: None }
     }
 
     #[test]
@@ -188,38 +206,64 @@ mod tests {
         assert_eq!(restored.pending().map(|(s, _)| *s).collect::<Vec<_>>(), vec![4]);
     }
 
+    /// A host's sealer and every peer's checker, as the server would grant them.
+    fn keys(tag: u32) -> (EpochGrant, NativeSealer, NativeCheck) {
+        let authority = EpochAuthority::derive(b"secret", "room").unwrap();
+        let grant = authority.grant(tag).unwrap();
+        let sealer = NativeSealer::new(&grant).unwrap();
+        (grant, sealer, NativeCheck::new("room", &authority.public_key()))
+    }
+
     #[test]
     fn a_reconnecting_client_reports_only_what_the_host_lacks_and_gets_the_rest() {
         let limits = HistoryLimits::default();
-        let mut host = Delivery::fresh(PeerId("h".into()), limits);
+        let (old_grant, old_sealer, check) = keys(1);
+        let mut old_host = Delivery::fresh(PeerId("o".into()), limits);
+        let early = old_host.start_hosting(Some(old_grant.cert.clone()), 0, 0.0);
+        assert!(early.is_empty());
         let mut client = Delivery::fresh(PeerId("c".into()), limits);
-        client.on_data(entry("x", 1, 1 << 32, 1), 0.0);
-        client.on_data(entry("x", 2, 1 << 32, 2), 0.0);
+        client.on_certs(vec![old_grant.cert.clone()], &check);
+        for n in 0..2 {
+            let Some(PeerFrame::Data(e)) = old_host.send(json(&n.to_string()), 0.0) else { panic!("not ordered") };
+            let sig = old_sealer.seal(&e);
+            let sealed = old_host.seal(e, sig).expect("still hosting");
+            client.on_data(&PeerId("o".into()), sealed, 0.0, &check);
+        }
+        assert_eq!(client.log().len(), 2);
         assert!(client.send(json("queued"), 0.0).is_none(), "no link yet: kept in the outbox");
-        host.start_hosting(9, 0.0);
-        let own = host.send(json("mine"), 0.0);
-        assert!(matches!(own, Some(PeerFrame::Data(ref e)) if e.epoch >> 32 == 1), "no history yet: epoch 1");
-        let Some(PeerFrame::Hello { acked, .. }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
-        let frames = client.on_hello(acked);
-        assert!(matches!(&frames[0], PeerFrame::History { entries } if entries.len() == 2), "all it holds");
+        client.link_down();
+        let (grant, sealer, _) = keys(9);
+        let mut host = Delivery::fresh(PeerId("h".into()), limits);
+        assert!(host.start_hosting(Some(grant.cert.clone()), 0, 0.0).is_empty());
+        let Some(PeerFrame::Data(own)) = host.send(json("mine"), 0.0) else { panic!("not ordered") };
+        assert_eq!(own.epoch >> 32, 1, "no history yet: epoch 1");
+        assert_eq!(tag_of(own.epoch), 9, "the tag is the grant's");
+        assert!(host.seal(own.clone(), sealer.seal(&own)).is_some());
+        let Some(PeerFrame::Hello { epoch, acked }) = host.hello(&PeerId("c".into())) else { panic!("no hello") };
+        let frames = client.on_hello(epoch, acked);
+        assert!(matches!(&frames[0], PeerFrame::History { entries, certs } if entries.len() == 2 && certs.len() == 1));
         assert!(matches!(&frames[2], PeerFrame::Send { seq: 1, .. }));
         assert!(!host.is_resumed(&PeerId("c".into())));
         for frame in frames {
             match frame {
-                PeerFrame::History { entries } => {
-                    let (everyone, reporter) = host.on_history(&PeerId("c".into()), entries, 0.0);
+                PeerFrame::History { entries, certs } => {
+                    let (everyone, reporter) = host.on_history(&PeerId("c".into()), entries, certs, 0.0, &check);
                     assert_eq!((everyone.len(), reporter.len()), (2, 0));
                 }
                 PeerFrame::Resume { tips } => {
                     for reply in host.on_resume(&PeerId("c".into()), &tips) {
-                        let PeerFrame::Data(entry) = reply else { panic!("unexpected {reply:?}") };
-                        client.on_data(entry, 0.0);
+                        match reply {
+                            PeerFrame::Data(entry) => client.on_data(&PeerId("h".into()), entry, 0.0, &check),
+                            PeerFrame::Certs { certs } => client.on_certs(certs, &check),
+                            other => panic!("unexpected {other:?}"),
+                        }
                     }
                 }
                 PeerFrame::Send { seq, payload, bytes } => {
                     let content = Payload::from_parts(payload, bytes);
                     let entry = host.on_send(PeerId("c".into()), seq, content, 0.0).expect("new message");
-                    client.on_data(entry, 0.0);
+                    let sealed = host.seal(entry.clone(), sealer.seal(&entry)).expect("hosting");
+                    client.on_data(&PeerId("h".into()), sealed, 0.0, &check);
                 }
                 other => panic!("unexpected {other:?}"),
             }
@@ -228,5 +272,64 @@ mod tests {
         let ids = |d: &Delivery| d.log().iter().map(Entry::id).collect::<Vec<_>>();
         assert_eq!(ids(&client), ids(&host));
         assert_eq!(ids(&host).len(), 4);
+        let forged =
+            client.take_events().into_iter().chain(host.take_events()).any(|e| matches!(e, Delivered::Forged(_)));
+        assert!(!forged, "nothing forged here");
+    }
+
+    #[test]
+    fn a_host_page_gone_before_sealing_orders_its_message_again_and_hands_out_nothing_unsealed() {
+        let limits = HistoryLimits::default();
+        let (grant, _, check) = keys(3);
+        let mut host = Delivery::fresh(PeerId("h".into()), limits);
+        host.start_hosting(Some(grant.cert), 0, 0.0);
+        let Some(PeerFrame::Data(unsealed)) = host.send(json("late"), 0.0) else { panic!("not ordered") };
+        let replay = host.on_resume(&PeerId("c".into()), &[]);
+        assert!(!replay.iter().any(|f| matches!(f, PeerFrame::Data(_))), "an unsealed entry is not replayed");
+        // The page reloads before the seal came back, and a new host is elected.
+        let restored = SessionLog::restore(host.log().snapshot(), limits, 0.0);
+        let mut reloaded = Delivery::new(PeerId("h".into()), restored, Outbox::restore(host.outbox().snapshot()));
+        let frames = reloaded.on_hello(1 << 32, 0);
+        assert!(!frames.iter().any(|f| matches!(f, PeerFrame::History { .. })), "nothing unsealed is reported");
+        assert!(
+            frames.iter().any(|f| matches!(f, PeerFrame::Send { seq, .. } if *seq == unsealed.seq)),
+            "our message goes to the new host again"
+        );
+        let (everyone, _) = Delivery::fresh(PeerId("n".into()), limits).on_history(
+            &PeerId("h".into()),
+            vec![unsealed],
+            vec![],
+            0.0,
+            &check,
+        );
+        assert!(everyone.is_empty(), "an unsealed entry is ignored");
+    }
+
+    #[test]
+    fn a_client_takes_unsealed_entries_only_live_from_its_host_and_reports_bad_seals() {
+        let (grant, sealer, check) = keys(5);
+        let host = PeerId("h".into());
+        let mut client = Delivery::fresh(PeerId("c".into()), HistoryLimits::default());
+        let current = (2 << 32) | 5;
+        client.on_hello(current, 0);
+        client.on_certs(vec![grant.cert.clone()], &check);
+        client.on_data(&host, entry("a", 1, current, 1), 0.0, &check);
+        client.on_data(&host, entry("a", 2, (1 << 32) | 5, 1), 0.0, &check);
+        let mut sealed = entry("a", 3, current, 2);
+        sealed.sig = Some(sealer.seal(&sealed));
+        client.on_data(&host, sealed.clone(), 0.0, &check);
+        let tampered = Entry { payload: serde_json::json!("changed"), seq: 4, ..sealed };
+        client.on_data(&host, tampered, 0.0, &check);
+        let held: Vec<u64> = client.log().iter().map(|e| e.seq).collect();
+        assert_eq!(held, vec![1, 3], "unsealed only in the host's epoch; a bad seal never");
+        let forged: Vec<_> = client
+            .take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Delivered::Forged(f) => Some((f.by, f.seq)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(forged, vec![(host, 4)], "only the bad seal is reported, as the host's");
     }
 }

@@ -46,6 +46,16 @@ impl Outbox {
         before != self.pending.len()
     }
 
+    /// Puts message `seq` back (its host's order was lost before anyone else got it), in sequence order.
+    pub fn requeue(&mut self, seq: u64, payload: Payload) {
+        if self.pending.iter().any(|(s, _)| *s == seq) {
+            return;
+        }
+        let at = self.pending.iter().position(|(s, _)| *s > seq).unwrap_or(self.pending.len());
+        self.pending.insert(at, (seq, payload));
+        self.next_seq = self.next_seq.max(seq + 1);
+    }
+
     /// The host has ordered every message up to `seq` (its high-water mark for this peer).
     pub fn ack_through(&mut self, seq: u64) {
         self.pending.retain(|(s, _)| *s > seq);

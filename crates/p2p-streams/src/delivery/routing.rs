@@ -111,9 +111,9 @@ mod tests {
             Delivery::fresh(peer("h"), HistoryLimits::default()),
             Delivery::fresh(peer("c"), HistoryLimits::default()),
         );
-        host.start_hosting(1, 0.0);
-        let Some(PeerFrame::Hello { acked, .. }) = host.hello(&peer("c")) else { panic!("no hello") };
-        client.on_hello(acked);
+        host.start_hosting(None, 1, 0.0);
+        let Some(PeerFrame::Hello { epoch, acked }) = host.hello(&peer("c")) else { panic!("no hello") };
+        client.on_hello(epoch, acked);
         host.on_resume(&peer("c"), &[]);
         (host, client)
     }
@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(got.len(), 1, "and delivered once: {got:?}");
         assert!(host.log().is_empty(), "no log keeps it");
         client.on_direct_ack(id);
-        assert_eq!(client.on_hello(0).iter().filter(|f| matches!(f, PeerFrame::SendTo { .. })).count(), 0);
+        assert_eq!(client.on_hello(1, 0).iter().filter(|f| matches!(f, PeerFrame::SendTo { .. })).count(), 0);
     }
 
     #[test]
@@ -141,7 +141,8 @@ mod tests {
         client.link_down();
         let (id, frame) = client.send_to(peer("x"), Payload::Bytes(vec![1, 2]));
         assert!(frame.is_none(), "no link: kept");
-        let resent: Vec<_> = client.on_hello(0).into_iter().filter(|f| matches!(f, PeerFrame::SendTo { .. })).collect();
+        let resent: Vec<_> =
+            client.on_hello(1, 0).into_iter().filter(|f| matches!(f, PeerFrame::SendTo { .. })).collect();
         assert_eq!(resent.len(), 1);
         let replies = host.on_send_to(peer("c"), peer("x"), id, Payload::Bytes(vec![1, 2]));
         assert_eq!(replies, vec![(peer("c"), PeerFrame::DirectFailed { id, to: peer("x") })]);
@@ -160,7 +161,7 @@ mod tests {
     fn a_client_that_becomes_host_hands_its_pending_direct_messages_to_their_target() {
         let mut heir = Delivery::fresh(peer("c"), HistoryLimits::default());
         heir.send_to(peer("d"), Payload::Json("later".into()));
-        heir.start_hosting(2, 0.0);
+        heir.start_hosting(None, 2, 0.0);
         heir.hello(&peer("d"));
         let frames = heir.on_resume(&peer("d"), &[]);
         assert!(frames.iter().any(|f| matches!(f, PeerFrame::Direct { from, .. } if *from == peer("c"))));

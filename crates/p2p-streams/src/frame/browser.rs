@@ -234,6 +234,7 @@ fn apply(ctx: P2pContext, cb: P2pCallbacks, event: DriverEvent) {
         DriverEvent::Direct(message) => ctx.deliver_direct(message),
         DriverEvent::DirectFailed { id, to } => ctx.keep(ctx.send_failures, SendFailure { id, to }),
         DriverEvent::Dropped => ctx.dropped.update(|total| *total += 1),
+        DriverEvent::Forged(forgery) => ctx.keep(ctx.forgeries, forgery),
         DriverEvent::File(event) => crate::hooks::apply_file_event(ctx, event),
         DriverEvent::Volatile(message) => ctx.deliver_volatile(&message),
         DriverEvent::Streams(streams) => ctx.streams.set(streams),

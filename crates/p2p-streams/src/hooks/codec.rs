@@ -99,7 +99,7 @@ mod tests {
     }
 
     fn entry(payload: serde_json::Value, bytes: Option<Vec<u8>>) -> Entry {
-        Entry { from: PeerId("a#t".into()), seq: 1, epoch: 1, index: 1, payload, bytes: bytes.map(Bytes) }
+        Entry { from: PeerId("a#t".into()), seq: 1, epoch: 1, index: 1, payload, bytes: bytes.map(Bytes), sig: None }
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub struct P2pContext {
     pub(crate) directs: RwSignal<Vec<DirectMessage>>,
     /// Direct messages the host could not deliver (the last `history` of them), oldest first.
     pub(crate) send_failures: RwSignal<Vec<SendFailure>>,
+    /// History entries refused as forged (the last `history` of them), oldest first.
+    pub(crate) forgeries: RwSignal<Vec<crate::delivery::Forgery>>,
     /// File transfers sent and received (`hooks::files`), oldest first.
     pub(crate) files: RwSignal<Vec<super::files::FileTransfer>>,
     /// The room's published media streams (`hooks::media`), in publication order.
@@ -134,6 +136,7 @@ impl P2pContext {
             volatile_dropped: RwSignal::new(0),
             directs: RwSignal::new(Vec::new()),
             send_failures: RwSignal::new(Vec::new()),
+            forgeries: RwSignal::new(Vec::new()),
             files: RwSignal::new(Vec::new()),
             streams: RwSignal::new(Vec::new()),
             media_error: RwSignal::new(None),
@@ -288,6 +291,7 @@ impl P2pContext {
         self.volatile_dropped.set(0);
         self.directs.set(Vec::new());
         self.send_failures.set(Vec::new());
+        self.forgeries.set(Vec::new());
         self.streams.set(Vec::new());
         self.media_error.set(None);
         self.uplink.set(None);

@@ -144,7 +144,7 @@ mod tests {
     }
 
     fn entry(user: &str, seq: u64, index: u64, payload: serde_json::Value) -> Entry {
-        Entry { from: PeerId(format!("{user}#t")), seq, epoch: 1, index, payload, bytes: None }
+        Entry { from: PeerId(format!("{user}#t")), seq, epoch: 1, index, payload, bytes: None, sig: None }
     }
 
     #[test]

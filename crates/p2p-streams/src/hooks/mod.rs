@@ -51,7 +51,7 @@ pub use media::{use_p2p_media, MediaError, MediaHandle, MediaRequest, P2pMedia, 
 pub use media_view::{P2pAudio, P2pVideo};
 pub use volatile::{try_use_p2p_volatile, use_p2p_volatile, P2pVolatile, Volatile};
 
-use crate::delivery::Payload;
+use crate::delivery::{Forgery, Payload};
 use crate::protocol::{PeerId, PeerStatus, Role};
 use codec::Codec;
 use leptos::prelude::*;
@@ -192,6 +192,10 @@ pub struct P2p<T: Send + Sync + 'static> {
     /// This peer's direct messages the host could not deliver (the target was not connected to it), oldest
     /// first (the last `P2pConfig::history_limit`).
     pub send_failures: Signal<Vec<SendFailure>>,
+    /// History entries this peer refused because their host's seal did not verify, each with the peer that
+    /// handed it over (the forger), oldest first (the last `P2pConfig::history_limit`). None of them is in
+    /// `messages`; the server was told too (docs/reliability.md, "Forged history").
+    pub forgeries: Signal<Vec<Forgery>>,
     ctx: P2pContext,
     view: TypedView<T>,
 }
@@ -334,6 +338,7 @@ pub fn try_use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         volatile_dropped: ctx.volatile_dropped.into(),
         direct_messages: Signal::derive(move || ctx.directs.with(|list| codec::directs(Codec::Json, list))),
         send_failures: ctx.send_failures.into(),
+        forgeries: ctx.forgeries.into(),
         ctx,
         view,
     })

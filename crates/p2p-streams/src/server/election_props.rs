@@ -113,7 +113,7 @@ impl World {
                         assert_eq!(peer_id, socket.peer);
                         socket.told = Some((role, host));
                     }
-                    ServerToClient::RoleChanged { role, host } => {
+                    ServerToClient::RoleChanged { role, host, .. } => {
                         assert!(socket.told.is_some(), "RoleChanged before Welcome");
                         socket.told = Some((role, host));
                     }

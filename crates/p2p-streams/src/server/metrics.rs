@@ -45,6 +45,8 @@ pub const NEGOTIATION_SECONDS: &str = "p2p_negotiation_seconds";
 pub const BYTES_RECEIVED: &str = "p2p_bytes_received_total";
 /// Counter: WebSocket payload bytes handed to peers' sockets (frame headers not included).
 pub const BYTES_SENT: &str = "p2p_bytes_sent_total";
+/// Counter: entries peers refused as forged (bad seal) and reported (`ClientToServer::Report`).
+pub const FORGERIES_REPORTED: &str = "p2p_forgeries_reported_total";
 
 /// Upper bounds of the negotiation histogram's buckets, in seconds.
 pub const NEGOTIATION_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -110,6 +112,7 @@ fn describe() {
     describe_histogram!(NEGOTIATION_SECONDS, Unit::Seconds, "From a client's join to its first answer relayed.");
     describe_counter!(BYTES_RECEIVED, Unit::Bytes, "WebSocket payload bytes received from peers.");
     describe_counter!(BYTES_SENT, Unit::Bytes, "WebSocket payload bytes sent to peers.");
+    describe_counter!(FORGERIES_REPORTED, "History entries peers refused as forged (bad seal) and reported.");
     use super::turn::{ALLOCATIONS, REFUSALS, RELAYED_BYTES};
     describe_gauge!(ALLOCATIONS, "Live allocations on the embedded TURN server.");
     describe_counter!(RELAYED_BYTES, Unit::Bytes, "Payload bytes the embedded TURN server relayed, by direction.");
@@ -133,6 +136,7 @@ fn register_zeroes() {
     }
     counter!(BYTES_RECEIVED).increment(0);
     counter!(BYTES_SENT).increment(0);
+    counter!(FORGERIES_REPORTED).increment(0);
 }
 
 /// Every `reason` of [`UPGRADE_REJECTIONS`].
@@ -214,6 +218,11 @@ pub(crate) fn signal_routed(kind: &'static str) {
 /// Counts a refused frame.
 pub(crate) fn peer_error(err: &PeerError) {
     ::metrics::counter!(PEER_ERRORS, "code" => peer_error_code(err)).increment(1);
+}
+
+/// Counts `entries` history entries a peer refused as forged.
+pub(crate) fn forgeries_reported(entries: u32) {
+    ::metrics::counter!(FORGERIES_REPORTED).increment(entries.into());
 }
 
 /// Records one client's negotiation time (join to first answer relayed).

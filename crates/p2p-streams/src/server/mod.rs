@@ -43,6 +43,7 @@ mod connection;
 mod election;
 #[cfg(test)]
 mod election_props;
+mod epoch;
 mod error;
 mod handle;
 mod handshake;

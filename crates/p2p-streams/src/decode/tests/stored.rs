@@ -1,7 +1,7 @@
 //! The decoders of what the browser keeps or fetches rather than receives as frames: the delivery state in
 //! sessionStorage and the join ticket, against the derived decoders (same variations as the frames).
 
-use super::{agree, entry_of, peer, variations};
+use super::{agree, cert_of, entry_of, peer, variations};
 use crate::decode::Result;
 use crate::delivery::{LogSnapshot, OutboxSnapshot, Pos};
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ fn stored_delivery_state_decodes_like_the_derived_decoder() {
         tips: vec![(1, 2), (u64::MAX, 9)],
         high_water: vec![(peer("a#1"), 1), (peer("b#2"), 4)],
         pruned: vec![Pos { epoch: 1, index: 1 }],
+        certs: vec![cert_of(7)],
     };
     let outbox = OutboxSnapshot {
         next_seq: 4,

@@ -147,6 +147,12 @@ impl Connection {
                 }
                 Ok(Ok(()))
             }
+            ClientToServer::Report { forger, entries } => {
+                // A peer's word only: logged and counted for operators, never acted on.
+                tracing::warn!(%forger, entries, "a peer refused forged history entries");
+                metrics::forgeries_reported(entries);
+                Ok(Ok(()))
+            }
             ClientToServer::Roster { peers, states } => {
                 let role = self.inner.registry.role_of(&self.session, &self.peer, self.handle.conn_id);
                 if role != Some(Role::Host) {

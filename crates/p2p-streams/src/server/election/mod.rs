@@ -20,7 +20,7 @@ pub(crate) use remote::{forward, remote_host, sweep, vacant};
 use super::error::PeerError;
 use super::registry::{CloseRequest, ConnHandle};
 use super::store::{HostClaim, StoreError};
-use super::{metrics, Inner};
+use super::{epoch, metrics, Inner};
 use crate::protocol::{close_code, PeerId, Role, ServerToClient, SessionId, PROTOCOL_VERSION};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -87,6 +87,8 @@ pub(crate) async fn join(
         peer_id: peer.clone(),
         role,
         host: host.clone(),
+        authority: epoch::authority_key(inner, session),
+        grant: if role == Role::Host { epoch::grant(inner, session) } else { None },
     });
     if let Some(old) = registry.insert(session, peer, handle) {
         tracing::info!(old_conn = old.conn_id, "peer reconnected, closing its previous socket");
@@ -222,7 +224,8 @@ async fn elect_if_vacant(inner: &Inner, session: &SessionId) -> bool {
         Ok(HostClaim::Won) => {
             tracing::info!(host = %first, "promoted a waiting peer to host");
             registry.set_view(session, &first, Role::Host, &first);
-            handle.send(&ServerToClient::RoleChanged { role: Role::Host, host: first.clone() });
+            let grant = epoch::grant(inner, session);
+            handle.send(&ServerToClient::RoleChanged { role: Role::Host, host: first.clone(), grant });
             announce_host(inner, session, &first);
             remote::publish_elected(inner, session, &first).await;
         }
@@ -238,7 +241,7 @@ fn announce_host(inner: &Inner, session: &SessionId, host: &PeerId) {
     let Some(host_socket) = registry.get(session, host) else { return };
     for (peer, socket) in registry.others(session, Some(host)) {
         if registry.set_view(session, &peer, Role::Client, host) {
-            socket.send(&ServerToClient::RoleChanged { role: Role::Client, host: host.clone() });
+            socket.send(&ServerToClient::RoleChanged { role: Role::Client, host: host.clone(), grant: None });
         }
         host_socket.send(&ServerToClient::PeerJoined { peer });
     }
@@ -249,7 +252,7 @@ fn follow(inner: &Inner, session: &SessionId, host: &PeerId) {
     let registry = &inner.registry;
     for (peer, socket) in registry.others(session, Some(host)) {
         if registry.set_view(session, &peer, Role::Client, host) {
-            socket.send(&ServerToClient::RoleChanged { role: Role::Client, host: host.clone() });
+            socket.send(&ServerToClient::RoleChanged { role: Role::Client, host: host.clone(), grant: None });
         }
     }
 }

@@ -117,7 +117,7 @@ pub(crate) async fn remote_host(inner: &Inner, session: &SessionId, host: &PeerI
     let _gate = registry.gate(session).await;
     for (peer, socket) in registry.others(session, Some(host)) {
         if registry.set_view(session, &peer, Role::Client, host) {
-            socket.send(&ServerToClient::RoleChanged { role: Role::Client, host: host.clone() });
+            socket.send(&ServerToClient::RoleChanged { role: Role::Client, host: host.clone(), grant: None });
         }
         introduce_at(inner, session, &peer, host, location).await;
     }
