@@ -154,4 +154,30 @@ mod tests {
         assert!(!check.entry_valid(&entry, &other.cert), "another epoch key does not verify it");
         assert!(!format!("{grant:?}").contains("secret:"), "the private key stays out of Debug");
     }
+
+    /// The host seals the value it made; a client checks the value it parsed from the wire. Floats must come
+    /// out of that round trip as the same text (serde_json's `float_roundtrip`), or every host's own message
+    /// with a float in it (a whiteboard stroke) would be refused as forged.
+    #[test]
+    fn a_sealed_entry_with_floats_still_verifies_after_the_wire() {
+        let authority = EpochAuthority::derive(b"secret", "room").unwrap();
+        let grant = authority.grant(3).unwrap();
+        let points: Vec<[f64; 2]> =
+            (1..40).map(|i| [f64::from(i) * 0.35 * 1000.0 / 7.0, 0.1 + 0.2 * f64::from(i)]).collect();
+        let mut entry = Entry {
+            from: PeerId("host#1".into()),
+            seq: 4,
+            epoch: (1 << 32) | 3,
+            index: 2,
+            payload: serde_json::json!({"Draw": {"stroke": 1, "points": points, "width": 2.5e-7}}),
+            bytes: None,
+            sig: None,
+        };
+        entry.sig = Some(NativeSealer::new(&grant).unwrap().seal(&entry));
+        let wire = serde_json::to_string(&crate::protocol::PeerFrame::Data(entry)).unwrap();
+        let Ok(crate::protocol::PeerFrame::Data(received)) = crate::protocol::PeerFrame::decode(&wire) else {
+            panic!("the frame decodes");
+        };
+        assert!(NativeCheck::new("room", &authority.public_key()).entry_valid(&received, &grant.cert));
+    }
 }
