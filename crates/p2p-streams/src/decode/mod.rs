@@ -1,7 +1,8 @@
 //! Hand-written decoders for the frames a browser reads (shared code, so the native tests compare them with
 //! the derived ones; the browser driver is their only caller): [`ServerToClient`] from the signaling socket,
-//! [`PeerFrame`] from a data channel, the delivery state kept in sessionStorage ([`LogSnapshot`],
-//! [`OutboxSnapshot`]), and the join ticket (`ticket.rs`, the `Deserialize` of
+//! [`PeerFrame`] from a data channel, the delivery state kept in sessionStorage (`snapshot.rs`:
+//! [`LogSnapshot`](crate::delivery::LogSnapshot), [`OutboxSnapshot`](crate::delivery::OutboxSnapshot)), and the
+//! join ticket (`ticket.rs`, the `Deserialize` of
 //! [`JoinTicket`](crate::ticket::JoinTicket)).
 //!
 //! Why not `serde_json::from_str`: the three internally tagged enums (`type` / `kind` tags) go through serde's
@@ -16,11 +17,12 @@
 //! `offer`). A key repeated in one object is an error for the derived decoders, here the last one counts (as
 //! in `JSON.parse`).
 
-use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant, LogSnapshot, OutboxSnapshot, Pos};
+use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant, Pos};
 use crate::protocol::SignalPayload;
 use crate::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, Route, ServerToClient, SessionId};
 use serde_json::{Map, Value};
 
+mod snapshot;
 #[cfg(test)]
 mod tests;
 mod ticket;
@@ -160,54 +162,6 @@ impl PeerFrame {
             "Pong" => PeerFrame::Pong { nonce: f.u64("nonce")? },
             "Media" => PeerFrame::Media { media: serde_json::from_value(f.take("media")?)? },
             _ => return Err(DecodeError::UnknownType(tag)),
-        })
-    }
-}
-
-impl LogSnapshot {
-    /// Decodes the derived `Serialize`'s JSON, parsed.
-    ///
-    /// # Errors
-    /// [`DecodeError`] when `value` is not such a snapshot.
-    pub fn decode(value: Value) -> Result<Self> {
-        let mut f = Fields::of(value, "log")?;
-        Ok(LogSnapshot {
-            entries: f.list("entries", |v| {
-                let [entry_value, stored] = two(v, "entries")?;
-                Ok((entry(entry_value)?, stored.as_f64().ok_or(DecodeError::Invalid("entries"))?))
-            })?,
-            tips: f.list("tips", pair)?,
-            high_water: f.list("high_water", |v| {
-                let [peer, seq] = two(v, "high_water")?;
-                Ok((PeerId(string(peer, "high_water")?), u64_of(seq, "high_water")?))
-            })?,
-            pruned: f.list("pruned", pos)?,
-            certs: f.certs()?,
-        })
-    }
-}
-
-impl OutboxSnapshot {
-    /// Decodes the derived `Serialize`'s JSON, parsed.
-    ///
-    /// # Errors
-    /// [`DecodeError`] when `value` is not such a snapshot.
-    pub fn decode(value: Value) -> Result<Self> {
-        let mut f = Fields::of(value, "outbox")?;
-        Ok(OutboxSnapshot {
-            next_seq: f.u64("next_seq")?,
-            pending: f.list("pending", |v| {
-                let [seq, payload] = two(v, "pending")?;
-                Ok((u64_of(seq, "pending")?, payload))
-            })?,
-            // `default` without `Option`: absent is empty, `null` is an error (as for the derived decoder).
-            binary: match f.0.remove("binary") {
-                Some(items) => list(items, "binary", |v| {
-                    let [seq, bytes] = two(v, "binary")?;
-                    Ok((u64_of(seq, "binary")?, base64(bytes, "binary")?))
-                })?,
-                None => Vec::new(),
-            },
         })
     }
 }

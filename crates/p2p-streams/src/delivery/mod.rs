@@ -8,8 +8,9 @@
 //!   duplicates by id.
 //! - After a reconnect or a host migration, the host and each client exchange what the other lacks, using
 //!   per-epoch tips ([`Tips`]); what the host can no longer supply is reported as a history gap.
-//! - Every entry carries its host's seal ([`seal`]): an entry handed over by another peer is taken only if
-//!   the seal verifies; a forged one is refused and reported ([`Forgery`]).
+//! - Every entry carries its host's seal (over [`entry_message`], by a key an [`EpochCert`] vouches for): an
+//!   entry handed over by another peer is taken only if the seal verifies; a forged one is refused and
+//!   reported ([`Forgery`]).
 
 mod direct;
 mod engine;
