@@ -95,6 +95,19 @@ async function expectRestoredFromCache(away: Away): Promise<void> {
   await away.cdp.detach();
 }
 
+/** Back to `away`'s page, which must come from the cache and rejoin as a client; then both peers list `roster`. */
+async function restoreAsClient(
+  away: Away,
+  both: RoomPage[],
+  roster: { name: string; host: boolean }[],
+): Promise<void> {
+  await goBack(away);
+  await expectRestoredFromCache(away);
+  await away.peer.waitConnected();
+  await away.peer.expectRole('client');
+  for (const p of both) await p.expectPeers(roster);
+}
+
 /** Away it was disconnected, never closed or failed; restored, it went from negotiating to connected. */
 async function expectRejoinStatuses(peer: RoomPage): Promise<void> {
   const statuses = await peer.statusHistory();
@@ -126,15 +139,10 @@ test('a client restored from the back/forward cache rejoins and catches up exact
   for (const text of missed) await alice.send(text);
   await alice.expectLines([alice.lineOf('before'), ...missed.map((t) => alice.lineOf(t))]);
 
-  await goBack(away);
-  await expectRestoredFromCache(away);
-  await bob.waitConnected();
-  await bob.expectRole('client');
-  const both = [
+  await restoreAsClient(away, [alice, bob], [
     { name: 'alice', host: true },
     { name: 'bob', host: false },
-  ];
-  for (const p of [alice, bob]) await p.expectPeers(both);
+  ]);
   await expect(alice.peer('bob')).toHaveCount(1);
 
   const caughtUp = [alice.lineOf('before'), ...missed.map((t) => alice.lineOf(t)), bob.lineOf('lost in flight')];
@@ -164,15 +172,10 @@ test('a host restored from the back/forward cache rejoins as a client of the new
   await bob.expectPeers([{ name: 'bob', host: true }]);
   await bob.send('while alice was away');
 
-  await goBack(away);
-  await expectRestoredFromCache(away);
-  await alice.waitConnected();
-  await alice.expectRole('client');
-  const both = [
+  await restoreAsClient(away, [alice, bob], [
     { name: 'alice', host: false },
     { name: 'bob', host: true },
-  ];
-  for (const p of [alice, bob]) await p.expectPeers(both);
+  ]);
 
   const caughtUp = [bob.lineOf('before'), bob.lineOf('while alice was away')];
   await alice.expectLines(caughtUp);
