@@ -180,13 +180,19 @@ impl P2pContext {
         });
     }
 
+    /// The running driver's send function, if it runs.
+    #[cfg(feature = "hydrate")]
+    fn driver(&self) -> Option<Rc<dyn Fn(crate::client::AppSend)>> {
+        self.outbox.with_value(|o| match o {
+            Outbox::Ready(f) => Some(Rc::clone(f)),
+            Outbox::Pending(_) => None,
+        })
+    }
+
     /// Hands one request to the driver, or queues it until the driver runs.
     #[cfg(feature = "hydrate")]
     pub(crate) fn send_control(&self, payload: crate::client::AppSend) {
-        let ready = self.outbox.with_value(|o| match o {
-            Outbox::Ready(f) => Some(Rc::clone(f)),
-            Outbox::Pending(_) => None,
-        });
+        let ready = self.driver();
         match ready {
             Some(send) => send(payload),
             None => self.outbox.update_value(|o| {
@@ -207,10 +213,7 @@ impl P2pContext {
             }
             new
         });
-        let ready = self.outbox.with_value(|o| match o {
-            Outbox::Ready(f) => Some(Rc::clone(f)),
-            Outbox::Pending(_) => None,
-        });
+        let ready = self.driver();
         // A driver not started yet gets it from the list when it starts.
         if let (Some(true), Some(send)) = (added, ready) {
             send(crate::client::AppSend::Enable(extension));
@@ -220,10 +223,7 @@ impl P2pContext {
     /// Hands one volatile message to the driver if it runs; false when it does not (nothing is queued).
     #[cfg(feature = "hydrate")]
     pub(crate) fn send_volatile_raw(&self, payload: Payload) -> bool {
-        let ready = self.outbox.with_value(|o| match o {
-            Outbox::Ready(f) => Some(Rc::clone(f)),
-            Outbox::Pending(_) => None,
-        });
+        let ready = self.driver();
         ready.map(|send| send(crate::client::AppSend::Volatile(payload))).is_some()
     }
 
