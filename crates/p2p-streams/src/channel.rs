@@ -206,8 +206,8 @@ pub enum PeerFrame {
     /// host's stream map.
     #[serde(rename = "Media")]
     Media {
-        /// The media frame.
-        media: crate::media::MediaFrame,
+        /// The media frame, decoded by the media code ([`MediaEnvelope::decode`](crate::media::MediaEnvelope)).
+        media: crate::media::MediaEnvelope,
     },
 }
 

@@ -13,7 +13,7 @@ use super::volatile::VolatilePlane;
 use super::Inner;
 use crate::delivery::Payload;
 use crate::hooks::{FileKey, MediaRequest};
-use crate::media::MediaFrame;
+use crate::media::MediaEnvelope;
 use crate::protocol::{PeerId, Role};
 use std::future::Future;
 use std::pin::Pin;
@@ -205,13 +205,13 @@ impl Inner {
 
     /// A media frame from `peer`. A candidate gathered after the link opened is the link's own business;
     /// the rest needs media on (a peer whose page does not use media ignores the others' streams).
-    pub(crate) fn on_media_frame(&mut self, peer: PeerId, frame: MediaFrame) {
-        match (frame, self.planes.media) {
-            (MediaFrame::Candidate { candidate, sdp_mid, sdp_m_line_index }, _) => {
-                self.media_on_candidate(&peer, &candidate, sdp_mid.as_deref(), sdp_m_line_index)
-            }
-            (frame, Some(media)) => (media.on_frame)(self, peer, frame),
-            (_, None) => warn(&format!("ignored a media frame from {peer}: this page does not use media")),
+    pub(crate) fn on_media_frame(&mut self, peer: PeerId, frame: MediaEnvelope) {
+        if let Some(c) = frame.as_candidate() {
+            return self.media_on_candidate(&peer, &c.candidate, c.sdp_mid.as_deref(), c.sdp_m_line_index);
+        }
+        match self.planes.media {
+            Some(media) => (media.on_frame)(self, peer, frame),
+            None => warn(&format!("ignored a media frame from {peer}: this page does not use media")),
         }
     }
 }

@@ -215,8 +215,8 @@ impl Inner {
     ) {
         if let Some(open) = self.links.get_mut(&peer).filter(|l| l.id == link && l.open) {
             // After the link opened (renegotiation): on its data channel, the signaling server may be gone.
-            let media = crate::media::MediaFrame::Candidate { candidate, sdp_mid, sdp_m_line_index };
-            open.send(&PeerFrame::Media { media });
+            let fields = crate::media::CandidateFields { candidate, sdp_mid, sdp_m_line_index };
+            open.send(&PeerFrame::Media { media: crate::media::MediaEnvelope::candidate(fields) });
         } else if self.links.get(&peer).is_some_and(|l| l.id == link) {
             let signal = SignalPayload::Candidate { link, candidate, sdp_mid, sdp_m_line_index };
             self.signaling_send(&ClientToServer::Signal { to: peer, signal });

@@ -18,6 +18,7 @@
 //! in `JSON.parse`).
 
 use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant, Pos};
+use crate::media::MediaEnvelope;
 use crate::protocol::SignalPayload;
 use crate::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, Route, ServerToClient, SessionId};
 use serde_json::{Map, Value};
@@ -160,7 +161,7 @@ impl PeerFrame {
             }
             "Ping" => PeerFrame::Ping { nonce: f.u64("nonce")? },
             "Pong" => PeerFrame::Pong { nonce: f.u64("nonce")? },
-            "Media" => PeerFrame::Media { media: serde_json::from_value(f.take("media")?)? },
+            "Media" => PeerFrame::Media { media: MediaEnvelope::from_json(f.take("media")?) },
             _ => return Err(DecodeError::UnknownType(tag)),
         })
     }

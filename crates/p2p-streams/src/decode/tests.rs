@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant};
+use crate::media::MediaFrame;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,6 +19,10 @@ fn peer(s: &str) -> PeerId {
 
 fn entry_of(from: &str, seq: u64, payload: Value) -> Entry {
     Entry { from: peer(from), seq, epoch: (3 << 32) | 7, index: 12, payload, bytes: None, sig: None }
+}
+
+fn media(frame: &MediaFrame) -> MediaEnvelope {
+    MediaEnvelope::encode(frame).unwrap()
 }
 
 fn cert_of(tag: u32) -> EpochCert {
@@ -98,8 +103,8 @@ fn peer_frames() -> Vec<PeerFrame> {
         PeerFrame::Gap { missed: 4 },
         PeerFrame::Ping { nonce: 0 },
         PeerFrame::Pong { nonce: 77 },
-        PeerFrame::Media { media: crate::media::MediaFrame::Unpublish { id: "s1".into() } },
-        PeerFrame::Media { media: crate::media::MediaFrame::Description { offer: false, sdp: "v=0\r\n".into() } },
+        PeerFrame::Media { media: media(&MediaFrame::Unpublish { id: "s1".into() }) },
+        PeerFrame::Media { media: media(&MediaFrame::Description { offer: false, sdp: "v=0\r\n".into() }) },
     ];
     let peers = LINK_STATES
         .iter()

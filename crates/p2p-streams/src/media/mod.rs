@@ -11,8 +11,11 @@
 //! polite, the host impolite) sends its descriptions and candidates as [`MediaFrame::Description`] /
 //! [`MediaFrame::Candidate`] on the link's reliable channel: connected clients have left the signaling server.
 
+mod envelope;
 #[cfg(test)]
 mod tests;
+
+pub use envelope::{CandidateFields, MediaEnvelope};
 
 use crate::protocol::PeerId;
 use serde::{Deserialize, Serialize};

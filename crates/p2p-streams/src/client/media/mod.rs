@@ -16,7 +16,7 @@ pub(crate) use stats::UplinkMeter;
 use super::browser::warn;
 use super::{DriverEvent, Inner};
 use crate::hooks::{MediaHandle, MediaRequest, RoomStream};
-use crate::media::{MediaFrame, MediaKind, MediaQuality, Publication, StreamMap};
+use crate::media::{MediaEnvelope, MediaFrame, MediaKind, MediaQuality, Publication, StreamMap};
 use crate::protocol::{PeerFrame, PeerId, Role};
 use js_sys::{Array, Function, Reflect};
 use negotiate::Sent;
@@ -56,6 +56,18 @@ pub(crate) fn same(stream: &MediaStream) -> MediaStream {
     Clone::clone(stream)
 }
 
+/// `frame` as a data-channel frame; `None`, with a warning, when it does not encode (no frame of this crate
+/// fails: every field is a string, a number or a flag).
+fn wrap(frame: &MediaFrame) -> Option<PeerFrame> {
+    match MediaEnvelope::encode(frame) {
+        Ok(media) => Some(PeerFrame::Media { media }),
+        Err(err) => {
+            warn(&format!("could not encode a media frame: {err}"));
+            None
+        }
+    }
+}
+
 fn tracks(stream: &MediaStream) -> Vec<MediaStreamTrack> {
     stream.get_tracks().iter().filter_map(|t| t.dyn_into().ok()).collect()
 }
@@ -69,7 +81,11 @@ impl Inner {
                 self.media.local.retain(|l| l.publication.id != id);
                 match self.role {
                     Some(Role::Host) => self.media_host_unpublish(self.me.clone(), &id),
-                    _ => self.guest_send(&PeerFrame::Media { media: MediaFrame::Unpublish { id } }),
+                    _ => {
+                        if let Some(frame) = wrap(&MediaFrame::Unpublish { id }) {
+                            self.guest_send(&frame);
+                        }
+                    }
                 }
                 self.media_sync_all();
                 self.media_report();
@@ -110,7 +126,9 @@ impl Inner {
                 Err(reason) => self.media_refused(publication.id, reason),
             },
             _ => {
-                self.guest_send(&PeerFrame::Media { media: MediaFrame::Publish(publication) });
+                if let Some(frame) = wrap(&MediaFrame::Publish(publication)) {
+                    self.guest_send(&frame);
+                }
                 self.media_sync_all();
                 self.media_report();
             }
@@ -126,7 +144,11 @@ impl Inner {
     }
 
     /// A media frame on the link to `peer`.
-    fn media_on_frame(&mut self, peer: PeerId, frame: MediaFrame) {
+    fn media_on_frame(&mut self, peer: PeerId, envelope: MediaEnvelope) {
+        let frame = match envelope.decode() {
+            Ok(frame) => frame,
+            Err(err) => return self.media_misdirected(&peer, &format!("a malformed media frame ({err})")),
+        };
         let host = self.role == Some(Role::Host);
         match frame {
             MediaFrame::Description { offer, sdp } => self.media_on_description(peer, offer, sdp),
@@ -138,9 +160,9 @@ impl Inner {
                     Ok(true) => self.media_host_changed(),
                     Ok(false) => {}
                     Err(reason) => {
-                        let media = MediaFrame::Refused { id: publication.id, reason };
-                        if let Some(link) = self.links.get_mut(&peer) {
-                            link.send(&PeerFrame::Media { media });
+                        let refused = wrap(&MediaFrame::Refused { id: publication.id, reason });
+                        if let (Some(link), Some(frame)) = (self.links.get_mut(&peer), refused) {
+                            link.send(&frame);
                         }
                     }
                 }
@@ -155,14 +177,16 @@ impl Inner {
                 self.media_report();
             }
             MediaFrame::Refused { id, reason } if !host => self.media_refused(id, reason),
-            _ => self.media_misdirected(&peer),
+            _ if host => self.media_misdirected(&peer, "a media frame that is not for a host"),
+            _ => self.media_misdirected(&peer, "a media frame that is not for a client"),
         }
     }
 
-    fn media_misdirected(&mut self, peer: &PeerId) {
+    /// A host drops a client that sent a bad media frame; a client only warns (the host is its only link).
+    fn media_misdirected(&mut self, peer: &PeerId, what: &str) {
         match self.role {
-            Some(Role::Host) => self.host_drop(peer, "a media frame that is not for a host"),
-            _ => warn(&format!("dropped a media frame from {peer} that is not for a client")),
+            Some(Role::Host) => self.host_drop(peer, what),
+            _ => warn(&format!("dropped {what} from {peer}")),
         }
     }
 
@@ -178,8 +202,8 @@ impl Inner {
     /// Host: the map changed: reconcile every link, announce the map, show it here.
     fn media_host_changed(&mut self) {
         self.media_sync_all();
-        let media = MediaFrame::Streams { streams: self.media.map.streams().to_vec() };
-        if let Ok(text) = serde_json::to_string(&PeerFrame::Media { media }) {
+        let streams = wrap(&MediaFrame::Streams { streams: self.media.map.streams().to_vec() });
+        if let Some(text) = streams.and_then(|frame| serde_json::to_string(&frame).ok()) {
             self.links.values_mut().filter(|l| l.open).for_each(|l| {
                 l.send_serialized(text.clone());
             });
@@ -211,8 +235,8 @@ impl Inner {
             _ => self.media.local.iter().map(|l| MediaFrame::Publish(l.publication.clone())).collect(),
         };
         if let Some(link) = self.links.get_mut(&peer) {
-            media.into_iter().for_each(|media| {
-                link.send(&PeerFrame::Media { media });
+            media.iter().filter_map(wrap).for_each(|frame| {
+                link.send(&frame);
             });
         }
         self.media_sync(&peer);

@@ -9,7 +9,7 @@
 use super::super::browser::warn;
 use super::super::{Inner, WeakShared};
 use crate::media::MediaFrame;
-use crate::protocol::{PeerFrame, PeerId};
+use crate::protocol::PeerId;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -101,7 +101,9 @@ impl Inner {
                 }
                 match offer {
                     Ok(sdp) => {
-                        link.send(&PeerFrame::Media { media: MediaFrame::Description { offer: true, sdp } });
+                        if let Some(frame) = super::wrap(&MediaFrame::Description { offer: true, sdp }) {
+                            link.send(&frame);
+                        }
                     }
                     Err(err) => warn(&format!("could not renegotiate the link to {peer}: {err:?}")),
                 }
@@ -131,7 +133,9 @@ impl Inner {
                 let Some(link) = i.links.get_mut(&peer).filter(|l| l.id == id) else { return };
                 match result {
                     Ok(Some(sdp)) => {
-                        link.send(&PeerFrame::Media { media: MediaFrame::Description { offer: false, sdp } });
+                        if let Some(frame) = super::wrap(&MediaFrame::Description { offer: false, sdp }) {
+                            link.send(&frame);
+                        }
                     }
                     Ok(None) => {}
                     Err(err) => warn(&format!("renegotiation with {peer} failed: {err:?}")),

@@ -4,7 +4,7 @@
 use super::super::{Inner, WeakShared};
 use super::LinkMedia;
 use crate::hooks::MediaRequest;
-use crate::media::MediaFrame;
+use crate::media::MediaEnvelope;
 use crate::protocol::PeerId;
 use web_sys::RtcPeerConnection;
 
@@ -16,7 +16,7 @@ pub(crate) struct MediaPlane {
     /// One request of the app (`AppSend::Media`).
     pub(crate) request: fn(&mut Inner, MediaRequest),
     /// A media frame on the link to a peer.
-    pub(crate) on_frame: fn(&mut Inner, PeerId, MediaFrame),
+    pub(crate) on_frame: fn(&mut Inner, PeerId, MediaEnvelope),
     /// The media half of a new link (its `track` and `negotiationneeded` handlers).
     pub(crate) attach: fn(&RtcPeerConnection, &PeerId, u64, &WeakShared, bool) -> LinkMedia,
     /// A link's data channel opened.
