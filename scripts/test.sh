@@ -16,7 +16,8 @@ source scripts/coturn.sh
 start_test_coturn
 check_test_coturn
 
-step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+# Each step's header says how long the run has taken so far (SECONDS counts from the start of this script).
+step() { printf '\n\033[1;34m== [%dm%02ds] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 step "Rust tests (server side)"
 # The soak test (tests/soak.rs) holds about 2,600 sockets in each of two processes: lift the soft limit on
 # open files to the hard limit when it is lower than that needs (allowed without privileges).
@@ -74,3 +75,4 @@ cd end2end
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test || { export COTURN_KEEP_LOG=1; exit 1; }
 step "Example app (examples/hello-room: fully hydrated, built with cargo-leptos, its own Playwright spec on port 3150)"
 "$ROOT/scripts/test-example.sh"
+step "All tests passed"
