@@ -3,7 +3,8 @@
 //!
 //! Layout (each module's own header says what it owns and on which side it runs):
 //! - [`app`]: the demo application shell and routes; [`rooms`]: the demo rooms; [`identity`]: the demo's
-//!   sign-in cookie (sealed with its own key) and join policy; [`admin`]: the `/admin` inspector; `refresh`
+//!   sign-in cookie (sealed with its own key) and join policy; [`admin`]: the `/admin` inspector; [`decimal`]:
+//!   numbers with one decimal without the exact float formatter; `refresh`
 //!   (browser only): an island's server data kept fresh; `config` and `site` (server only): flags and
 //!   environment of the binary, and how it serves the built site.
 //!
@@ -14,6 +15,7 @@ pub mod admin;
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod config;
+pub mod decimal;
 pub mod identity;
 #[cfg(feature = "hydrate")]
 pub mod refresh;

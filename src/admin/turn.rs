@@ -1,6 +1,7 @@
 //! The inspector's view of the embedded TURN server (both sides): the live allocations as the server function
 //! sends them ([`AdminTurn`]) and the list `/admin` renders (`admin-turn`, one `admin-allocation` row each).
 
+use crate::decimal::one_decimal;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +52,8 @@ impl From<&p2p_streams::server::turn::EmbeddedTurn> for AdminTurn {
 fn bytes(n: u64) -> String {
     match n {
         0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
-        _ => format!("{:.1} MB", n as f64 / 1e6),
+        1_000..1_000_000 => format!("{} KB", one_decimal(n as f64 / 1e3)),
+        _ => format!("{} MB", one_decimal(n as f64 / 1e6)),
     }
 }
 

@@ -3,16 +3,18 @@
 //! as a `file-transfer` row (`data-file-name`, `data-file-size` in bytes, `data-state`
 //! sending|receiving|done|failed|cancelled, `data-progress` 0-100) with a `file-cancel` button while it is in
 //! flight and, once done, a `file-download` link to the file's bytes (a `blob:` URL, `download` = its name).
+//! The rows' code is a lazy wasm chunk, fetched with the first transfer.
 
+use crate::decimal::one_decimal;
 use leptos::prelude::*;
-use p2p_streams::hooks::{use_p2p_files, FileTransfer};
+use p2p_streams::hooks::{use_p2p_files, FileTransfer, P2pFiles};
 
 /// `1.5 MB`-style size for people (the exact bytes are in `data-file-size`).
 fn human(bytes: u64) -> String {
     match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b if b >= 1 << 30 => format!("{} GB", one_decimal(b as f64 / (1u64 << 30) as f64)),
+        b if b >= 1 << 20 => format!("{} MB", one_decimal(b as f64 / (1u64 << 20) as f64)),
+        b if b >= 1 << 10 => format!("{} KB", one_decimal(b as f64 / 1024.0)),
         b => format!("{b} B"),
     }
 }
@@ -39,6 +41,34 @@ pub fn ChatFiles() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
+    // Flips once, with the first transfer: the rows' code comes in then (with the file code), not with the room.
+    let any = Memo::new(move |_| files.transfers.with(|list| !list.is_empty()));
+    view! {
+        <div class="files">
+            <label class="secondary file-pick">
+                "Share a file "
+                <input data-testid="file-input" type="file" multiple on:change=on_change />
+            </label>
+            {move || {
+                let message = error.get();
+                (!message.is_empty()).then(|| view! { <p class="banner banner-error" data-testid="file-error">{message}</p> })
+            }}
+            <ul class="file-list" data-testid="file-list">
+                {move || any.get().then(|| view! { <Suspense fallback=|| ()>{Suspend::new(file_rows(files))}</Suspense> })}
+            </ul>
+        </div>
+    }
+}
+
+/// The transfer rows, a lazy wasm chunk: a chat room fetches it with its first file transfer.
+#[lazy]
+fn file_rows(files: P2pFiles) -> AnyView {
+    view! { <FileRows files /> }.into_any()
+}
+
+/// One row per transfer, oldest first.
+#[component]
+fn FileRows(files: P2pFiles) -> impl IntoView {
     let row = move |t: FileTransfer| {
         let (key, in_flight) = (t.key, t.state.in_flight());
         view! {
@@ -65,19 +95,5 @@ pub fn ChatFiles() -> impl IntoView {
             </li>
         }
     };
-    view! {
-        <div class="files">
-            <label class="secondary file-pick">
-                "Share a file "
-                <input data-testid="file-input" type="file" multiple on:change=on_change />
-            </label>
-            {move || {
-                let message = error.get();
-                (!message.is_empty()).then(|| view! { <p class="banner banner-error" data-testid="file-error">{message}</p> })
-            }}
-            <ul class="file-list" data-testid="file-list">
-                {move || files.transfers.get().into_iter().map(row).collect_view()}
-            </ul>
-        </div>
-    }
+    move || files.transfers.get().into_iter().map(row).collect_view()
 }

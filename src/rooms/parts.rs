@@ -9,7 +9,7 @@
 
 use crate::app::page_query;
 use leptos::prelude::*;
-use p2p_streams::{use_p2p, Forgery, IceTransportPolicy, LinkState, P2pState, Role};
+use p2p_streams::{use_p2p_status, Forgery, IceTransportPolicy, LinkState, P2pState, P2pStatus, Role};
 
 /// Whether the page's query string turns `name` on (`name=1` or `name=true`), the same on both sides.
 pub fn flag_query(name: &str) -> bool {
@@ -33,9 +33,9 @@ pub fn warn_unsent(result: Result<(), p2p_streams::SendError>) {
     }
 }
 
-/// The room's untyped view of the frame: these parts read state only, never messages.
-fn frame() -> p2p_streams::P2p<serde_json::Value> {
-    use_p2p::<serde_json::Value>()
+/// The room's state: these parts read state only, never messages, so they need no message type.
+fn frame() -> P2pStatus {
+    use_p2p_status()
 }
 
 /// A reactive string for a text node or an attribute: one type for every reactive value of the room pages.

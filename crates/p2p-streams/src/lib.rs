@@ -80,8 +80,9 @@ pub use frame::P2pFrame;
 #[cfg_attr(docsrs, doc(cfg(feature = "hydrate")))]
 pub use hooks::{camera, microphone, screen};
 pub use hooks::{
-    try_use_p2p, try_use_p2p_binary, try_use_p2p_volatile, use_p2p, use_p2p_binary, use_p2p_bytes, use_p2p_volatile,
-    DecodeFailure, Direct, P2p, P2pBinary, P2pBytes, P2pState, P2pVolatile, Received, SendError, SendFailure, Volatile,
+    try_use_p2p, try_use_p2p_binary, try_use_p2p_status, try_use_p2p_volatile, use_p2p, use_p2p_binary, use_p2p_bytes,
+    use_p2p_status, use_p2p_volatile, DecodeFailure, Direct, P2p, P2pBinary, P2pBytes, P2pState, P2pStatus,
+    P2pVolatile, Received, SendError, SendFailure, Volatile,
 };
 pub use hooks::{use_p2p_media, MediaError, MediaHandle, P2pAudio, P2pMedia, P2pVideo, RoomStream};
 pub use media::{MediaKind, MediaQuality, StreamInfo};

@@ -3,6 +3,7 @@
 //! stroke is drawn (palette colors, SVG `points`). Every limit here bounds what a peer accepts from the others.
 
 use super::{Point, SyncedStroke, WhiteboardMessage};
+use crate::decimal::one_decimal;
 use p2p_streams::PeerId;
 use std::sync::Arc;
 
@@ -47,7 +48,9 @@ pub fn points_attr(points: &[Point]) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&format!("{:.1},{:.1}", p[0] * VIEW_W, p[1] * VIEW_H));
+        out.push_str(&one_decimal(f64::from(p[0] * VIEW_W)));
+        out.push(',');
+        out.push_str(&one_decimal(f64::from(p[1] * VIEW_H)));
     }
     out
 }

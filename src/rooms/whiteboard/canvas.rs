@@ -8,6 +8,7 @@
 use super::board::{color_of, normalized, points_attr, Board, MAX_STROKE_POINTS, VIEW_H, VIEW_W};
 use super::live::{Live, LiveInk, LiveMessage};
 use super::{Point, WhiteboardMessage};
+use crate::decimal::one_decimal;
 use crate::rooms::parts::warn_unsent;
 use leptos::ev::PointerEvent;
 use leptos::prelude::*;
@@ -179,8 +180,8 @@ pub fn Canvas(board: RwSignal<Board>, live: RwSignal<Live>, color: RwSignal<u8>)
                 points=move || preview.with(|p| points_attr(p)) />
             <For each=move || live.with(|l| l.cursors().to_vec()) key=|c| (c.peer.clone(), c.moves) let:c>
                 <g class="wb-cursor" data-testid="wb-cursor" data-peer=c.peer.user().to_owned() data-peer-id=c.peer.0.clone()
-                    data-moves=c.moves.to_string() data-x=format!("{:.1}", c.at[0] * VIEW_W)
-                    data-y=format!("{:.1}", c.at[1] * VIEW_H)>
+                    data-moves=c.moves.to_string() data-x=one_decimal(f64::from(c.at[0] * VIEW_W))
+                    data-y=one_decimal(f64::from(c.at[1] * VIEW_H))>
                     <circle cx=c.at[0] * VIEW_W cy=c.at[1] * VIEW_H r="6" />
                     <text x=c.at[0] * VIEW_W + 9.0 y=c.at[1] * VIEW_H - 9.0>{c.peer.user().to_owned()}</text>
                 </g>

@@ -32,6 +32,7 @@ mod listeners;
 mod log;
 mod media;
 mod media_view;
+mod status;
 mod typed;
 mod volatile;
 
@@ -49,6 +50,7 @@ pub use log::{decode, DecodeFailure, DecodeFailures, Received, RECENT_DECODE_FAI
 pub use media::{camera, microphone, screen};
 pub use media::{use_p2p_media, MediaError, MediaHandle, MediaRequest, P2pMedia, RoomStream};
 pub use media_view::{P2pAudio, P2pVideo};
+pub use status::{try_use_p2p_status, use_p2p_status, P2pStatus};
 pub use volatile::{try_use_p2p_volatile, use_p2p_volatile, P2pVolatile, Volatile};
 
 use crate::delivery::{Forgery, Payload};
@@ -321,24 +323,25 @@ pub fn use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>(
 pub fn try_use_p2p<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static>() -> Option<P2p<T>> {
     let ctx = use_context::<P2pContext>()?;
     let view = TypedView::<T>::of(ctx, Codec::Json);
+    let status = P2pStatus::of(ctx);
     Some(P2p {
-        state: ctx.state.into(),
-        peers: ctx.peers.into(),
-        role: ctx.role.into(),
-        is_host: Signal::derive(move || ctx.role.get() == Some(Role::Host)),
-        peer_id: ctx.peer_id.into(),
-        host_peer_id: ctx.host.into(),
-        signaling_open: ctx.signaling_open.into(),
-        error: ctx.error.into(),
+        state: status.state,
+        peers: status.peers,
+        role: status.role,
+        is_host: status.is_host,
+        peer_id: status.peer_id,
+        host_peer_id: status.host_peer_id,
+        signaling_open: status.signaling_open,
+        error: status.error,
         messages: view.messages(),
         decode_errors: view.decode_errors(),
         decode_failures: view.decode_failures(),
-        missed_messages: ctx.missed.into(),
-        dropped_messages: ctx.dropped.into(),
-        volatile_dropped: ctx.volatile_dropped.into(),
+        missed_messages: status.missed_messages,
+        dropped_messages: status.dropped_messages,
+        volatile_dropped: status.volatile_dropped,
         direct_messages: Signal::derive(move || ctx.directs.with(|list| codec::directs(Codec::Json, list))),
-        send_failures: ctx.send_failures.into(),
-        forgeries: ctx.forgeries.into(),
+        send_failures: status.send_failures,
+        forgeries: status.forgeries,
         ctx,
         view,
     })
