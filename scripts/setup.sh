@@ -59,6 +59,44 @@ quiet_system_coturn() {
   fi
 }
 
+# The downloads (apt, npm: network-bound) run in the background while the cargo installs (CPU-bound) compile: on a
+# fresh machine that hides them behind the compiles. Each background part is sequential inside (one dpkg at a
+# time); the script waits for all of them and fails if any failed.
+downloads() {
+  # 4. wasm-opt for release builds (cargo-leptos runs it on the release wasm, and tries to download one when none
+  #    is on PATH, which fails offline). Pinned npm binaryen 132 in tools/ (Debian's binaryen 108 silently produces
+  #    a wasm that fails in the browser); scripts/env.sh puts tools/node_modules/.bin first on PATH.
+  if [[ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ]]; then
+    log "npm: installing wasm-opt (binaryen 132) into tools/ for release builds"
+    (cd "$ROOT/tools" && npm ci --no-audit --no-fund --silent)
+  fi
+  if ((WITH_TEST)); then
+    # 5. Debian's Chromium (never a downloaded browser) and Redis for the multi-node tests.
+    command -v chromium >/dev/null 2>&1 || apt_install chromium
+    command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+    # 6. Playwright from npm, without its browser download.
+    if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]]; then
+      log "npm: installing end2end dependencies"
+      (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    fi
+    # 7. PeerJS server, pinned, for the signaling benchmark's smoke run (scripts/bench.sh --smoke).
+    if [[ ! -f "$ROOT/bench/peerjs/node_modules/peer/package.json" ]]; then
+      log "npm: installing PeerJS server for the benchmark smoke"
+      (cd "$ROOT/bench/peerjs" && npm ci --no-audit --no-fund)
+    fi
+    # 8. NAT traversal tests: Debian's coturn (scripts/coturn.sh starts one on a free loopback port for
+    #    turn-coturn.spec.ts; openssl computes the credential of its self-check), nftables and iproute2
+    #    (scripts/nat-lab.sh: namespaces, veths, NAT), ping and OpenBSD nc (the lab's reachability check).
+    #    apt_install skips installed packages; the coturn package's own service is never wanted.
+    apt_install coturn nftables iproute2 openssl iputils-ping netcat-openbsd
+    quiet_system_coturn
+  fi
+}
+downloads &
+DOWNLOADS=$!
+# A failing cargo install ends the script; the downloads finish first (an apt stopped halfway leaves dpkg locked).
+trap 'wait "$DOWNLOADS" 2>/dev/null || true' EXIT
+
 # 1. wasm target
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup: adding wasm32-unknown-unknown"
@@ -86,33 +124,8 @@ if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; the
   fi
 fi
 
-# 4. wasm-opt for release builds (cargo-leptos runs it on the release wasm, and tries to download one when none
-#    is on PATH, which fails offline). Pinned npm binaryen 132 in tools/ (Debian's binaryen 108 silently produces
-#    a wasm that fails in the browser); scripts/env.sh puts tools/node_modules/.bin first on PATH.
-if [[ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ]]; then
-  log "npm: installing wasm-opt (binaryen 132) into tools/ for release builds"
-  (cd "$ROOT/tools" && npm ci --no-audit --no-fund --silent)
-fi
-
-if ((WITH_TEST)); then
-  # 5. Debian's Chromium (never a downloaded browser) and Redis for the multi-node tests.
-  command -v chromium >/dev/null 2>&1 || apt_install chromium
-  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
-  # 6. Playwright from npm, without its browser download.
-  if [[ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]]; then
-    log "npm: installing end2end dependencies"
-    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
-  fi
-  # 7. PeerJS server, pinned, for the signaling benchmark's smoke run (scripts/bench.sh --smoke).
-  if [[ ! -f "$ROOT/bench/peerjs/node_modules/peer/package.json" ]]; then
-    log "npm: installing PeerJS server for the benchmark smoke"
-    (cd "$ROOT/bench/peerjs" && npm ci --no-audit --no-fund)
-  fi
-  # 8. NAT traversal tests: Debian's coturn (scripts/coturn.sh starts one on a free loopback port for
-  #    turn-coturn.spec.ts; openssl computes the credential of its self-check), nftables and iproute2
-  #    (scripts/nat-lab.sh: namespaces, veths, NAT), ping and OpenBSD nc (the lab's reachability check).
-  #    apt_install skips installed packages; the coturn package's own service is never wanted.
-  apt_install coturn nftables iproute2 openssl iputils-ping netcat-openbsd
-  quiet_system_coturn
+if ! wait "$DOWNLOADS"; then
+  log "the apt or npm part of the set-up failed (its output is above)"
+  exit 1
 fi
 log "ready"

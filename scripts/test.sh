@@ -32,14 +32,14 @@ cargo check --workspace --features hydrate --lib --target wasm32-unknown-unknown
 step "The toolkit on its own, without the demo's Leptos islands feature: its tests and doctests, and the browser side"
 cargo test -p p2p-streams --features ssr --locked
 cargo check -p p2p-streams --features hydrate --target wasm32-unknown-unknown --locked
-step "Library package: cargo package + publish dry run + docs"
-# What crates.io would get: `cargo package` builds the packaged crate on its own (only the files it ships, its
-# lock file taken from the workspace's, so --locked holds), `cargo publish --dry-run` runs every check of a
-# real upload but the upload; then the API docs of both sides, where any rustdoc warning (broken intra-doc
-# link, bare URL...) fails. --allow-dirty: the checkout under test may have uncommitted changes, and they are
-# what is tested. --features ssr: the packaged crate is built with its server side, which includes
-# docs/embedding.md (a file missing from the package fails here). Both reuse the shared target directory.
-cargo package -p p2p-streams --features ssr --locked --allow-dirty
+step "Library package: publish dry run + docs"
+# What crates.io would get: `cargo publish --dry-run` packages the crate (only the files it ships, its lock file
+# taken from the workspace's, so --locked holds), builds the package on its own and runs every check of a real
+# upload but the upload (it does all `cargo package` does, which ran here before it and built the package a
+# second time); then the API docs of both sides, where any rustdoc warning (broken intra-doc link, bare URL...)
+# fails. --allow-dirty: the checkout under test may have uncommitted changes, and they are what is tested.
+# --features ssr: the packaged crate is built with its server side, which includes docs/embedding.md (a file
+# missing from the package fails here). Both reuse the shared target directory.
 cargo publish -p p2p-streams --features ssr --dry-run --locked --allow-dirty
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features ssr --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features hydrate --target wasm32-unknown-unknown --locked
