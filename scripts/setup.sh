@@ -96,6 +96,16 @@ downloads &
 DOWNLOADS=$!
 # A failing cargo install ends the script; the downloads finish first (an apt stopped halfway leaves dpkg locked).
 trap 'wait "$DOWNLOADS" 2>/dev/null || true' EXIT
+# Waits for the downloads (once) and fails the set-up if they failed.
+DOWNLOADS_CHECKED=0
+check_downloads() {
+  ((DOWNLOADS_CHECKED)) && return 0
+  DOWNLOADS_CHECKED=1
+  if ! wait "$DOWNLOADS"; then
+    log "the apt or npm part of the set-up failed (its output is above)"
+    exit 1
+  fi
+}
 
 # 1. wasm target
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -112,6 +122,8 @@ fi
 # 3. cargo-leptos. `cargo install --locked` fails on rustc < 1.96 because the lock file pins
 #    cargo-util-schemas 0.14.2; we build it from the registry source with 0.14.1 instead.
 if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; then
+  # Downloads that have already failed end the set-up now rather than after this long compile.
+  kill -0 "$DOWNLOADS" 2>/dev/null || check_downloads
   log "cargo: installing cargo-leptos ${CARGO_LEPTOS_VERSION} (about 14 minutes, once)"
   if ! cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked; then
     src=$(ls -d "$HOME"/.cargo/registry/src/*/cargo-leptos-${CARGO_LEPTOS_VERSION} | head -n1)
@@ -124,8 +136,5 @@ if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; the
   fi
 fi
 
-if ! wait "$DOWNLOADS"; then
-  log "the apt or npm part of the set-up failed (its output is above)"
-  exit 1
-fi
+check_downloads
 log "ready"

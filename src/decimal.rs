@@ -1,9 +1,11 @@
 //! Numbers written with one decimal, for people and for SVG attributes (both sides): the text `{:.1}` writes,
-//! without core's exact float formatter. Any `{:.N}` in the browser's code keeps that formatter (about 6 KB of
-//! wasm) in the main module, even when only a lazy chunk formats with a precision.
+//! without core's exact float formatter, and byte counts in integer arithmetic. Any `{:.N}` in the browser's
+//! code keeps that formatter (about 6 KB of wasm) in the main module, even when only a lazy chunk formats with
+//! a precision.
 
 /// `value` with one decimal, rounded half to even as `format!("{value:.1}")` does. The same text for every
-/// `f32` (its tenfold is exact in an `f64`); for other `f64`s it may differ in the last digit at a tie.
+/// `f32` below 1e18 (its tenfold is exact in an `f64`); for other `f64`s it may differ in the last digit at a
+/// tie.
 pub fn one_decimal(value: f64) -> String {
     if !value.is_finite() {
         return value.to_string();
@@ -15,9 +17,27 @@ pub fn one_decimal(value: f64) -> String {
     format!("{sign}{}.{}", tenths / 10, tenths % 10)
 }
 
+/// `n` bytes for people, with one decimal from the first unit up: "512 B", "1.5 KB", "20.0 MB", "1.2 GB".
+/// `unit` is 1000 (SI) or 1024; the tenths are rounded half up in integers, so 1050 B is "1.1 KB" (a float
+/// quotient of 1.05 is just below the tie).
+pub fn byte_size(n: u64, unit: u64) -> String {
+    let (mut scale, mut name) = (1u64, "B");
+    for next in ["KB", "MB", "GB"] {
+        if n / scale < unit {
+            break;
+        }
+        (scale, name) = (scale * unit, next);
+    }
+    if scale == 1 {
+        return format!("{n} B");
+    }
+    let tenths = (u128::from(n) * 10 + u128::from(scale / 2)) / u128::from(scale);
+    format!("{}.{} {name}", tenths / 10, tenths % 10)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_decimal;
+    use super::{byte_size, one_decimal};
     use proptest::prelude::*;
 
     #[test]
@@ -27,6 +47,29 @@ mod tests {
         }
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             assert_eq!(one_decimal(v), format!("{v:.1}"));
+        }
+    }
+
+    #[test]
+    fn byte_sizes_in_both_units() {
+        let cases = [
+            (0, 1000, "0 B"),
+            (999, 1000, "999 B"),
+            (1000, 1000, "1.0 KB"),
+            (1050, 1000, "1.1 KB"),
+            (1049, 1000, "1.0 KB"),
+            (999_949, 1000, "999.9 KB"),
+            (999_950, 1000, "1000.0 KB"),
+            (1_000_000, 1000, "1.0 MB"),
+            (2_500_000_000, 1000, "2.5 GB"),
+            (1023, 1024, "1023 B"),
+            (1536, 1024, "1.5 KB"),
+            (50 << 20, 1024, "50.0 MB"),
+            (3 << 30, 1024, "3.0 GB"),
+            (u64::MAX, 1024, "17179869184.0 GB"),
+        ];
+        for (n, unit, text) in cases {
+            assert_eq!(byte_size(n, unit), text, "{n} in units of {unit}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! The inspector's view of the embedded TURN server (both sides): the live allocations as the server function
 //! sends them ([`AdminTurn`]) and the list `/admin` renders (`admin-turn`, one `admin-allocation` row each).
 
-use crate::decimal::one_decimal;
+use crate::decimal::byte_size;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -48,15 +48,6 @@ impl From<&p2p_streams::server::turn::EmbeddedTurn> for AdminTurn {
     }
 }
 
-/// Bytes as B, KB or MB.
-fn bytes(n: u64) -> String {
-    match n {
-        0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{} KB", one_decimal(n as f64 / 1e3)),
-        _ => format!("{} MB", one_decimal(n as f64 / 1e6)),
-    }
-}
-
 /// The TURN section of the inspector.
 pub(super) fn turn_view(turn: Option<AdminTurn>) -> impl IntoView {
     let Some(turn) = turn else {
@@ -82,7 +73,7 @@ pub(super) fn turn_view(turn: Option<AdminTurn>) -> impl IntoView {
                         <span class="peer-name">{a.user}</span>
                         <span class="muted">{format!(" {} via {}, {} s", a.client, a.relay, a.age_secs)}</span>
                         <span class="peer-state">
-                            {format!("{} out, {} in", bytes(a.bytes_to_peer), bytes(a.bytes_to_client))}
+                            {format!("{} out, {} in", byte_size(a.bytes_to_peer, 1000), byte_size(a.bytes_to_client, 1000))}
                         </span>
                     </li>
                 }}).collect_view()}

@@ -5,19 +5,9 @@
 //! flight and, once done, a `file-download` link to the file's bytes (a `blob:` URL, `download` = its name).
 //! The rows' code is a lazy wasm chunk, fetched with the first transfer.
 
-use crate::decimal::one_decimal;
+use crate::decimal::byte_size;
 use leptos::prelude::*;
 use p2p_streams::hooks::{use_p2p_files, FileTransfer, P2pFiles};
-
-/// `1.5 MB`-style size for people (the exact bytes are in `data-file-size`).
-fn human(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{} GB", one_decimal(b as f64 / (1u64 << 30) as f64)),
-        b if b >= 1 << 20 => format!("{} MB", one_decimal(b as f64 / (1u64 << 20) as f64)),
-        b if b >= 1 << 10 => format!("{} KB", one_decimal(b as f64 / 1024.0)),
-        b => format!("{b} B"),
-    }
-}
 
 /// The file picker and the list of transfers, inside the room's `<P2pFrame>`.
 #[component]
@@ -41,7 +31,8 @@ pub fn ChatFiles() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
-    // Flips once, with the first transfer: the rows' code comes in then (with the file code), not with the room.
+    // True from the first transfer on: the rows' code comes in then (with the file code), not with the room,
+    // and stays loaded.
     let any = Memo::new(move |_| files.transfers.with(|list| !list.is_empty()));
     view! {
         <div class="files">
@@ -77,7 +68,7 @@ fn FileRows(files: P2pFiles) -> impl IntoView {
                 data-state=t.state.as_str() data-progress=t.percent().to_string() title=t.error.clone()>
                 <span class="file-name">{t.name.clone()}</span>
                 <span class="file-meta muted">
-                    {format!("{} · from {} · {} {}%", human(t.size), t.from.user(), t.state.as_str(), t.percent())}
+                    {format!("{} · from {} · {} {}%", byte_size(t.size, 1024), t.from.user(), t.state.as_str(), t.percent())}
                 </span>
                 <span class="file-actions">
                     {in_flight.then(|| view! {

@@ -204,13 +204,17 @@ impl Inner {
     }
 
     /// A media frame from `peer`. A candidate gathered after the link opened is the link's own business;
-    /// the rest needs media on (a peer whose page does not use media ignores the others' streams).
+    /// the rest needs media on (a peer whose page does not use media ignores the others' streams; a host
+    /// counts the frame as dropped, as it does a malformed one when media is on).
     pub(crate) fn on_media_frame(&mut self, peer: PeerId, frame: MediaEnvelope) {
         if let Some(c) = frame.as_candidate() {
             return self.media_on_candidate(&peer, &c.candidate, c.sdp_mid.as_deref(), c.sdp_m_line_index);
         }
         match self.planes.media {
             Some(media) => (media.on_frame)(self, peer, frame),
+            None if self.role == Some(Role::Host) => {
+                self.host_drop(&peer, "a media frame (this page does not use media)")
+            }
             None => warn(&format!("ignored a media frame from {peer}: this page does not use media")),
         }
     }

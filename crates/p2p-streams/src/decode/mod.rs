@@ -18,7 +18,7 @@
 //! in `JSON.parse`).
 
 use crate::delivery::{Bytes, Entry, EpochCert, EpochGrant, Pos};
-use crate::media::MediaEnvelope;
+use crate::media::{CandidateFields, MediaEnvelope};
 use crate::protocol::SignalPayload;
 use crate::protocol::{ErrorCode, LinkState, PeerFrame, PeerId, PeerStatus, Role, Route, ServerToClient, SessionId};
 use serde_json::{Map, Value};
@@ -113,17 +113,36 @@ fn signal(mut f: Fields) -> Result<SignalPayload> {
     Ok(match kind.as_str() {
         "offer" => SignalPayload::Offer { link: f.u64("link")?, sdp: f.string("sdp")? },
         "answer" => SignalPayload::Answer { link: f.u64("link")?, sdp: f.string("sdp")? },
-        "candidate" => SignalPayload::Candidate {
-            link: f.u64("link")?,
-            candidate: f.string("candidate")?,
-            sdp_mid: f.optional("sdp_mid")?.map(|v| string(v, "sdp_mid")).transpose()?,
-            sdp_m_line_index: match f.optional("sdp_m_line_index")? {
-                Some(v) => Some(small(v, "sdp_m_line_index", u16::MAX.into())? as u16),
-                None => None,
-            },
-        },
+        "candidate" => {
+            let link = f.u64("link")?;
+            let CandidateFields { candidate, sdp_mid, sdp_m_line_index } = ice_candidate(f)?;
+            SignalPayload::Candidate { link, candidate, sdp_mid, sdp_m_line_index }
+        }
         _ => return Err(DecodeError::UnknownType(kind)),
     })
+}
+
+/// An ICE candidate's fields, in a signal or in a renegotiated link's media frame.
+fn ice_candidate(mut f: Fields) -> Result<CandidateFields> {
+    Ok(CandidateFields {
+        candidate: f.string("candidate")?,
+        sdp_mid: f.optional("sdp_mid")?.map(|v| string(v, "sdp_mid")).transpose()?,
+        sdp_m_line_index: match f.optional("sdp_m_line_index")? {
+            Some(v) => Some(small(v, "sdp_m_line_index", u16::MAX.into())? as u16),
+            None => None,
+        },
+    })
+}
+
+/// The fields of a media frame's JSON when it is a `MediaFrame::Candidate` (`{"Candidate": {...}}`, the one
+/// key of its object, as serde's externally tagged enums take it); `None` for anything else.
+pub(crate) fn media_candidate(frame: &Value) -> Option<CandidateFields> {
+    match frame.as_object() {
+        Some(outer) if outer.len() == 1 => {
+            ice_candidate(Fields::of(outer.get("Candidate")?.clone(), "Candidate").ok()?).ok()
+        }
+        _ => None,
+    }
 }
 
 impl PeerFrame {

@@ -37,6 +37,15 @@ impl MediaEnvelope {
         serde_json::to_value(frame).map(MediaEnvelope)
     }
 
+    /// The data-channel frame carrying `frame` (`PeerFrame::Media`), as text: the JSON value
+    /// `PeerFrame::Media { media: MediaEnvelope::encode(frame)? }` serializes to, written in one pass.
+    ///
+    /// # Errors
+    /// As [`encode`](Self::encode).
+    pub fn frame_text(frame: &MediaFrame) -> Result<String, serde_json::Error> {
+        Ok(format!(r#"{{"type":"Media","media":{}}}"#, serde_json::to_string(frame)?))
+    }
+
     /// The frame it carries.
     ///
     /// # Errors
@@ -56,20 +65,11 @@ impl MediaEnvelope {
         MediaEnvelope(Value::Object(outer))
     }
 
-    /// The candidate's fields when this is a well-formed [`MediaFrame::Candidate`]; `None` for any other frame
-    /// (a malformed candidate included: the media plane's decoder then reports it).
+    /// The candidate's fields when this is a well-formed [`MediaFrame::Candidate`] as our encoders write it;
+    /// `None` for any other frame (a malformed candidate included: the media plane's decoder then reports it,
+    /// and decodes the array form `{"Candidate": [...]}` that only serde's derived decoder takes).
     pub fn as_candidate(&self) -> Option<CandidateFields> {
-        let inner = self.0.get("Candidate")?.as_object()?;
-        let optional = |key: &str| inner.get(key).filter(|v| !v.is_null());
-        let sdp_mid = match optional("sdp_mid") {
-            Some(v) => Some(v.as_str()?.to_owned()),
-            None => None,
-        };
-        let sdp_m_line_index = match optional("sdp_m_line_index") {
-            Some(v) => Some(u16::try_from(v.as_u64()?).ok()?),
-            None => None,
-        };
-        Some(CandidateFields { candidate: inner.get("candidate")?.as_str()?.to_owned(), sdp_mid, sdp_m_line_index })
+        crate::decode::media_candidate(&self.0)
     }
 }
 
@@ -94,6 +94,25 @@ mod tests {
     }
 
     #[test]
+    fn frame_text_is_the_derived_peer_frame() {
+        let frames = [
+            MediaFrame::Unpublish { id: "s\"1".into() },
+            MediaFrame::Description { offer: true, sdp: "v=0\r\n".into() },
+            MediaFrame::Candidate { candidate: "c".into(), sdp_mid: None, sdp_m_line_index: Some(2) },
+        ];
+        for frame in frames {
+            let text = MediaEnvelope::frame_text(&frame).unwrap();
+            let derived = crate::protocol::PeerFrame::Media { media: MediaEnvelope::encode(&frame).unwrap() };
+            let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(parsed, serde_json::to_value(&derived).unwrap(), "{text}");
+            match crate::protocol::PeerFrame::decode(&text).unwrap() {
+                crate::protocol::PeerFrame::Media { media } => assert_eq!(media.decode().unwrap(), frame),
+                other => panic!("decoded as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn other_frames_and_malformed_candidates_are_not_candidates() {
         let unpublish = MediaEnvelope::encode(&MediaFrame::Unpublish { id: "s1".into() }).unwrap();
         assert_eq!(unpublish.as_candidate(), None);
@@ -103,6 +122,7 @@ mod tests {
             serde_json::json!({"Candidate": {"candidate": "c", "sdp_m_line_index": 70000}}),
             serde_json::json!({"Candidate": "c"}),
             serde_json::json!("Candidate"),
+            serde_json::json!({"Candidate": {"candidate": "c"}, "Unpublish": {"id": "s1"}}),
         ] {
             let envelope = MediaEnvelope(bad.clone());
             assert_eq!(envelope.as_candidate(), None, "{bad}");

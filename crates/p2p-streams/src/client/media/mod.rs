@@ -14,10 +14,11 @@ pub(crate) use plane::{MediaPlane, PLANE};
 pub(crate) use stats::UplinkMeter;
 
 use super::browser::warn;
+use super::link::PeerLink;
 use super::{DriverEvent, Inner};
 use crate::hooks::{MediaHandle, MediaRequest, RoomStream};
 use crate::media::{MediaEnvelope, MediaFrame, MediaKind, MediaQuality, Publication, StreamMap};
-use crate::protocol::{PeerFrame, PeerId, Role};
+use crate::protocol::{PeerId, Role};
 use js_sys::{Array, Function, Reflect};
 use negotiate::Sent;
 use std::collections::HashMap;
@@ -56,15 +57,14 @@ pub(crate) fn same(stream: &MediaStream) -> MediaStream {
     Clone::clone(stream)
 }
 
-/// `frame` as a data-channel frame; `None`, with a warning, when it does not encode (no frame of this crate
-/// fails: every field is a string, a number or a flag).
-fn wrap(frame: &MediaFrame) -> Option<PeerFrame> {
-    match MediaEnvelope::encode(frame) {
-        Ok(media) => Some(PeerFrame::Media { media }),
-        Err(err) => {
-            warn(&format!("could not encode a media frame: {err}"));
-            None
+/// Sends `frame` on `link` if it is open. Encoding fails for no frame of this crate (every field is a string,
+/// a number or a flag); it would be a warning.
+fn send(link: &mut PeerLink, frame: &MediaFrame) {
+    match MediaEnvelope::frame_text(frame) {
+        Ok(text) => {
+            link.send_serialized(text);
         }
+        Err(err) => warn(&format!("could not encode a media frame: {err}")),
     }
 }
 
@@ -82,9 +82,7 @@ impl Inner {
                 match self.role {
                     Some(Role::Host) => self.media_host_unpublish(self.me.clone(), &id),
                     _ => {
-                        if let Some(frame) = wrap(&MediaFrame::Unpublish { id }) {
-                            self.guest_send(&frame);
-                        }
+                        self.media_to_host(&MediaFrame::Unpublish { id });
                     }
                 }
                 self.media_sync_all();
@@ -126,9 +124,7 @@ impl Inner {
                 Err(reason) => self.media_refused(publication.id, reason),
             },
             _ => {
-                if let Some(frame) = wrap(&MediaFrame::Publish(publication)) {
-                    self.guest_send(&frame);
-                }
+                self.media_to_host(&MediaFrame::Publish(publication));
                 self.media_sync_all();
                 self.media_report();
             }
@@ -160,9 +156,8 @@ impl Inner {
                     Ok(true) => self.media_host_changed(),
                     Ok(false) => {}
                     Err(reason) => {
-                        let refused = wrap(&MediaFrame::Refused { id: publication.id, reason });
-                        if let (Some(link), Some(frame)) = (self.links.get_mut(&peer), refused) {
-                            link.send(&frame);
+                        if let Some(link) = self.links.get_mut(&peer) {
+                            send(link, &MediaFrame::Refused { id: publication.id, reason });
                         }
                     }
                 }
@@ -182,7 +177,8 @@ impl Inner {
         }
     }
 
-    /// A host drops a client that sent a bad media frame; a client only warns (the host is its only link).
+    /// A host drops a bad media frame as any bad frame of a client (counted in `dropped_messages`); a client
+    /// only warns.
     fn media_misdirected(&mut self, peer: &PeerId, what: &str) {
         match self.role {
             Some(Role::Host) => self.host_drop(peer, what),
@@ -202,11 +198,11 @@ impl Inner {
     /// Host: the map changed: reconcile every link, announce the map, show it here.
     fn media_host_changed(&mut self) {
         self.media_sync_all();
-        let streams = wrap(&MediaFrame::Streams { streams: self.media.map.streams().to_vec() });
-        if let Some(text) = streams.and_then(|frame| serde_json::to_string(&frame).ok()) {
-            self.links.values_mut().filter(|l| l.open).for_each(|l| {
+        match MediaEnvelope::frame_text(&MediaFrame::Streams { streams: self.media.map.streams().to_vec() }) {
+            Ok(text) => self.links.values_mut().filter(|l| l.open).for_each(|l| {
                 l.send_serialized(text.clone());
-            });
+            }),
+            Err(err) => warn(&format!("could not encode a media frame: {err}")),
         }
         self.media_report();
     }
@@ -227,6 +223,13 @@ impl Inner {
         self.media_report();
     }
 
+    /// Client: sends `frame` to the host if the link is open (the media plane republishes on a new link).
+    fn media_to_host(&mut self, frame: &MediaFrame) {
+        if let Some(link) = self.host.as_ref().and_then(|h| self.links.get_mut(h)) {
+            send(link, frame);
+        }
+    }
+
     /// The data channel to `peer` opened: a client (re)publishes its streams to its (new) host, a host sends
     /// the map; both start sending what the link should carry.
     fn media_link_open(&mut self, peer: PeerId) {
@@ -235,9 +238,7 @@ impl Inner {
             _ => self.media.local.iter().map(|l| MediaFrame::Publish(l.publication.clone())).collect(),
         };
         if let Some(link) = self.links.get_mut(&peer) {
-            media.iter().filter_map(wrap).for_each(|frame| {
-                link.send(&frame);
-            });
+            media.iter().for_each(|frame| send(link, frame));
         }
         self.media_sync(&peer);
     }

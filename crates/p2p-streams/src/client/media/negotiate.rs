@@ -101,9 +101,7 @@ impl Inner {
                 }
                 match offer {
                     Ok(sdp) => {
-                        if let Some(frame) = super::wrap(&MediaFrame::Description { offer: true, sdp }) {
-                            link.send(&frame);
-                        }
+                        super::send(link, &MediaFrame::Description { offer: true, sdp });
                     }
                     Err(err) => warn(&format!("could not renegotiate the link to {peer}: {err:?}")),
                 }
@@ -133,9 +131,7 @@ impl Inner {
                 let Some(link) = i.links.get_mut(&peer).filter(|l| l.id == id) else { return };
                 match result {
                     Ok(Some(sdp)) => {
-                        if let Some(frame) = super::wrap(&MediaFrame::Description { offer: false, sdp }) {
-                            link.send(&frame);
-                        }
+                        super::send(link, &MediaFrame::Description { offer: false, sdp });
                     }
                     Ok(None) => {}
                     Err(err) => warn(&format!("renegotiation with {peer} failed: {err:?}")),
