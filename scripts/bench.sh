@@ -3,9 +3,9 @@
 #
 #   scripts/bench.sh            full run: W1 (1k, 5k, 19.5k idle sockets), W2 (1, 100, 1000 pairs),
 #                               W3 (50 sessions), the browser figures; writes docs/bench-results/<date>.md
-#   scripts/bench.sh --smoke    a few seconds of every workload against the DEBUG server and PeerJS, and the
-#                               browser scripts with 2-3 peers, failing only when an exchange did not complete
-#                               (never on a timing)
+#   scripts/bench.sh --smoke    a few seconds of every workload against the debug server (or BENCH_SERVER_BIN)
+#                               and PeerJS, and the browser scripts with 2-3 peers, failing only when an
+#                               exchange did not complete (never on a timing)
 #   scripts/bench.sh --no-browser   skip the browser part
 #
 # Servers run pinned to core 0 and the generator to core 1 (taskset, when there are 2+ cores); the open-file
@@ -79,8 +79,11 @@ else
 fi
 LOADGEN="$LOADGEN_TARGET/$PROFILE/loadgen"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site}"
+# The server's build as the results name it: a given binary's cargo profile directory (`release`, `debug`).
+SERVER_BUILD="$PROFILE"
+[[ -z "${BENCH_SERVER_BIN:-}" ]] || SERVER_BUILD="$(basename "$(dirname "$BENCH_SERVER_BIN")")"
 
-OURS_VERSION="p2p-streams $(git -C "$ROOT" rev-parse --short HEAD) ($PROFILE)"
+OURS_VERSION="p2p-streams $(git -C "$ROOT" rev-parse --short HEAD) ($SERVER_BUILD)"
 PEERJS_VERSION="PeerJS server $(node -p "require('$ROOT/bench/peerjs/node_modules/peer/package.json').version") on node $(node --version)"
 
 # --- servers ------------------------------------------------------------------------------------------------
@@ -143,15 +146,15 @@ if [[ "$MODE" == smoke ]]; then
   # The browser scripts too, at their smallest (they throw when a peer does not connect or migrate, or a
   # transfer does not complete): a join burst of 2 clients with its migration, the 3-peer migration, a 1 MiB
   # message through the host against a raw channel, a 2 MB file through the host, and the bundle table of the
-  # debug build.
-  [[ -f target/site/pkg/p2p-streams.js ]] || cargo leptos build --split
-  log "smoke: browser scripts against the debug server"
+  # site served. The debug server's site is built here when missing; a given server comes with its site.
+  [[ -n "${BENCH_SERVER_BIN:-}" || -f target/site/pkg/p2p-streams.js ]] || cargo leptos build --split
+  log "smoke: browser scripts against the $SERVER_BUILD server"
   RUST_LOG=warn "$SERVER_BIN" --addr "127.0.0.1:$PORT_BROWSER" >/dev/null &
   SERVER_PID=$!; wait_port "$PORT_BROWSER"
-  (cd end2end && export BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" BENCH_ROUNDS=1 BENCH_BUILD="$PROFILE build" \
+  (cd end2end && export BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" BENCH_ROUNDS=1 BENCH_BUILD="$SERVER_BUILD build" \
     && node bench/join-burst.mjs 2 && node bench/host-migration.mjs 1 && node bench/bulk-relay.mjs 1 \
     && node bench/file-transfer.mjs 2) >&2
-  node end2end/bench/bundle-size.mjs target/site/pkg >&2
+  node end2end/bench/bundle-size.mjs "$LEPTOS_SITE_ROOT/pkg" >&2
   stop_server
   log "smoke: browser scripts completed"
   exit 0

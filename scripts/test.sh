@@ -43,20 +43,21 @@ step "Library package: publish dry run + docs"
 cargo publish -p p2p-streams --features ssr --dry-run --locked --allow-dirty
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features ssr --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features hydrate --target wasm32-unknown-unknown --locked
-step "Build the app (cargo leptos build --split: the lobby, /admin and the whiteboard are lazy wasm chunks)"
-cargo leptos build --split
-# The same site as production builds it (content hashes in the file names, hash file inside): a few seconds, no
-# recompilation; end2end/tests/hashed-site.spec.ts serves it.
-LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$ROOT/target/site-hashed" LEPTOS_HASH_FILE_NAME="$ROOT/target/site-hashed/hash.txt" \
-  cargo leptos build --split
 step "Production build as the README gives it (release, hashed names, precompressed, into target/site-release), served once"
 # The lobby, a room page, its wasm (raw and brotli) and JS from the release binary on a free port, then SIGTERM.
 # A few seconds when nothing changed; a few minutes after a change (the release wasm and server are rebuilt).
 scripts/release-smoke.sh
-step "Signaling benchmark smoke: W1-W3 for a second each against our debug server and PeerJS server"
-scripts/bench.sh --smoke
+# Every later step runs this build: the benchmark smokes' server and the Playwright suite test what is deployed,
+# and no debug build of the app is made (about 5 minutes on a fresh target directory). hashed-site.spec.ts wants
+# the hash file inside the site it serves: a copy of the release site with it (a few MB).
+RELEASE_BIN="$CARGO_TARGET_DIR/release/p2p-streams"
+rm -rf target/site-hashed
+cp -r target/site-release target/site-hashed
+cp "$CARGO_TARGET_DIR/release/hash.txt" target/site-hashed/hash.txt
+step "Signaling benchmark smoke: W1-W3 for a second each against our release server and PeerJS server"
+BENCH_SERVER_BIN="$RELEASE_BIN" LEPTOS_SITE_ROOT="$ROOT/target/site-release" LEPTOS_HASH_FILES=true scripts/bench.sh --smoke
 step "TURN benchmark smoke: a few MB relayed by the embedded server and by coturn, natively and in Chromium"
-scripts/bench-turn.sh --smoke
+BENCH_SERVER_BIN="$RELEASE_BIN" BENCH_SERVER_LABEL="p2p-streams (release)" scripts/bench-turn.sh --smoke
 step "NAT lab for nat.spec.ts (network namespaces with two NATed homes; deleted on exit)"
 if [[ "$(id -u)" == 0 ]]; then
   lab_env="$(scripts/nat-lab.sh up)"
@@ -72,7 +73,11 @@ fi
 step "Playwright end-to-end tests (Chromium)"
 cd end2end
 # On a failure the test coturn's log tail is printed when it stops (scripts/coturn.sh), for the TURN specs.
-PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test || { export COTURN_KEEP_LOG=1; exit 1; }
+# Against the release build (server-paths.ts: P2P_SERVER_BIN, LEPTOS_SITE_ROOT; the server finds the hash file
+# beside its binary); nodes the specs start themselves inherit the same settings.
+P2P_SERVER_BIN="$RELEASE_BIN" LEPTOS_SITE_ROOT="$ROOT/target/site-release" LEPTOS_HASH_FILES=true \
+  P2P_HASHED_SITE_ROOT="$ROOT/target/site-hashed" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test \
+  || { export COTURN_KEEP_LOG=1; exit 1; }
 step "Example app (examples/hello-room: fully hydrated, built with cargo-leptos, its own Playwright spec on port 3150)"
 "$ROOT/scripts/test-example.sh"
 step "All tests passed"

@@ -2,8 +2,8 @@
  * A site built for production with content hashes in its file names (`LEPTOS_HASH_FILES=true`), served by a
  * server this test starts with the same setting: the page links the hashed files, each one goes out as immutable,
  * two peers connect and chat, and a peer that opens the room again takes the JS from its cache without a request to
- * the server. (Its wasm too in a release build, 0.8 MB; this debug build's 7.5 MB wasm is more than a fresh
- * browser context's in-memory cache keeps.) scripts/test.sh builds the site into target/site-hashed first.
+ * the server. (Its wasm is not checked: a debug build's 7 MB wasm is more than a fresh browser context's
+ * in-memory cache keeps.) scripts/test.sh copies the release site and its hash file into target/site-hashed first.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
