@@ -57,14 +57,16 @@ pub(crate) fn same(stream: &MediaStream) -> MediaStream {
     Clone::clone(stream)
 }
 
-/// Sends `frame` on `link` if it is open. Encoding fails for no frame of this crate (every field is a string,
-/// a number or a flag); it would be a warning.
+/// `frame` as data-channel text. Encoding fails for no frame of this crate (every field is a string, a number
+/// or a flag); it would be a warning.
+fn frame_text(frame: &MediaFrame) -> Option<String> {
+    MediaEnvelope::frame_text(frame).map_err(|err| warn(&format!("could not encode a media frame: {err}"))).ok()
+}
+
+/// Sends `frame` on `link` if it is open.
 fn send(link: &mut PeerLink, frame: &MediaFrame) {
-    match MediaEnvelope::frame_text(frame) {
-        Ok(text) => {
-            link.send_serialized(text);
-        }
-        Err(err) => warn(&format!("could not encode a media frame: {err}")),
+    if let Some(text) = frame_text(frame) {
+        link.send_serialized(text);
     }
 }
 
@@ -198,11 +200,10 @@ impl Inner {
     /// Host: the map changed: reconcile every link, announce the map, show it here.
     fn media_host_changed(&mut self) {
         self.media_sync_all();
-        match MediaEnvelope::frame_text(&MediaFrame::Streams { streams: self.media.map.streams().to_vec() }) {
-            Ok(text) => self.links.values_mut().filter(|l| l.open).for_each(|l| {
+        if let Some(text) = frame_text(&MediaFrame::Streams { streams: self.media.map.streams().to_vec() }) {
+            self.links.values_mut().filter(|l| l.open).for_each(|l| {
                 l.send_serialized(text.clone());
-            }),
-            Err(err) => warn(&format!("could not encode a media frame: {err}")),
+            });
         }
         self.media_report();
     }
