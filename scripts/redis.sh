@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sourced by test.sh (and usable by hand): `start_test_redis` starts Debian's redis-server on a free loopback
-# port without persistence, exports P2P_TEST_REDIS_URL and stops it when the calling shell exits.
+# port without persistence, exports P2P_TEST_REDIS_URL and stops it when the calling shell exits (added to the
+# shell's EXIT trap: scripts/on-exit.sh).
 #   source scripts/redis.sh && start_test_redis
+# shellcheck source=scripts/on-exit.sh
+source "$(dirname "${BASH_SOURCE[0]}")/on-exit.sh"
 REDIS_PID=""
 
 stop_test_redis() {
@@ -13,8 +16,8 @@ stop_test_redis() {
 }
 
 start_test_redis() {
-  local port attempt
-  for attempt in $(seq 1 20); do
+  local port
+  for _ in $(seq 1 20); do
     port=$((20000 + RANDOM % 30000))
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning >/dev/null 2>&1 &
     REDIS_PID=$!
@@ -22,7 +25,7 @@ start_test_redis() {
       if ! kill -0 "$REDIS_PID" 2>/dev/null; then break; fi # port taken: try another
       if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
         export P2P_TEST_REDIS_URL="redis://127.0.0.1:${port}"
-        trap stop_test_redis EXIT
+        on_exit stop_test_redis
         echo "redis-server for the tests on 127.0.0.1:${port} (pid ${REDIS_PID})"
         return 0
       fi

@@ -4,14 +4,24 @@
 #   scripts/setup.sh --test   also Chromium, redis-server (multi-node tests), the Playwright dependencies, and
 #                             coturn, nftables, iproute2, ping and nc (NAT traversal tests; coturn's system
 #                             service is disabled and stopped)
+#   --no-cargo-tools          without wasm-bindgen-cli and cargo-leptos (scripts/test.sh installs them itself, in
+#                             the background while the Rust tests run: scripts/cargo-tools.sh)
 # Every step checks first and skips what is already present, so running it twice is cheap.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WASM_BINDGEN_VERSION="0.2.130"
-CARGO_LEPTOS_VERSION="0.3.11"
 WITH_TEST=0
-[[ "${1:-}" == "--test" ]] && WITH_TEST=1
+CARGO_TOOLS=1
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1 ;;
+    # test.sh installs wasm-bindgen-cli and cargo-leptos itself, in the background (scripts/cargo-tools.sh).
+    --no-cargo-tools) CARGO_TOOLS=0 ;;
+    *) echo "usage: scripts/setup.sh [--test] [--no-cargo-tools]" >&2; exit 2 ;;
+  esac
+done
+# shellcheck source=scripts/cargo-tools.sh
+source "$ROOT/scripts/cargo-tools.sh"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -113,27 +123,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# 2. wasm-bindgen-cli at exactly the version pinned in Cargo.toml
-if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
-  log "cargo: installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
-fi
-
-# 3. cargo-leptos. `cargo install --locked` fails on rustc < 1.96 because the lock file pins
-#    cargo-util-schemas 0.14.2; we build it from the registry source with 0.14.1 instead.
-if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; then
-  # Downloads that have already failed end the set-up now rather than after this long compile.
+# 2-3. wasm-bindgen-cli and cargo-leptos (scripts/cargo-tools.sh).
+if ((CARGO_TOOLS)); then
+  # Downloads that have already failed end the set-up now rather than after a long compile.
   kill -0 "$DOWNLOADS" 2>/dev/null || check_downloads
-  log "cargo: installing cargo-leptos ${CARGO_LEPTOS_VERSION} (about 14 minutes, once)"
-  if ! cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked; then
-    src=$(ls -d "$HOME"/.cargo/registry/src/*/cargo-leptos-${CARGO_LEPTOS_VERSION} | head -n1)
-    work=$(mktemp -d)
-    cp -r "$src" "$work/cargo-leptos"
-    (cd "$work/cargo-leptos" \
-      && cargo update -p cargo-util-schemas --precise 0.14.1 \
-      && cargo install --path . --locked)
-    rm -rf "$work"
-  fi
+  install_cargo_tools
 fi
 
 check_downloads

@@ -6,7 +6,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
-scripts/setup.sh --test
+# wasm-bindgen-cli and cargo-leptos, when missing (a fresh machine: about 17 minutes of compiling), install in the
+# background at a lower priority while the steps before the production build run: none of them uses the two.
+# shellcheck source=scripts/cargo-tools.sh
+source scripts/cargo-tools.sh
+source scripts/on-exit.sh
+start_cargo_tools_install "$(mktemp -t p2p-streams-cargo-tools.XXXXXX)"
+on_exit stop_cargo_tools_install
+scripts/setup.sh --test --no-cargo-tools
 # One Redis for the multi-node Rust tests and the two-node Playwright test, and one coturn (TURN REST API secret,
 # free loopback port) for turn-coturn.spec.ts, both stopped on exit. Redis first: its trap is a plain one, the
 # later ones are added to it (scripts/on-exit.sh).
@@ -23,8 +30,10 @@ step "Rust tests (server side)"
 # open files to the hard limit when it is lower than that needs (allowed without privileges).
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then ulimit -n "$(ulimit -Hn)" || true; fi
 # Both packages of the workspace: the toolkit (crates/p2p-streams: unit tests, doctests, the embedding guide)
-# and the demo (unit tests, and the integration tests in tests/).
-cargo test --workspace --features ssr --locked
+# and the demo (unit tests, and the integration tests in tests/). Not here: the generator's end-to-end test
+# (crates/cargo-p2p-streams/tests/generate.rs), which needs cargo-leptos; scripts/test-example.sh runs it.
+cargo test --workspace --features ssr --locked -- \
+  --skip installs_generates_a_room_and_builds_both_sides --skip in_an_island_app_the_room_is_an_island
 step "Room scaffolding generator (generates a room in a temporary copy and builds it for both sides)"
 cargo test --manifest-path xtask/Cargo.toml --locked
 step "Browser-side code compiles (wasm32, feature hydrate)"
@@ -54,6 +63,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features hydrate
 step "Production build as the README gives it (release, hashed names, precompressed, into target/site-release), served once"
 # The lobby, a room page, its wasm (raw and brotli) and JS from the release binary on a free port, then SIGTERM.
 # A few seconds when nothing changed; a few minutes after a change (the release wasm and server are rebuilt).
+wait_cargo_tools_install
 scripts/release-smoke.sh
 # Every later step runs this build: the benchmark smokes' server and the Playwright suite test what is deployed,
 # and no debug build of the app is made (about 5 minutes on a fresh target directory). hashed-site.spec.ts wants

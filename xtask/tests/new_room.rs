@@ -91,14 +91,37 @@ fn snapshot(root: &Path) -> Vec<(PathBuf, String)> {
     files
 }
 
+/// `cargo` for a child build, without the variables cargo set for this test process (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...). A child cargo that inherits them records their values for every build script that watches
+/// one (ring's watches `CARGO_MANIFEST_DIR`), and the repository's next build then compiles that crate and all
+/// that depend on it again.
+fn child_cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let ours = matches!(
+            &*key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+        );
+        if ours || key.starts_with("CARGO_PKG_") || key.starts_with("CARGO_BIN_EXE_") {
+            command.env_remove(&*key);
+        }
+    }
+    command
+}
+
 fn cargo_check(root: &Path, args: &[&str]) {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         let home = std::env::var_os("HOME").expect("HOME or CARGO_TARGET_DIR is set");
         PathBuf::from(home).join(".cache/p2p-streams/target")
     });
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started = Instant::now();
-    let out = Command::new(cargo)
+    let out = child_cargo()
         .arg("check")
         .args(args)
         .args(["--locked", "--message-format=short"])

@@ -199,18 +199,42 @@ fn installs_generates_a_room_and_builds_both_sides() {
     assert!(root.join("target/site/pkg/hello-room.wasm").is_file(), "no wasm in the site");
 }
 
-/// Runs `cargo <args>` in the app at `root`, with the example's own target directory
-/// (scripts/test-example.sh: the same dependencies, already built), and fails on an error or on a warning in
-/// the generated code.
+/// `cargo` for a child build, without the variables cargo set for this test process (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...). A child cargo that inherits them records their values for every build script that watches
+/// one (ring's watches `CARGO_MANIFEST_DIR`), and the repository's next build then compiles that crate and all
+/// that depend on it again.
+fn child_cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let ours = matches!(
+            &*key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+        );
+        if ours || key.starts_with("CARGO_PKG_") || key.starts_with("CARGO_BIN_EXE_") {
+            command.env_remove(&*key);
+        }
+    }
+    command
+}
+
+/// Runs `cargo <args>` in the app at `root`, in the shared target directory with the example's output name
+/// (scripts/test-example.sh: the example's dependencies, already built), and fails on an error or on a warning
+/// in the generated code.
 fn cargo(root: &Path, args: &[&str]) {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").expect("HOME or CARGO_TARGET_DIR")).join(".cache/p2p-streams/target")
     });
     let started = Instant::now();
-    let build = Command::new("cargo")
+    let build = child_cargo()
         .args(args)
         .current_dir(root)
-        .env("CARGO_TARGET_DIR", target.join("examples"))
+        .env("CARGO_TARGET_DIR", target)
         .env("LEPTOS_OUTPUT_NAME", "hello-room")
         .output()
         .expect("cargo runs (scripts/setup.sh installs cargo-leptos)");

@@ -7,7 +7,7 @@
  * (3150; the main suite uses 3100-3102).
  *
  * Environment:
- *   HELLO_ROOM_BIN    the server binary (default $CARGO_TARGET_DIR/examples/debug/hello-room, with
+ *   HELLO_ROOM_BIN    the server binary (default $CARGO_TARGET_DIR/debug/hello-room, with
  *                     CARGO_TARGET_DIR defaulting to ~/.cache/p2p-streams/target as in scripts/env.sh)
  *   HELLO_ROOM_PORT   port (default 3150)
  *   CHROMIUM_PATH     browser binary (default /usr/bin/chromium)
@@ -20,7 +20,7 @@ import { CHROMIUM_ARGS } from '../../../end2end/chromium-args.mjs';
 const exampleRoot = resolve(__dirname, '..');
 const port = Number(process.env.HELLO_ROOM_PORT ?? 3150);
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/p2p-streams/target');
-const serverBin = process.env.HELLO_ROOM_BIN ?? join(targetDir, 'examples/debug/hello-room');
+const serverBin = process.env.HELLO_ROOM_BIN ?? join(targetDir, 'debug/hello-room');
 
 export default defineConfig({
   testDir: './tests',
