@@ -48,14 +48,16 @@ start_cargo_tools_install() {
 # Waits for it (once); on a failure prints its log and fails.
 wait_cargo_tools_install() {
   [[ -n "$CARGO_TOOLS_PID" ]] || return 0
-  local pid="$CARGO_TOOLS_PID"
+  local pid="$CARGO_TOOLS_PID" started="$SECONDS"
   CARGO_TOOLS_PID=""
   if ! wait "$pid"; then
     cat "$CARGO_TOOLS_LOG"
     cargo_tools_log "installing wasm-bindgen-cli or cargo-leptos failed (output above)"
     return 1
   fi
-  grep -F '[setup]' "$CARGO_TOOLS_LOG" || true
+  if grep -F '[setup]' "$CARGO_TOOLS_LOG"; then
+    cargo_tools_log "installed; waited $((SECONDS - started)) s for it here"
+  fi
   rm -f "$CARGO_TOOLS_LOG"
 }
 
