@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Sourced by scripts/setup.sh and scripts/test.sh: the two cargo-installed tools the app's builds need,
-# wasm-bindgen-cli (exactly the version the app pins) and cargo-leptos. Compiling them is the longest part of a
-# fresh machine's set-up, and only `cargo leptos build` needs them: setup.sh installs them in the foreground,
-# test.sh in the background while the Rust tests, which do not use them, compile and run.
+# The two cargo-installed tools the app's builds need, wasm-bindgen-cli (exactly the version the app pins) and
+# cargo-leptos. Compiling them is the longest part of a fresh machine's set-up, and only `cargo leptos build`
+# needs them: scripts/setup.sh sources this and installs them in the foreground; scripts/test.sh runs this file
+# in the background (scripts/background.sh) while the Rust tests, which do not use them, compile and run.
 WASM_BINDGEN_VERSION="0.2.130"
 CARGO_LEPTOS_VERSION="0.3.11"
 
@@ -31,46 +31,9 @@ install_cargo_tools() {
   fi
 }
 
-# test.sh: the install in the background, at a lower priority than the tests, its output in a log file.
-CARGO_TOOLS_PID=""
-CARGO_TOOLS_LOG=""
-start_cargo_tools_install() {
-  CARGO_TOOLS_LOG="$1"
-  mkdir -p "$(dirname "$CARGO_TOOLS_LOG")"
-  (
-    trap - EXIT
-    renice -n 10 "$BASHPID" >/dev/null 2>&1 || true
-    install_cargo_tools
-  ) >"$CARGO_TOOLS_LOG" 2>&1 &
-  CARGO_TOOLS_PID=$!
-}
-
-# Waits for it (once); on a failure prints its log and fails.
-wait_cargo_tools_install() {
-  [[ -n "$CARGO_TOOLS_PID" ]] || return 0
-  local pid="$CARGO_TOOLS_PID" started="$SECONDS"
-  CARGO_TOOLS_PID=""
-  if ! wait "$pid"; then
-    cat "$CARGO_TOOLS_LOG"
-    cargo_tools_log "installing wasm-bindgen-cli or cargo-leptos failed (output above)"
-    return 1
-  fi
-  if grep -F '[setup]' "$CARGO_TOOLS_LOG"; then
-    cargo_tools_log "installed; waited $((SECONDS - started)) s for it here"
-  fi
-  rm -f "$CARGO_TOOLS_LOG"
-}
-
-# On an early exit of test.sh: stop the install (cargo and the compilers it runs) rather than leave it compiling.
-stop_cargo_tools_install() {
-  [[ -n "$CARGO_TOOLS_PID" ]] || return 0
-  cargo_tools_kill_tree "$CARGO_TOOLS_PID"
-  CARGO_TOOLS_PID=""
-}
-cargo_tools_kill_tree() {
-  local child
-  kill -STOP "$1" 2>/dev/null || true # no new children while we look
-  for child in $(pgrep -P "$1"); do cargo_tools_kill_tree "$child"; done
-  kill -TERM "$1" 2>/dev/null || true
-  kill -CONT "$1" 2>/dev/null || true
-}
+# Run directly (test.sh does, in the background): install what is missing.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
+  export PATH="$HOME/.cargo/bin:$PATH"
+  install_cargo_tools
+fi

@@ -5,7 +5,10 @@
 # site and a P2P_SECRET, asked for the lobby, a room page, the room's wasm (raw: the wasm magic; brotli: as sent
 # to browsers, immutable) and its JS, which Node then loads and lets instantiate that wasm; then stopped with
 # SIGTERM, which must end it cleanly. Expects scripts/setup.sh to have run (wasm-opt in tools/).
+#   scripts/release-smoke.sh [build|serve]   one part only (test.sh builds in the background, serves later)
 set -euo pipefail
+PART="${1:-all}"
+[[ "$PART" =~ ^(all|build|serve)$ ]] || { echo "usage: scripts/release-smoke.sh [build|serve]" >&2; exit 2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
@@ -15,9 +18,13 @@ BIN="$CARGO_TARGET_DIR/release/p2p-streams"
 log() { printf '\033[1;34m[release]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[release]\033[0m %s\n' "$*" >&2; exit 1; }
 
-log "LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT=$SITE cargo leptos build --release --split --precompress"
-command -v wasm-opt >/dev/null || fail "no wasm-opt on PATH: run scripts/setup.sh (it installs npm binaryen 132 into tools/)"
-LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$SITE" cargo leptos build --release --split --precompress
+if [[ "$PART" != serve ]]; then
+  log "LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT=$SITE cargo leptos build --release --split --precompress"
+  command -v wasm-opt >/dev/null || fail "no wasm-opt on PATH: run scripts/setup.sh (it installs npm binaryen 132 into tools/)"
+  LEPTOS_HASH_FILES=true LEPTOS_SITE_ROOT="$SITE" cargo leptos build --release --split --precompress
+  log "built: $BIN and $SITE"
+fi
+[[ "$PART" != build ]] || exit 0
 
 WORK="$(mktemp -d)"
 PID=""

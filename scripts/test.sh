@@ -6,17 +6,19 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
-# wasm-bindgen-cli and cargo-leptos, when missing (a fresh machine: about 17 minutes of compiling), install in the
-# background at a lower priority while the steps before the production build run: none of them uses the two.
-# shellcheck source=scripts/cargo-tools.sh
-source scripts/cargo-tools.sh
-source scripts/on-exit.sh
-start_cargo_tools_install "$(mktemp -t p2p-streams-cargo-tools.XXXXXX)"
-on_exit stop_cargo_tools_install
 scripts/setup.sh --test --no-cargo-tools
+# In the background, at a lower priority, while the steps before it run (none of them uses either): wasm-bindgen-cli
+# and cargo-leptos when missing (a fresh machine: about 15 minutes of compiling), then the README's production
+# build (it needs the set-up's wasm-opt), which the benchmark smokes and the Playwright suite run. The Rust steps
+# often compile one crate at a time, which leaves the other core to the build.
+# shellcheck source=scripts/background.sh
+source scripts/background.sh
+source scripts/on-exit.sh
+start_background "wasm-bindgen-cli and cargo-leptos if missing, then the production build" \
+  bash -c 'scripts/cargo-tools.sh && scripts/release-smoke.sh build'
+on_exit stop_background
 # One Redis for the multi-node Rust tests and the two-node Playwright test, and one coturn (TURN REST API secret,
-# free loopback port) for turn-coturn.spec.ts, both stopped on exit. Redis first: its trap is a plain one, the
-# later ones are added to it (scripts/on-exit.sh).
+# free loopback port) for turn-coturn.spec.ts, both stopped on exit (each adds to the EXIT trap: scripts/on-exit.sh).
 source scripts/redis.sh
 start_test_redis
 source scripts/coturn.sh
@@ -62,9 +64,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features ssr --l
 RUSTDOCFLAGS="-D warnings" cargo doc -p p2p-streams --no-deps --features hydrate --target wasm32-unknown-unknown --locked
 step "Production build as the README gives it (release, hashed names, precompressed, into target/site-release), served once"
 # The lobby, a room page, its wasm (raw and brotli) and JS from the release binary on a free port, then SIGTERM.
-# A few seconds when nothing changed; a few minutes after a change (the release wasm and server are rebuilt).
-wait_cargo_tools_install
-scripts/release-smoke.sh
+# Built in the background (above; `scripts/release-smoke.sh build`: exactly the README's command), served here.
+wait_background
+scripts/release-smoke.sh serve
 # Every later step runs this build: the benchmark smokes' server and the Playwright suite test what is deployed,
 # and no debug build of the app is made (about 5 minutes on a fresh target directory). hashed-site.spec.ts wants
 # the hash file inside the site it serves: a copy of the release site with it (a few MB).

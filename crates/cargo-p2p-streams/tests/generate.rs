@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+mod support;
+use support::child_cargo;
+
 /// The room the test generates.
 const ROOM: &str = "team_notes";
 /// Not copied from the example, at any depth: build output and installed packages.
@@ -197,30 +200,6 @@ fn installs_generates_a_room_and_builds_both_sides() {
     // Both sides, the way the developer builds: the server binary (ssr) and the browser's wasm (hydrate).
     cargo(root, &["leptos", "build"]);
     assert!(root.join("target/site/pkg/hello-room.wasm").is_file(), "no wasm in the site");
-}
-
-/// `cargo` for a child build, without the variables cargo set for this test process (`CARGO_MANIFEST_DIR`,
-/// `CARGO_PKG_*`, ...). A child cargo that inherits them records their values for every build script that watches
-/// one (ring's watches `CARGO_MANIFEST_DIR`), and the repository's next build then compiles that crate and all
-/// that depend on it again.
-fn child_cargo() -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let ours = matches!(
-            &*key,
-            "CARGO_MANIFEST_DIR"
-                | "CARGO_MANIFEST_PATH"
-                | "CARGO_CRATE_NAME"
-                | "CARGO_BIN_NAME"
-                | "CARGO_PRIMARY_PACKAGE"
-                | "CARGO_TARGET_TMPDIR"
-        );
-        if ours || key.starts_with("CARGO_PKG_") || key.starts_with("CARGO_BIN_EXE_") {
-            command.env_remove(&*key);
-        }
-    }
-    command
 }
 
 /// Runs `cargo <args>` in the app at `root`, in the shared target directory with the example's output name
