@@ -155,6 +155,8 @@ if [[ "$MODE" == smoke ]]; then
     && node bench/join-burst.mjs 2 && node bench/host-migration.mjs 1 && node bench/bulk-relay.mjs 1 \
     && node bench/file-transfer.mjs 2) >&2
   node end2end/bench/bundle-size.mjs "$LEPTOS_SITE_ROOT/pkg" >&2
+  # The floors table's release builds take minutes: here only that its edits still apply to the tree.
+  node end2end/bench/bundle-floors.mjs --check >&2
   stop_server
   log "smoke: browser scripts completed"
   exit 0
@@ -201,6 +203,8 @@ if (( BROWSER )); then
     (cd end2end && BENCH_BASE_URL="http://127.0.0.1:$PORT_BROWSER" nice -n "$NICE" node bench/file-transfer.mjs 200)
     echo
     node end2end/bench/bundle-size.mjs "$LEPTOS_SITE_ROOT/pkg"
+    echo
+    nice -n "$NICE" node end2end/bench/bundle-floors.mjs
   } >> "$OUT.tmp"
   stop_server
 fi
