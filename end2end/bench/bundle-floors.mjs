@@ -16,11 +16,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const check = process.argv.includes('--check');
-const repo = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
-const head = execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+// The checkout this script is in (with --check, no git needed: CI may run from an export).
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const head = check ? '' : execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const scratch = check ? '' : mkdtempSync(join(tmpdir(), 'bundle-floors-'));
 const tree = check ? repo : join(scratch, 'tree');
 
