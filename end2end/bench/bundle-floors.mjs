@@ -46,7 +46,9 @@ function islandBody(view) {
   const end = chat.indexOf('</P2pFrame>', start);
   if (start < 0 || end < 0) throw new Error('src/rooms/chat.rs: the chat island no longer holds its <P2pFrame>');
   const frame = chat.slice(start, end + '</P2pFrame>'.length);
-  texts.set('src/rooms/chat.rs', chat.replace(frame, view(frame)));
+  const body = view(frame);
+  if (body === frame) throw new Error('src/rooms/chat.rs: the chat island\'s frame no longer holds what a row replaces');
+  texts.set('src/rooms/chat.rs', chat.replace(frame, body));
 }
 
 const minimalChat = `
