@@ -11,7 +11,7 @@ cargo_tools_log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 # cargo-leptos is compiled without optimizations (its own release profile asks for full LTO) except for itself
 # (its compression loop instantiates the encoders' generics) and the crates that do its work at build time:
 # brotli and gzip for `--precompress`, the wasm parser and encoder of `--split`. Measured here: about 6 minutes
-# instead of 15 to install, and the same build times for the app (docs/bench-results/2026-12-07-bundle.md).
+# instead of 15 to install, and the same build times for the app (docs/bench-results/2026-12-08-cargo-leptos.md).
 CARGO_LEPTOS_PROFILE=(--config profile.release.opt-level=0 --config profile.release.lto=false
   --config profile.release.codegen-units=16)
 for hot in cargo-leptos brotli alloc-no-stdlib alloc-stdlib miniz_oxide flate2 libflate libflate_lz77 crc32fast \
