@@ -14,7 +14,7 @@
 // - "+ a minimal chat": inside the frame, `use_p2p::<ChatMessage>()`, one `<For>` of lines and a composer.
 // The worktree is removed afterwards; nothing in the checkout changes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,11 +101,18 @@ try {
   if (!check) execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--quiet', tree, 'HEAD']);
   rows.push(['the chat room as committed', build('committed')]);
 
-  for (const file of ['src/admin/page.rs', 'src/rooms/lobby.rs', 'src/rooms/stage.rs', 'src/rooms/whiteboard.rs']) {
-    edit(file, '#[island(lazy)]', '#[component]');
-  }
-  for (const file of ['src/rooms/chat_probe.rs', 'src/rooms/chat_files.rs']) {
-    edit(file, '#[lazy]\nfn ', '#[allow(dead_code)]\nasync fn ');
+  // Every lazy island and lazy function of the demo, wherever it is.
+  const sources = readdirSync(join(tree, 'src'), { recursive: true })
+    .filter((file) => file.endsWith('.rs'))
+    .map((file) => join('src', file));
+  const holding = (marker) => sources.filter((file) => text(file).includes(marker));
+  for (const [marker, replacement] of [
+    ['\n#[island(lazy)]\nfn ', '\n#[component]\nfn '],
+    ['\n#[lazy]\nfn ', '\n#[allow(dead_code)]\nasync fn '],
+  ]) {
+    const files = holding(marker);
+    if (files.length === 0) throw new Error(`no file in src/ holds ${JSON.stringify(marker)} any more`);
+    for (const file of files) edit(file, marker, replacement);
   }
   edit('Cargo.toml', '"p2p-streams/split", ', '');
   texts.set('src/rooms/chat.rs', text('src/rooms/chat.rs') + minimalChat);
@@ -123,7 +130,7 @@ try {
   }
 }
 if (check) {
-  console.log(`bundle-floors: every edit still applies to this checkout (${rows.length} builds, none made)`);
+  console.log(`bundle-floors: every edit still applies to this checkout (${texts.size} files, ${rows.length} builds, none made)`);
   process.exit(0);
 }
 
